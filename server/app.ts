@@ -1,0 +1,56 @@
+// Starts a DashFleet server: migrate, open the database, build services, listen. Used by `npm start`
+// and by tests (which pass their own config, clock and logger).
+import type { AddressInfo } from "node:net";
+import pino, { type Logger } from "pino";
+import { systemClock, type Clock } from "./clock.ts";
+import type { Config } from "./config.ts";
+import type { AppDeps } from "./context.ts";
+import { migrate, openDb } from "./db.ts";
+import { createHttpServer } from "./http/server.ts";
+import { createServices } from "./services/index.ts";
+
+export type RunningServer = {
+  url: string;
+  port: number;
+  deps: AppDeps;
+  close: () => Promise<void>;
+};
+
+/** How often expired leases, expired actions and timed-out executions are swept. */
+const SWEEP_EVERY_MS = 2000;
+
+export async function startServer(opts: { config: Config; clock?: Clock; log?: Logger; sweep?: boolean }): Promise<RunningServer> {
+  const { config } = opts;
+  const clock = opts.clock ?? systemClock;
+  const log = opts.log ?? pino({ level: config.logLevel });
+  await migrate(config.dbFile);
+  const db = await openDb(config.dbFile);
+  const services = await createServices(db, clock, config);
+  const deps: AppDeps = { db, clock, config, log, services };
+  const server = createHttpServer(deps);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const timer =
+    opts.sweep === false
+      ? null
+      : setInterval(() => {
+          services.dispatch.sweep(config).catch((err: unknown) => log.error({ err }, "sweep failed"));
+        }, SWEEP_EVERY_MS);
+  timer?.unref();
+  const port = (server.address() as AddressInfo).port;
+  const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
+  return {
+    url: `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}`,
+    port,
+    deps,
+    async close() {
+      if (timer) clearInterval(timer);
+      services.dispatch.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await db.$disconnect();
+    },
+  };
+}

@@ -1,0 +1,77 @@
+// Configuration: parsed once from the environment with zod at start-up. Nothing else reads process.env.
+import path from "node:path";
+import { z } from "zod";
+
+const bool = z
+  .enum(["1", "0", "true", "false", "yes", "no"])
+  .transform((v) => v === "1" || v === "true" || v === "yes");
+
+const ConfigSchema = z.object({
+  DASHFLEET_DB: z.string().min(1).default("data/fleet.db"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** Loopback by default: set HOST=0.0.0.0 to let agents on other machines reach the server. */
+  HOST: z.string().min(1).default("127.0.0.1"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** Create a demo organization (and print its credentials) when the database has none. */
+  DASHFLEET_DEMO: bool.default(true),
+  /** Mark the session cookie Secure (set when served over HTTPS). */
+  DASHFLEET_SECURE_COOKIES: bool.default(false),
+  /** Where the built dashboard lives. */
+  DASHFLEET_DASHBOARD_DIR: z.string().default("dashboard/dist"),
+  /** How long an agent holds a delivered action before it returns to pending. */
+  DASHFLEET_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  /** How long an acknowledged action may run before it is marked unknown. */
+  DASHFLEET_EXECUTE_LIMIT_SECONDS: z.coerce.number().int().min(1).max(7 * 24 * 3600).default(3600),
+  /** Interval the server asks agents to report at. */
+  DASHFLEET_REPORT_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
+  /** Largest request body accepted, in bytes. */
+  DASHFLEET_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024),
+  /** Rate limits per minute: queue per key or user, pending and report per machine, login per address. */
+  DASHFLEET_QUEUE_PER_MINUTE: z.coerce.number().int().min(1).default(100),
+  DASHFLEET_AGENT_PER_MINUTE: z.coerce.number().int().min(1).default(60),
+  DASHFLEET_LOGIN_PER_MINUTE: z.coerce.number().int().min(1).default(10),
+});
+
+/** The parsed configuration. */
+export type Config = {
+  dbFile: string;
+  port: number;
+  host: string;
+  logLevel: z.infer<typeof ConfigSchema>["LOG_LEVEL"];
+  demo: boolean;
+  secureCookies: boolean;
+  dashboardDir: string;
+  leaseSeconds: number;
+  executeLimitSeconds: number;
+  reportIntervalSeconds: number;
+  maxBodyBytes: number;
+  limits: { queuePerMinute: number; agentPerMinute: number; loginPerMinute: number };
+};
+
+/** Parses the environment (or overrides from tests); throws a readable error naming the variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new Error(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  const c = parsed.data;
+  return {
+    dbFile: path.resolve(c.DASHFLEET_DB),
+    port: c.PORT,
+    host: c.HOST,
+    logLevel: c.LOG_LEVEL,
+    demo: c.DASHFLEET_DEMO,
+    secureCookies: c.DASHFLEET_SECURE_COOKIES,
+    dashboardDir: path.resolve(c.DASHFLEET_DASHBOARD_DIR),
+    leaseSeconds: c.DASHFLEET_LEASE_SECONDS,
+    executeLimitSeconds: c.DASHFLEET_EXECUTE_LIMIT_SECONDS,
+    reportIntervalSeconds: c.DASHFLEET_REPORT_INTERVAL_SECONDS,
+    maxBodyBytes: c.DASHFLEET_MAX_BODY_BYTES,
+    limits: {
+      queuePerMinute: c.DASHFLEET_QUEUE_PER_MINUTE,
+      agentPerMinute: c.DASHFLEET_AGENT_PER_MINUTE,
+      loginPerMinute: c.DASHFLEET_LOGIN_PER_MINUTE,
+    },
+  };
+}

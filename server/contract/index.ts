@@ -1,0 +1,4 @@
+// The shared contract: everything that crosses a process boundary. Import from here.
+export * from "./actions.ts";
+export * from "./metrics.ts";
+export * from "./fleet.ts";

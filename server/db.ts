@@ -1,0 +1,58 @@
+// Database access: migrations at start, one Prisma client over better-sqlite3, pragmas checked.
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
+import { PrismaClient } from "./generated/prisma/client.ts";
+import { serialized } from "./serialAdapter.ts";
+
+export type Db = PrismaClient;
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+/** How long a connection waits for another process's lock (CLI backup, a second server) before failing. */
+export const BUSY_TIMEOUT_MS = 5000;
+
+/** Applies prisma/migrations to the file with `prisma migrate deploy` (JS engine, offline). */
+export async function migrate(dbFile: string): Promise<void> {
+  fs.mkdirSync(path.dirname(dbFile), { recursive: true });
+  await promisify(execFile)(process.execPath, [path.join(root, "scripts", "prisma.mjs"), "migrate", "deploy"], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: `file:${dbFile}` },
+  });
+}
+
+/** Opens the database with WAL, synchronous=FULL, foreign keys and a busy timeout, and checks them. */
+export async function openDb(dbFile: string): Promise<Db> {
+  const adapter = serialized(new PrismaBetterSQLite3({ url: `file:${dbFile}`, timeout: BUSY_TIMEOUT_MS }));
+  const db = new PrismaClient({ adapter });
+  await db.$queryRawUnsafe("PRAGMA journal_mode = WAL");
+  await db.$executeRawUnsafe("PRAGMA synchronous = FULL");
+  await db.$executeRawUnsafe("PRAGMA foreign_keys = ON");
+  await db.$queryRawUnsafe(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  await checkPragmas(db);
+  return db;
+}
+
+/** Reads the pragmas back: a connection without them must not serve. */
+export async function checkPragmas(db: Db): Promise<Record<string, unknown>> {
+  const read = async (name: string) => {
+    const rows = await db.$queryRawUnsafe<Record<string, unknown>[]>(`PRAGMA ${name}`);
+    const v = rows[0] ? Object.values(rows[0])[0] : undefined;
+    return typeof v === "bigint" ? Number(v) : v;
+  };
+  const found = {
+    journal_mode: await read("journal_mode"),
+    synchronous: await read("synchronous"),
+    foreign_keys: await read("foreign_keys"),
+    busy_timeout: await read("busy_timeout"),
+  };
+  const ok =
+    String(found.journal_mode).toLowerCase() === "wal" &&
+    found.synchronous === 2 &&
+    found.foreign_keys === 1 &&
+    Number(found.busy_timeout) >= 1000;
+  if (!ok) throw new Error(`SQLite pragmas not as required: ${JSON.stringify(found)}`);
+  return found;
+}

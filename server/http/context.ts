@@ -1,0 +1,55 @@
+// Builds the tRPC context from an HTTP request: Bearer key or machine token, else the session cookie.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AppDeps, Context, Principal } from "../context.ts";
+import { readCookie, SESSION_COOKIE } from "./cookies.ts";
+
+/** True when a cookie-authenticated request comes from another site (CSRF): refuse its session. */
+export function isCrossSite(req: IncomingMessage): boolean {
+  const site = req.headers["sec-fetch-site"];
+  if (typeof site === "string" && site !== "same-origin" && site !== "none") return true;
+  const origin = req.headers.origin;
+  if (typeof origin === "string" && origin !== "null") {
+    try {
+      return new URL(origin).host !== req.headers.host;
+    } catch {
+      return true;
+    }
+  }
+  return origin === "null";
+}
+
+export function bearerOf(req: IncomingMessage): string | null {
+  const h = req.headers.authorization;
+  if (!h) return null;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+  return m?.[1] ?? null;
+}
+
+export function clientIp(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? "unknown";
+}
+
+/** Resolves the principal of a request. Cookies count only for same-site requests. */
+export async function principalOf(deps: AppDeps, req: IncomingMessage): Promise<Principal | null> {
+  const bearer = bearerOf(req);
+  if (bearer) return deps.services.principals.fromBearer(bearer);
+  const session = readCookie(req.headers.cookie, SESSION_COOKIE);
+  if (session && !isCrossSite(req)) return deps.services.principals.fromSession(session);
+  return null;
+}
+
+export async function createHttpContext(deps: AppDeps, req: IncomingMessage, res: ServerResponse): Promise<Context> {
+  const cookies: string[] = [];
+  return {
+    ...deps,
+    principal: await principalOf(deps, req),
+    req: {
+      ip: clientIp(req),
+      sessionToken: readCookie(req.headers.cookie, SESSION_COOKIE),
+      setCookie: (c) => {
+        cookies.push(c);
+        res.setHeader("Set-Cookie", cookies);
+      },
+    },
+  };
+}

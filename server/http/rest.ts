@@ -1,0 +1,130 @@
+// The original design's REST endpoints, kept for existing scripts and agents, with their JSON shapes:
+//   POST /api/actions/queue   (admin key)  {machine_id, action_type, data}  → 201 {ok, action_id}
+//   GET  /api/actions/pending?machine_id=  (agent key or machine token) → {actions: [{action_id, type, data}]}
+//   POST /api/actions/report  (agent key or machine token) {action_id, status, result} → {ok}
+// They share the services (and so the lifecycle, leases and rate limits) of the tRPC procedures.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { TRPCError } from "@trpc/server";
+import { getHTTPStatusCodeFromError } from "@trpc/server/http";
+import { z } from "zod";
+import type { AppDeps, Principal } from "../context.ts";
+import { ExpiresInSeconds, MachineId, RESULT_MAX, ResultStatus } from "../contract/index.ts";
+import { claimActions, parseSpec, queueActions, reportResult } from "../services/actions.ts";
+import { machineRefOf } from "../services/machines.ts";
+import { bearerOf } from "./context.ts";
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers }).end(JSON.stringify(body));
+}
+
+async function readJson(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) throw new TRPCError({ code: "PAYLOAD_TOO_LARGE", message: `Body larger than ${maxBytes} bytes` });
+    chunks.push(chunk);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown;
+  } catch {
+    throw new TRPCError({ code: "BAD_REQUEST", message: "Invalid JSON" });
+  }
+}
+
+function fieldError(err: z.ZodError): TRPCError {
+  const i = err.issues[0];
+  return new TRPCError({ code: "BAD_REQUEST", message: `${i?.path.join(".") || "body"}: ${i?.message ?? "invalid"}` });
+}
+
+const QueueBody = z.object({ machine_id: MachineId, action_type: z.unknown(), data: z.unknown().optional(), expires_in_seconds: ExpiresInSeconds.optional() });
+const ReportBody = z.object({ action_id: z.string().uuid(), status: ResultStatus, result: z.string().max(RESULT_MAX).default(""), machine_id: MachineId.optional() });
+
+function requirePrincipal(p: Principal | null): Principal {
+  if (!p) throw new TRPCError({ code: "UNAUTHORIZED", message: "Unauthorized: send Authorization: Bearer KEY" });
+  return p;
+}
+
+/** The machine an agent call is for: the token's machine, or the explicit machine_id with an agent key. */
+async function agentMachine(deps: AppDeps, p: Principal, machineId: string | undefined) {
+  if (p.kind === "machine") {
+    if (machineId !== undefined && machineId !== p.machineId) throw new TRPCError({ code: "FORBIDDEN", message: "A machine token can only act for its own machine" });
+    return { orgId: p.orgId, machineRef: p.machineRef };
+  }
+  if (p.kind === "key" && p.scopes.includes("agent")) {
+    if (!machineId) throw new TRPCError({ code: "BAD_REQUEST", message: "machine_id query param required" });
+    return { orgId: p.orgId, machineRef: await machineRefOf(deps.db, p.orgId, machineId) };
+  }
+  throw new TRPCError({ code: "FORBIDDEN", message: "This needs an agent key or a machine token" });
+}
+
+async function route(deps: AppDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? "/", "http://localhost");
+  const bearer = bearerOf(req);
+  // Cookies are not accepted here: these endpoints are for scripts and agents.
+  const principal = bearer ? await deps.services.principals.fromBearer(bearer) : null;
+  const queueDeps = { db: deps.db, clock: deps.clock, dispatch: deps.services.dispatch };
+
+  if (url.pathname === "/api/actions/queue" && req.method === "POST") {
+    const p = requirePrincipal(principal);
+    if (p.kind !== "key" || !p.scopes.includes("admin")) throw new TRPCError({ code: "FORBIDDEN", message: "Queueing needs an admin-scoped key" });
+    const body = QueueBody.safeParse(await readJson(req, deps.config.maxBodyBytes));
+    if (!body.success) throw fieldError(body.error);
+    if (!body.data.action_type) throw new TRPCError({ code: "BAD_REQUEST", message: "Missing machine_id or action_type" });
+    const spec = parseSpec(body.data.action_type, body.data.data);
+    const actor = `key:${p.name}`;
+    deps.services.limiter.hit(`queue:${actor}:${p.orgId}`, deps.config.limits.queuePerMinute, "queued actions");
+    const [id] = await queueActions(queueDeps, { orgId: p.orgId, actor }, {
+      machineIds: [body.data.machine_id],
+      spec,
+      expiresInSeconds: body.data.expires_in_seconds,
+      via: "rest.actions.queue",
+    });
+    return send(res, 201, { ok: true, action_id: id });
+  }
+
+  if (url.pathname === "/api/actions/pending" && req.method === "GET") {
+    const p = requirePrincipal(principal);
+    const machineId = url.searchParams.get("machine_id") ?? undefined;
+    if (machineId !== undefined && !MachineId.safeParse(machineId).success) throw new TRPCError({ code: "BAD_REQUEST", message: "machine_id: invalid machine id" });
+    const m = await agentMachine(deps, p, machineId);
+    deps.services.limiter.hit(`polls:${m.machineRef}`, deps.config.limits.agentPerMinute, "polls");
+    const actions = await claimActions(queueDeps, m.machineRef, deps.config);
+    return send(res, 200, { actions: actions.map((a) => ({ action_id: a.id, type: a.type, data: a.data, claim_token: a.claimToken })) });
+  }
+
+  if (url.pathname === "/api/actions/report" && req.method === "POST") {
+    const p = requirePrincipal(principal);
+    const body = ReportBody.safeParse(await readJson(req, deps.config.maxBodyBytes));
+    if (!body.success) throw fieldError(body.error);
+    const m = await agentMachineForAction(deps, p, body.data.action_id, body.data.machine_id);
+    deps.services.limiter.hit(`results:${m.machineRef}`, deps.config.limits.agentPerMinute, "results");
+    const r = await reportResult(queueDeps, m, { actionId: body.data.action_id, claimToken: null, status: body.data.status, result: body.data.result });
+    return send(res, 200, { ok: true, status: r.status, duplicate: r.duplicate });
+  }
+
+  throw new TRPCError({ code: "NOT_FOUND", message: "No such endpoint" });
+}
+
+/** For reports the original design sends no machine id: with an agent key, the action names it. */
+async function agentMachineForAction(deps: AppDeps, p: Principal, actionId: string, machineId: string | undefined) {
+  if (p.kind === "key" && p.scopes.includes("agent") && !machineId) {
+    const a = await deps.db.action.findFirst({ where: { id: actionId, orgId: p.orgId }, select: { machineRef: true } });
+    if (!a) throw new TRPCError({ code: "NOT_FOUND", message: "No such action" });
+    return { orgId: p.orgId, machineRef: a.machineRef };
+  }
+  return agentMachine(deps, p, machineId);
+}
+
+/** Answers a REST request; errors become `{error}` with the HTTP status of their tRPC code. */
+export async function handleRest(deps: AppDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  try {
+    await route(deps, req, res);
+  } catch (err) {
+    if (!(err instanceof TRPCError)) throw err;
+    const status = getHTTPStatusCodeFromError(err);
+    const cause = err.cause as { retryAfterSeconds?: number } | undefined;
+    const headers: Record<string, string> = cause?.retryAfterSeconds ? { "retry-after": String(cause.retryAfterSeconds) } : {};
+    send(res, status, { error: err.message }, headers);
+  }
+}

@@ -1,0 +1,19 @@
+// The root router: one sub-router per domain. `AppRouter` is the type every client uses.
+import { router } from "../trpc.ts";
+import { actionsRouter } from "./actions.ts";
+import { agentRouter } from "./agent.ts";
+import { authRouter } from "./auth.ts";
+import { fleetRouter } from "./fleet.ts";
+import { keysRouter } from "./keys.ts";
+import { orgsRouter } from "./orgs.ts";
+
+export const appRouter = router({
+  auth: authRouter,
+  orgs: orgsRouter,
+  keys: keysRouter,
+  fleet: fleetRouter,
+  actions: actionsRouter,
+  agent: agentRouter,
+});
+
+export type AppRouter = typeof appRouter;

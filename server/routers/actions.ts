@@ -1,0 +1,64 @@
+// actions.*: admins queue, cancel and inspect actions.
+import { z } from "zod";
+import { ActionSpec, ActionStatus, ActionType, ExpiresInSeconds, MachineId } from "../contract/index.ts";
+import { cancelAction, getAction, listActions, queueActions } from "../services/actions.ts";
+import { adminProcedure, operatorProcedure, router } from "../trpc.ts";
+
+const expiry = z.object({ expiresInSeconds: ExpiresInSeconds.optional() });
+/** actions.queue input: a machine, an action spec ({type, data}) and an optional expiry. */
+export const QueueInput = z.intersection(z.object({ machineId: MachineId }).extend(expiry.shape), ActionSpec);
+/** actions.queueBulk input: up to 500 machines. */
+export const QueueBulkInput = z.intersection(
+  z.object({ machineIds: z.array(MachineId).min(1).max(500) }).extend(expiry.shape),
+  ActionSpec,
+);
+
+export const actionsRouter = router({
+  queue: operatorProcedure.input(QueueInput).mutation(async ({ ctx, input }) => {
+    ctx.services.limiter.hit(`queue:${ctx.admin.actor}:${ctx.admin.orgId}`, ctx.config.limits.queuePerMinute, "queued actions");
+    const [id] = await queueActions(
+      { db: ctx.db, clock: ctx.clock, dispatch: ctx.services.dispatch },
+      ctx.admin,
+      { machineIds: [input.machineId], spec: { type: input.type, data: input.data } as ActionSpec, expiresInSeconds: input.expiresInSeconds, via: "actions.queue" },
+    );
+    return { id: id! };
+  }),
+
+  queueBulk: operatorProcedure.input(QueueBulkInput).mutation(async ({ ctx, input }) => {
+    ctx.services.limiter.hit(`queue:${ctx.admin.actor}:${ctx.admin.orgId}`, ctx.config.limits.queuePerMinute, "queued actions");
+    const ids = await queueActions(
+      { db: ctx.db, clock: ctx.clock, dispatch: ctx.services.dispatch },
+      ctx.admin,
+      { machineIds: input.machineIds, spec: { type: input.type, data: input.data } as ActionSpec, expiresInSeconds: input.expiresInSeconds, via: "actions.queueBulk" },
+    );
+    return { ids };
+  }),
+
+  cancel: operatorProcedure.input(z.object({ id: z.string().uuid() })).mutation(({ ctx, input }) =>
+    cancelAction({ db: ctx.db, clock: ctx.clock, dispatch: ctx.services.dispatch }, ctx.admin, input.id),
+  ),
+
+  list: adminProcedure
+    .input(
+      z
+        .object({
+          machineId: MachineId.optional(),
+          status: z.union([ActionStatus, z.array(ActionStatus).max(8)]).optional(),
+          type: ActionType.optional(),
+          limit: z.number().int().min(1).max(100).default(50),
+          cursor: z.string().uuid().nullish(),
+        })
+        .default({ limit: 50 }),
+    )
+    .query(({ ctx, input }) =>
+      listActions(ctx.db, ctx.admin.orgId, {
+        machineId: input.machineId,
+        status: input.status === undefined ? undefined : Array.isArray(input.status) ? input.status : [input.status],
+        type: input.type,
+        limit: input.limit,
+        cursor: input.cursor ?? undefined,
+      }),
+    ),
+
+  get: adminProcedure.input(z.object({ id: z.string().uuid() })).query(({ ctx, input }) => getAction(ctx.db, ctx.admin.orgId, input.id)),
+});

@@ -1,0 +1,68 @@
+// agent.*: what the tray agent calls. Enrollment takes an agent key; everything after it a machine
+// token, which sees only its own machine. The original design's flow (an agent key and an explicit
+// machine id) is accepted for pendingActions, ack and reportResult.
+import { TRPCError } from "@trpc/server";
+import { z } from "zod";
+import { AckInput, MachineId, MachineIdentity, MetricReport, ResultInput } from "../contract/index.ts";
+import { ackAction, claimActions, reportResult } from "../services/actions.ts";
+import { enrollMachine, machineRefOf, recordReport } from "../services/machines.ts";
+import { agentProcedure, machineProcedure, router, type AgentPrincipal } from "../trpc.ts";
+import type { Context } from "../context.ts";
+
+/** Which machine an agent call is about: the token's machine, or (agent key) the named one. */
+async function machineOf(ctx: Context & { agent: AgentPrincipal }, machineId: string | undefined) {
+  const a = ctx.agent;
+  if (a.kind === "machine") {
+    if (machineId !== undefined && machineId !== a.machineId)
+      throw new TRPCError({ code: "FORBIDDEN", message: "A machine token can only act for its own machine" });
+    return { orgId: a.orgId, machineRef: a.machineRef, machineId: a.machineId };
+  }
+  if (machineId === undefined) throw new TRPCError({ code: "BAD_REQUEST", message: "machineId: required with an agent key" });
+  return { orgId: a.orgId, machineRef: await machineRefOf(ctx.db, a.orgId, machineId), machineId };
+}
+
+function limitAgent(ctx: Context, machineRef: string, what: string) {
+  ctx.services.limiter.hit(`${what}:${machineRef}`, ctx.config.limits.agentPerMinute, what);
+}
+
+export const agentRouter = router({
+  /** Agent key → a per-machine token (re-enrolling replaces the old token). */
+  enroll: agentProcedure.input(MachineIdentity).mutation(async ({ ctx, input }) => {
+    if (ctx.agent.kind !== "key") throw new TRPCError({ code: "FORBIDDEN", message: "Enroll with an agent key, not a machine token" });
+    const { machineToken } = await enrollMachine(ctx.db, ctx.clock, ctx.agent.orgId, input, ctx.config.reportIntervalSeconds);
+    ctx.services.principals.invalidate();
+    return { machineToken, machineId: input.machineId, reportIntervalSeconds: ctx.config.reportIntervalSeconds };
+  }),
+
+  /** Metrics (and identity changes, e.g. a new agent version) → when to report next. */
+  report: machineProcedure
+    .input(z.object({ metrics: MetricReport, identity: MachineIdentity.omit({ machineId: true }).partial().optional() }).strict())
+    .mutation(async ({ ctx, input }) => {
+      limitAgent(ctx, ctx.machine.machineRef, "reports");
+      await recordReport(ctx.db, ctx.clock, ctx.machine.machineRef, input.metrics, input.identity);
+      return { nextReportInSeconds: ctx.config.reportIntervalSeconds };
+    }),
+
+  /** Claims this machine's deliverable actions (oldest first, at most 10, each with a claim token). */
+  pendingActions: agentProcedure
+    .input(z.object({ machineId: MachineId.optional() }).strict().default({}))
+    .query(async ({ ctx, input }) => {
+      const m = await machineOf(ctx, input.machineId);
+      limitAgent(ctx, m.machineRef, "polls");
+      const actions = await claimActions({ db: ctx.db, clock: ctx.clock, dispatch: ctx.services.dispatch }, m.machineRef, ctx.config);
+      return { actions };
+    }),
+
+  /** The agent is about to run it: → executing. A stale token is refused (do not run). */
+  ack: agentProcedure.input(AckInput.extend({ machineId: MachineId.optional() })).mutation(async ({ ctx, input }) => {
+    const m = await machineOf(ctx, input.machineId);
+    return ackAction({ db: ctx.db, clock: ctx.clock, dispatch: ctx.services.dispatch }, m, input, ctx.config);
+  }),
+
+  /** done | error with the agent's text and, for confirmations, what the user chose. */
+  reportResult: agentProcedure.input(ResultInput.extend({ machineId: MachineId.optional() })).mutation(async ({ ctx, input }) => {
+    const m = await machineOf(ctx, input.machineId);
+    limitAgent(ctx, m.machineRef, "results");
+    return reportResult({ db: ctx.db, clock: ctx.clock, dispatch: ctx.services.dispatch }, m, input);
+  }),
+});

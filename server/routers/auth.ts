@@ -1,0 +1,4 @@
+// auth router (being written).
+import { router } from "../trpc.ts";
+
+export const authRouter = router({});

@@ -1,0 +1,4 @@
+// fleet router (being written).
+import { router } from "../trpc.ts";
+
+export const fleetRouter = router({});

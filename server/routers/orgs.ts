@@ -1,0 +1,4 @@
+// orgs router (being written).
+import { router } from "../trpc.ts";
+
+export const orgsRouter = router({});

@@ -1,0 +1,25 @@
+// First run: create a demo organization and print how to sign in and connect an agent.
+import { randomBytes } from "node:crypto";
+import type { AppDeps } from "../context.ts";
+import { createOrganization } from "./accounts.ts";
+
+export const DEMO_EMAIL = "admin@demo.local";
+
+/** Creates the demo org if the database has no organization yet; prints its credentials once. */
+export async function ensureDemoOrg(deps: AppDeps, url: string): Promise<void> {
+  if ((await deps.db.organization.count()) > 0) return;
+  const password = randomBytes(9).toString("base64url");
+  const org = await createOrganization(deps.db, deps.clock, { name: "Demo", actor: "setup", owner: { email: DEMO_EMAIL, password } });
+  console.log(
+    [
+      "",
+      "Demo organization created (shown once; keys are stored hashed):",
+      `  dashboard: ${url}  login ${DEMO_EMAIL} / ${password}`,
+      `  org id:    ${org.orgId}`,
+      `  admin key: ${org.adminKey}`,
+      `  agent key: ${org.agentKey}`,
+      `  agent:     npm run agent -- --server ${url} --token ${org.agentKey} --machine-id demo-1 --interval 5`,
+      "",
+    ].join("\n"),
+  );
+}

@@ -1,0 +1,84 @@
+// Turns credentials (Bearer key, machine token, session cookie) into a Principal, with a short cache
+// so the hot agent paths do not query the database on every request.
+import type { Clock } from "../clock.ts";
+import type { Principal } from "../context.ts";
+import { KeyScope } from "../contract/index.ts";
+import type { Db } from "../db.ts";
+import { hashSecret, KEY_PREFIX, MACHINE_TOKEN_PREFIX, sameDigest } from "./crypto.ts";
+
+const CACHE_TTL_MS = 10_000;
+/** lastUsedAt is written at most this often per key, not on every request. */
+const TOUCH_EVERY_MS = 60_000;
+
+export class PrincipalResolver {
+  readonly #cache = new Map<string, { principal: Principal | null; until: number }>();
+  readonly #touched = new Map<string, number>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Forget cached credentials (after a key is revoked, a session ends or a token is replaced). */
+  invalidate(): void {
+    this.#cache.clear();
+  }
+
+  /** Resolves `Authorization: Bearer <secret>`; null for anything unknown, revoked or malformed. */
+  async fromBearer(secret: string): Promise<Principal | null> {
+    if (secret.length < 10 || secret.length > 200) return null;
+    const hash = hashSecret(secret);
+    const now = this.clock.now().getTime();
+    const hit = this.#cache.get(hash);
+    if (hit && hit.until > now) return hit.principal;
+    let principal: Principal | null = null;
+    if (secret.startsWith(KEY_PREFIX)) principal = await this.#key(hash);
+    else if (secret.startsWith(MACHINE_TOKEN_PREFIX)) principal = await this.#machine(hash);
+    if (this.#cache.size > 100_000) this.#cache.clear();
+    this.#cache.set(hash, { principal, until: now + CACHE_TTL_MS });
+    if (principal?.kind === "key") this.#touch(principal.keyId, now);
+    return principal;
+  }
+
+  /** Resolves a session cookie value. Not cached: logout must take effect at once. */
+  async fromSession(token: string): Promise<Principal | null> {
+    if (token.length < 10 || token.length > 200) return null;
+    const hash = hashSecret(token);
+    const session = await this.db.session.findUnique({
+      where: { tokenHash: hash },
+      select: { id: true, tokenHash: true, expiresAt: true, user: { select: { id: true, orgId: true, email: true, role: true } } },
+    });
+    if (!session || !sameDigest(session.tokenHash, hash)) return null;
+    if (session.expiresAt.getTime() <= this.clock.now().getTime()) return null;
+    const role = session.user.role;
+    if (role !== "owner" && role !== "admin" && role !== "viewer") return null;
+    return { kind: "user", orgId: session.user.orgId, userId: session.user.id, email: session.user.email, role, sessionId: session.id };
+  }
+
+  async #key(hash: string): Promise<Principal | null> {
+    const key = await this.db.apiKey.findUnique({
+      where: { keyHash: hash },
+      select: { id: true, orgId: true, name: true, keyHash: true, scopes: true, revokedAt: true },
+    });
+    if (!key || key.revokedAt || !sameDigest(key.keyHash, hash)) return null;
+    const scopes = key.scopes.split(",").flatMap((s) => (KeyScope.safeParse(s).success ? [s as KeyScope] : []));
+    return { kind: "key", orgId: key.orgId, keyId: key.id, name: key.name, scopes };
+  }
+
+  async #machine(hash: string): Promise<Principal | null> {
+    const m = await this.db.machine.findUnique({
+      where: { tokenHash: hash },
+      select: { id: true, orgId: true, machineId: true, tokenHash: true },
+    });
+    if (!m || !m.tokenHash || !sameDigest(m.tokenHash, hash)) return null;
+    return { kind: "machine", orgId: m.orgId, machineRef: m.id, machineId: m.machineId };
+  }
+
+  #touch(keyId: string, now: number): void {
+    const last = this.#touched.get(keyId) ?? 0;
+    if (now - last < TOUCH_EVERY_MS) return;
+    this.#touched.set(keyId, now);
+    // Best effort: a lost lastUsedAt update must never fail the request.
+    this.db.apiKey.update({ where: { id: keyId }, data: { lastUsedAt: new Date(now) }, select: { id: true } }).catch(() => {});
+  }
+}

@@ -1,0 +1,96 @@
+// The one place tRPC is initialised: building blocks for every router.
+import { initTRPC, TRPCError } from "@trpc/server";
+import { ZodError, z } from "zod";
+import type { Context, Principal } from "./context.ts";
+import type { Role } from "./contract/index.ts";
+
+const t = initTRPC.context<Context>().create({
+  errorFormatter({ shape, error }) {
+    const cause = error.cause;
+    const zodError = cause instanceof ZodError ? z.flattenError(cause) : null;
+    // Name each bad field in the message itself: "data.message: message is required".
+    const fieldIssues =
+      cause instanceof ZodError ? cause.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message })) : null;
+    const retryAfterSeconds =
+      cause && typeof cause === "object" && "retryAfterSeconds" in cause ? Number(cause.retryAfterSeconds) : undefined;
+    return {
+      ...shape,
+      // Never leak a stack trace or internal message to clients.
+      message:
+        error.code === "INTERNAL_SERVER_ERROR"
+          ? "Internal server error"
+          : fieldIssues
+            ? fieldIssues.map((i) => `${i.path || "input"}: ${i.message}`).join("; ")
+            : shape.message,
+      data: { code: shape.data.code, httpStatus: shape.data.httpStatus, path: shape.data.path, zodError, fieldIssues, retryAfterSeconds },
+    };
+  },
+});
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+export const middleware = t.middleware;
+
+/** Open to anyone (login, health). */
+export const publicProcedure = t.procedure;
+
+/** The admin side of a principal: an organisation, an acting name for the audit log, a role. */
+export type AdminPrincipal = {
+  orgId: string;
+  actor: string;
+  role: Role;
+  userId: string | null;
+  keyId: string | null;
+};
+
+function asAdmin(p: Principal | null): AdminPrincipal | null {
+  if (!p) return null;
+  if (p.kind === "user") return { orgId: p.orgId, actor: `user:${p.email}`, role: p.role, userId: p.userId, keyId: null };
+  // An admin-scoped key acts as an admin (never owner: keys cannot manage users).
+  if (p.kind === "key" && p.scopes.includes("admin"))
+    return { orgId: p.orgId, actor: `key:${p.name}`, role: "admin", userId: null, keyId: p.keyId };
+  return null;
+}
+
+/** A dashboard session (any role) or an admin-scoped key. Read access. */
+export const adminProcedure = t.procedure.use(function requireAdmin({ ctx, next }) {
+  if (!ctx.principal) throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in or send an admin key" });
+  const admin = asAdmin(ctx.principal);
+  if (!admin) throw new TRPCError({ code: "FORBIDDEN", message: "This needs an admin session or an admin-scoped key" });
+  return next({ ctx: { ...ctx, admin } });
+});
+
+/** Owners and admins (and admin keys): may queue actions and change things. Viewers may not. */
+export const operatorProcedure = adminProcedure.use(function requireOperator({ ctx, next }) {
+  if (ctx.admin.role === "viewer") throw new TRPCError({ code: "FORBIDDEN", message: "Viewers cannot change anything" });
+  return next({ ctx });
+});
+
+/** Owners only (user and key management through the dashboard). */
+export const ownerProcedure = adminProcedure.use(function requireOwner({ ctx, next }) {
+  if (ctx.admin.role !== "owner") throw new TRPCError({ code: "FORBIDDEN", message: "Only owners can do this" });
+  return next({ ctx });
+});
+
+/** The agent side of a principal: an org, and the machine when the caller is a machine token. */
+export type AgentPrincipal =
+  | { orgId: string; kind: "machine"; machineRef: string; machineId: string }
+  | { orgId: string; kind: "key"; keyId: string; name: string };
+
+/** An agent-scoped key (enrollment, the original design's flow) or a per-machine token. */
+export const agentProcedure = t.procedure.use(function requireAgent({ ctx, next }) {
+  const p = ctx.principal;
+  if (!p) throw new TRPCError({ code: "UNAUTHORIZED", message: "Send an agent key or a machine token" });
+  let agent: AgentPrincipal;
+  if (p.kind === "machine") agent = { orgId: p.orgId, kind: "machine", machineRef: p.machineRef, machineId: p.machineId };
+  else if (p.kind === "key" && p.scopes.includes("agent")) agent = { orgId: p.orgId, kind: "key", keyId: p.keyId, name: p.name };
+  else throw new TRPCError({ code: "FORBIDDEN", message: "This needs an agent key or a machine token" });
+  return next({ ctx: { ...ctx, agent } });
+});
+
+/** A per-machine token only: the caller is one machine and sees only its own actions. */
+export const machineProcedure = agentProcedure.use(function requireMachine({ ctx, next }) {
+  const a = ctx.agent;
+  if (a.kind !== "machine") throw new TRPCError({ code: "FORBIDDEN", message: "This needs a machine token (enroll first)" });
+  return next({ ctx: { ...ctx, machine: a } });
+});
