@@ -202,7 +202,7 @@ describe("action lifecycle", () => {
     expect(audit).toHaveLength(1);
     // One unknown machine refuses the whole bulk: nothing is queued.
     const before = await server.deps.db.action.count();
-    expect(await errorCode(admin.actions.queueBulk.mutate({ machineIds: [machines[0]!.machineId, "nope"], type: "restart", data: {} }))).toBe("NOT_FOUND");
+    expect(await errorCode(admin.actions.queueBulk.mutate({ machineIds: [machines[0].machineId, "nope"], type: "restart", data: {} }))).toBe("NOT_FOUND");
     expect(await server.deps.db.action.count()).toBe(before);
   });
 
