@@ -1,6 +1,6 @@
 // The action lifecycle over HTTP with the real tRPC client: pending → delivered → executing → done,
 // leases, redelivery, executing-never-again, cancel, expiry, ordering, bulk queue.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ManualClock } from "../../server/clock.ts";
 import { enroll, errorCode, failure, startTestServer, type TestOrg, type TestServer, type TRPCClient } from "../helpers/server.ts";
 
@@ -227,6 +227,34 @@ describe("action lifecycle", () => {
     const { id } = await admin.actions.queue.mutate({ machineId, type: "restart", data: {} });
     const row = await server.deps.db.auditLog.findFirst({ where: { target: id } });
     expect(row).toMatchObject({ orgId: org.orgId, actor: "key:admin", action: "actions.queue" });
+  });
+});
+
+describe("empty polls", () => {
+  it("cost no database query, while a queued action is still picked up at once", async () => {
+    const { machineId, agent } = await newMachine();
+    const db = server.deps.db;
+    const spies = [vi.spyOn(db, "$transaction"), vi.spyOn(db.action, "findMany"), vi.spyOn(db.action, "findFirst"), vi.spyOn(db.action, "count")];
+    try {
+      for (let i = 0; i < 20; i++) expect((await agent.agent.pendingActions.query()).actions).toEqual([]);
+      expect(spies.map((s) => s.mock.calls.length)).toEqual([0, 0, 0, 0]);
+      const { id } = await admin.actions.queue.mutate({ machineId, type: "message", data: { message: "now" } });
+      expect((await agent.agent.pendingActions.query()).actions.map((a) => a.id)).toEqual([id]);
+    } finally {
+      for (const s of spies) s.mockRestore();
+    }
+  });
+
+  it("rebuilds the index from the database at start, so nothing queued before a restart is missed", async () => {
+    const { machineId } = await newMachine();
+    const { id } = await admin.actions.queue.mutate({ machineId, type: "message", data: { message: "survives" } });
+    const ref = (await server.deps.db.machine.findFirstOrThrow({ where: { machineId }, select: { id: true } })).id;
+    const { ActionDispatch } = await import("../../server/services/dispatch.ts");
+    const fresh = new ActionDispatch(server.deps.db, clock);
+    expect(fresh.mayHaveWork(ref)).toBe(false);
+    await fresh.load();
+    expect(fresh.mayHaveWork(ref)).toBe(true);
+    expect(id).toBeTruthy();
   });
 });
 
