@@ -1,4 +1,37 @@
-// orgs router (being written).
-import { router } from "../trpc.ts";
+// orgs.*: the caller's organization, its users and its audit log. Changes are owner-only and audited.
+import { z } from "zod";
+import { Email, Password, Role } from "../contract/index.ts";
+import { addUser, currentOrg, listAudit, listUsers, removeUser, renameOrg, setUserRole } from "../services/orgs.ts";
+import { adminProcedure, ownerProcedure, router } from "../trpc.ts";
 
-export const orgsRouter = router({});
+const OrgName = z.string().trim().min(1, "name is required").max(100);
+const UserId = z.string().min(1).max(64);
+
+export const AddUserInput = z.object({ email: Email, password: Password, role: Role }).strict();
+export const SetRoleInput = z.object({ userId: UserId, role: Role }).strict();
+export const AuditInput = z
+  .object({ limit: z.number().int().min(1).max(200).default(50), cursor: z.number().int().positive().nullish() })
+  .strict()
+  .default({ limit: 50 });
+
+export const orgsRouter = router({
+  /** → {id, name, createdAt, counts: {users, machines, activeKeys}} */
+  current: adminProcedure.query(({ ctx }) => currentOrg(ctx.db, ctx.admin.orgId)),
+
+  /** {name} → {id, name} */
+  rename: ownerProcedure.input(z.object({ name: OrgName }).strict()).mutation(({ ctx, input }) => renameOrg(ctx.db, ctx.clock, ctx.admin, input.name)),
+
+  users: router({
+    /** → {users: [{id, email, role, createdAt}]} */
+    list: adminProcedure.query(async ({ ctx }) => ({ users: await listUsers(ctx.db, ctx.admin.orgId) })),
+    /** {email, password (8+), role} → {id, email, role, createdAt}; email taken → CONFLICT. */
+    create: ownerProcedure.input(AddUserInput).mutation(({ ctx, input }) => addUser(ctx.db, ctx.clock, ctx.admin, input)),
+    /** {userId, role} → the user; demoting the last owner → CONFLICT. */
+    setRole: ownerProcedure.input(SetRoleInput).mutation(({ ctx, input }) => setUserRole(ctx.db, ctx.clock, ctx.admin, input)),
+    /** {userId} → {id}; removing the last owner → CONFLICT. */
+    remove: ownerProcedure.input(z.object({ userId: UserId }).strict()).mutation(({ ctx, input }) => removeUser(ctx.db, ctx.clock, ctx.admin, input.userId)),
+  }),
+
+  /** {limit?, cursor?} → {items: [{id, at, actor, action, target, detail}], nextCursor}, newest first. */
+  audit: adminProcedure.input(AuditInput).query(({ ctx, input }) => listAudit(ctx.db, ctx.admin.orgId, { limit: input.limit, cursor: input.cursor ?? undefined })),
+});

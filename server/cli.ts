@@ -1,0 +1,205 @@
+// Admin command line: `npm run cli -- <command>`. Creates organizations, users and keys, revokes
+// keys, and takes online backups. Uses the same configuration (DASHFLEET_DB), migrations and
+// services as the server; every change is audited with actor "cli".
+//
+//   org create  --name NAME [--json]                       → {"orgId","adminKey","agentKey"}
+//   user create --org ID --email E --password P --role owner|admin|viewer [--json]
+//   key create  --org ID --scope admin|agent [--scope ...] [--name N] [--json]
+//   key revoke  --id ID | --key KEY_OR_PREFIX [--json]
+//   backup      --to FILE [--json]
+import fs from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import Database from "better-sqlite3";
+import { TRPCError } from "@trpc/server";
+import { z } from "zod";
+import { systemClock } from "./clock.ts";
+import { loadConfig } from "./config.ts";
+import { Email, KeyScope, Password, Role } from "./contract/index.ts";
+import { migrate, openDb, type Db } from "./db.ts";
+import { createApiKey, createOrganization, createUser } from "./services/accounts.ts";
+import { hashSecret, KEY_PREFIX } from "./services/crypto.ts";
+import { revokeKey } from "./services/keys.ts";
+
+const ACTOR = "cli";
+/** Names of organizations and keys. */
+const NameSchema = z.string().trim().min(1, "name is required").max(100);
+
+const USAGE = `Usage: npm run cli -- <command> [options]
+
+  org create  --name NAME [--json]
+  user create --org ORG_ID --email EMAIL --password PASSWORD --role owner|admin|viewer [--json]
+  key create  --org ORG_ID --scope admin|agent [--scope ...] [--name NAME] [--json]
+  key revoke  --id KEY_ID | --key KEY_OR_PREFIX [--json]
+  backup      --to FILE [--json]
+
+The database is DASHFLEET_DB (default data/fleet.db); migrations run first.`;
+
+/** A mistake in the command line: printed with the usage, exit code 2. */
+class UsageError extends Error {}
+
+const options = {
+  name: { type: "string" },
+  json: { type: "boolean", default: false },
+  org: { type: "string" },
+  email: { type: "string" },
+  password: { type: "string" },
+  role: { type: "string" },
+  scope: { type: "string", multiple: true },
+  id: { type: "string" },
+  key: { type: "string" },
+  to: { type: "string" },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>["values"];
+
+function required(values: Values, name: "name" | "org" | "email" | "password" | "role" | "id" | "key" | "to"): string {
+  const v = values[name];
+  if (typeof v !== "string" || v.trim() === "") throw new UsageError(`--${name} is required`);
+  return v;
+}
+
+function only(values: Values, allowed: string[]): void {
+  for (const [k, v] of Object.entries(values)) {
+    if (v === undefined || k === "json" || k === "help" || allowed.includes(k)) continue;
+    throw new UsageError(`--${k} does not apply to this command`);
+  }
+}
+
+function check<T>(schema: { safeParse: (v: unknown) => { success: true; data: T } | { success: false; error: { issues: { message: string }[] } } }, value: unknown, flag: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new UsageError(`--${flag}: ${r.error.issues[0]?.message ?? "invalid"}`);
+  return r.data;
+}
+
+async function requireOrg(db: Db, orgId: string): Promise<void> {
+  const org = await db.organization.findUnique({ where: { id: orgId }, select: { id: true } });
+  if (!org) throw new UsageError(`--org: no organization with id "${orgId}"`);
+}
+
+/** Finds the one key a full secret or a shown prefix (e.g. "dfk_AbC123") names. */
+async function keyIdOf(db: Db, keyOrPrefix: string): Promise<string> {
+  if (!keyOrPrefix.startsWith(KEY_PREFIX)) throw new UsageError(`--key: keys start with "${KEY_PREFIX}"`);
+  if (keyOrPrefix.length > 10) {
+    const k = await db.apiKey.findUnique({ where: { keyHash: hashSecret(keyOrPrefix) }, select: { id: true } });
+    if (!k) throw new UsageError("--key: no such key");
+    return k.id;
+  }
+  const found = await db.apiKey.findMany({ where: { prefix: { startsWith: keyOrPrefix } }, select: { id: true, orgId: true, name: true }, take: 10 });
+  if (found.length === 0) throw new UsageError(`--key: no key starts with "${keyOrPrefix}"`);
+  if (found.length > 1)
+    throw new UsageError(`--key: "${keyOrPrefix}" matches ${found.length} keys (${found.map((k) => `${k.id} "${k.name}" in ${k.orgId}`).join(", ")}); use --id`);
+  return found[0]!.id;
+}
+
+/**
+ * Online, consistent copy of the database: SQLite's backup API on a separate read connection (it
+ * copies a snapshot while the server keeps writing), written beside the target and renamed into place
+ * only after PRAGMA integrity_check on the copy says "ok". The copy is a single file (journal DELETE).
+ */
+async function backupDatabase(dbFile: string, target: string): Promise<{ file: string; bytes: number; integrity: string }> {
+  const file = path.resolve(target);
+  if (fs.existsSync(file)) throw new UsageError(`--to: ${file} already exists; choose a new file`);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const partial = `${file}.partial`;
+  fs.rmSync(partial, { force: true });
+  const source = new Database(dbFile, { readonly: true, fileMustExist: true });
+  try {
+    await source.backup(partial);
+  } finally {
+    source.close();
+  }
+  const copy = new Database(partial);
+  let integrity: string;
+  try {
+    copy.pragma("journal_mode = DELETE");
+    integrity = (copy.pragma("integrity_check") as { integrity_check: string }[]).map((r) => r.integrity_check).join("; ");
+  } finally {
+    copy.close();
+  }
+  if (integrity !== "ok") {
+    fs.rmSync(partial, { force: true });
+    throw new Error(`The copy failed PRAGMA integrity_check: ${integrity}`);
+  }
+  fs.renameSync(partial, file);
+  return { file, bytes: fs.statSync(file).size, integrity };
+}
+
+async function run(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  if (values.help || positionals.length === 0) {
+    console.log(USAGE);
+    return;
+  }
+  const command = positionals.join(" ");
+  const known = ["org create", "user create", "key create", "key revoke", "backup"];
+  if (!known.includes(command)) throw new UsageError(`Unknown command "${command}"`);
+  const json = values.json;
+  const out = (human: string, data: unknown) => console.log(json ? JSON.stringify(data) : human);
+
+  const config = loadConfig();
+  await migrate(config.dbFile);
+
+  if (command === "backup") {
+    only(values, ["to"]);
+    const r = await backupDatabase(config.dbFile, required(values, "to"));
+    out(`Backup written to ${r.file} (${r.bytes} bytes); integrity_check: ${r.integrity}`, r);
+    return;
+  }
+
+  const db = await openDb(config.dbFile);
+  const clock = systemClock;
+  try {
+    if (command === "org create") {
+      only(values, ["name"]);
+      const name = check(NameSchema, required(values, "name"), "name");
+      const org = await createOrganization(db, clock, { name, actor: ACTOR });
+      out(
+        [`Organization ${org.orgId} created. Keys are shown once and stored hashed:`, `  admin key: ${org.adminKey}`, `  agent key: ${org.agentKey}`].join("\n"),
+        { orgId: org.orgId, adminKey: org.adminKey, agentKey: org.agentKey },
+      );
+    } else if (command === "user create") {
+      only(values, ["org", "email", "password", "role"]);
+      const orgId = required(values, "org");
+      const email = check(Email, required(values, "email"), "email");
+      const password = check(Password, required(values, "password"), "password");
+      const role = check(Role, required(values, "role"), "role");
+      await requireOrg(db, orgId);
+      const user = await createUser(db, clock, { orgId, email, password, role, actor: ACTOR });
+      out(`User ${user.email} (${user.role}) created with id ${user.id}`, { id: user.id, orgId, email: user.email, role: user.role });
+    } else if (command === "key create") {
+      only(values, ["org", "scope", "name"]);
+      const orgId = required(values, "org");
+      if (!values.scope?.length) throw new UsageError("--scope is required (admin or agent)");
+      const scopes = values.scope.map((s) => check(KeyScope, s, "scope"));
+      const name = values.name === undefined ? `${[...new Set(scopes)].sort().join("+")} (cli)` : check(NameSchema, values.name, "name");
+      await requireOrg(db, orgId);
+      const key = await createApiKey(db, clock, { orgId, name, scopes, actor: ACTOR });
+      out(`Key "${key.name}" (${key.scopes.join(", ")}) created with id ${key.id}. Shown once:\n${key.key}`, key);
+    } else if (command === "key revoke") {
+      only(values, ["id", "key"]);
+      if ((values.id === undefined) === (values.key === undefined)) throw new UsageError("give exactly one of --id or --key");
+      const id = values.id ?? (await keyIdOf(db, values.key!));
+      const key = await revokeKey(db, clock, { orgId: null, actor: ACTOR, role: null }, id);
+      out(`Key ${key.id} "${key.name}" revoked at ${key.revokedAt}. A running server stops accepting it within 10 s.`, key);
+    }
+  } finally {
+    await db.$disconnect();
+  }
+}
+
+try {
+  await run(process.argv.slice(2));
+} catch (err) {
+  if (err instanceof UsageError || (err instanceof TypeError && "code" in err && String(err.code).startsWith("ERR_PARSE_ARGS"))) {
+    console.error(`error: ${err.message}\n\n${USAGE}`);
+    process.exitCode = 2;
+  } else if (err instanceof TRPCError) {
+    console.error(`error: ${err.message}`);
+    process.exitCode = 1;
+  } else {
+    console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  }
+}
