@@ -5,6 +5,9 @@ import type { Context, Principal } from "./context.ts";
 import type { Role } from "./contract/index.ts";
 
 const t = initTRPC.context<Context>().create({
+  // Subscriptions (agent.actionStream) run over server-sent events. A ping comment every 15 s keeps
+  // proxies from closing an idle stream; a client that hears nothing for 40 s reconnects.
+  sse: { ping: { enabled: true, intervalMs: 15_000 }, client: { reconnectAfterInactivityMs: 40_000 } },
   errorFormatter({ shape, error }) {
     const cause = error.cause;
     const zodError = cause instanceof ZodError ? z.flattenError(cause) : null;

@@ -21,6 +21,35 @@ async function machineOf(ctx: Context & { agent: AgentPrincipal }, machineId: st
   return { orgId: a.orgId, machineRef: await machineRefOf(ctx.db, a.orgId, machineId), machineId };
 }
 
+/** Coalesces wake-ups: next() resolves true after at least one notify(), false once aborted. */
+function wakeQueue(signal: AbortSignal | undefined) {
+  let pending = false;
+  let resolve: ((more: boolean) => void) | null = null;
+  const settle = (more: boolean) => {
+    const r = resolve;
+    resolve = null;
+    r?.(more);
+  };
+  signal?.addEventListener("abort", () => settle(false), { once: true });
+  return {
+    notify: () => {
+      pending = true;
+      settle(true);
+    },
+    next: (): Promise<boolean> => {
+      if (signal?.aborted) return Promise.resolve(false);
+      if (pending) {
+        pending = false;
+        return Promise.resolve(true);
+      }
+      return new Promise<boolean>((r) => (resolve = r)).then((more) => {
+        pending = false;
+        return more;
+      });
+    },
+  };
+}
+
 function limitAgent(ctx: Context, machineRef: string, what: string) {
   ctx.services.limiter.hit(`${what}:${machineRef}`, ctx.config.limits.agentPerMinute, what);
 }
@@ -42,6 +71,23 @@ export const agentRouter = router({
       await recordReport(ctx.db, ctx.clock, ctx.machine.machineRef, input.metrics, input.identity);
       return { nextReportInSeconds: ctx.config.reportIntervalSeconds };
     }),
+
+  /**
+   * Push channel (server-sent events): yields a "wake" whenever work may be deliverable for this
+   * machine, and once at connect if some already is. A wake carries no action: the agent then claims
+   * through pendingActions, so exactly-once delivery stays in the claim.
+   */
+  actionStream: machineProcedure.subscription(async function* ({ ctx, signal }) {
+    const { dispatch } = ctx.services;
+    const wakes = wakeQueue(signal);
+    const off = dispatch.onWork(ctx.machine.machineRef, wakes.notify);
+    try {
+      if (dispatch.mayHaveWork(ctx.machine.machineRef)) yield { kind: "wake" as const };
+      while (await wakes.next()) yield { kind: "wake" as const };
+    } finally {
+      off();
+    }
+  }),
 
   /** Claims this machine's deliverable actions (oldest first, at most 10, each with a claim token). */
   pendingActions: agentProcedure
