@@ -1,0 +1,339 @@
+// Fault-injection helpers: the server as a child process (so it can be SIGKILLed and restarted on the
+// same database), an organization created straight in the database, a simulated fleet of agents and
+// admins that records which calls returned, and a direct SQLite reader for checks after the fact.
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
+import { TRPCClientError } from "@trpc/client";
+import { systemClock } from "../../server/clock.ts";
+import type { ActionSpecInput } from "../../server/contract/index.ts";
+import { migrate, openDb } from "../../server/db.ts";
+import { createOrganization, createUser, type CreatedOrg } from "../../server/services/accounts.ts";
+import { PASSWORD, trpcClient, type TRPCClient } from "./server.ts";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+/** A free TCP port on loopback (bound then released). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export type PreparedOrg = CreatedOrg & { ownerEmail: string; password: string; name: string };
+
+/** Migrates `dbFile` and creates organizations in it (no server running), like the CLI would. */
+export async function prepareDb(dbFile: string, names: string[] = ["Fault Org"]): Promise<PreparedOrg[]> {
+  await migrate(dbFile);
+  const db = await openDb(dbFile);
+  try {
+    const out: PreparedOrg[] = [];
+    for (const name of names) {
+      const ownerEmail = `owner-${name.toLowerCase().replace(/\W+/g, "-")}-${Date.now()}@example.test`;
+      const org = await createOrganization(db, systemClock, { name, actor: "test", owner: { email: ownerEmail, password: PASSWORD } });
+      out.push({ ...org, ownerEmail, password: PASSWORD, name });
+    }
+    return out;
+  } finally {
+    await db.$disconnect();
+  }
+}
+
+/** Adds a user straight in the database. */
+export async function addUserToDb(dbFile: string, orgId: string, email: string, role: "owner" | "admin" | "viewer"): Promise<void> {
+  const db = await openDb(dbFile);
+  try {
+    await createUser(db, systemClock, { orgId, email, password: PASSWORD, role, actor: "test" });
+  } finally {
+    await db.$disconnect();
+  }
+}
+
+export type ServerProcess = {
+  url: string;
+  port: number;
+  child: ChildProcess;
+  /** Resolves with the exit code or signal when the process ends. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Everything the process wrote to stderr (for failure messages). */
+  stderr: () => string;
+  /** SIGKILL and wait for the exit. */
+  kill: () => Promise<void>;
+  /** SIGTERM (graceful) and wait for the exit. */
+  stop: () => Promise<void>;
+};
+
+/** Default environment for child servers: no demo org, quiet logs, limits high enough for load. */
+export function serverEnv(dbFile: string, port: number, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    DASHFLEET_DB: dbFile,
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    DASHFLEET_DEMO: "false",
+    LOG_LEVEL: "warn",
+    DASHFLEET_AGENT_PER_MINUTE: "1000000",
+    DASHFLEET_QUEUE_PER_MINUTE: "1000000",
+    DASHFLEET_LOGIN_PER_MINUTE: "1000000",
+    ...extra,
+  };
+}
+
+/**
+ * Starts the server (`node --import tsx server/index.ts`: one process, so SIGKILL reaches the server
+ * itself; the tsx CLI would run it in a grandchild that survives the kill) and waits for /healthz.
+ */
+export async function spawnServer(dbFile: string, opts: { port?: number; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<ServerProcess> {
+  const port = opts.port ?? (await freePort());
+  const child = spawn(process.execPath, ["--import", "tsx", "server/index.ts"], {
+    cwd: root,
+    env: { ...process.env, ...serverEnv(dbFile, port, opts.env) },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let err = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    err += d.toString();
+    if (err.length > 200_000) err = err.slice(-100_000);
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+  let done = false;
+  void exited.then(() => (done = true));
+  for (;;) {
+    if (done) throw new Error(`server exited before it was ready:\n${err}`);
+    try {
+      const r = await fetch(`${url}/healthz`);
+      if (r.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`server did not start within the time limit:\n${err}`);
+    }
+    await sleep(50);
+  }
+  return {
+    url,
+    port,
+    child,
+    exited,
+    stderr: () => err,
+    async kill() {
+      if (!done) child.kill("SIGKILL");
+      await exited;
+    },
+    async stop() {
+      if (!done) child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** `PRAGMA integrity_check` on a file no server holds open (after a kill). "ok" when sound. */
+export function integrityCheck(dbFile: string): string {
+  const db = new Database(dbFile);
+  try {
+    const rows = db.prepare("PRAGMA integrity_check").all() as { integrity_check: string }[];
+    return rows.map((r) => r.integrity_check).join("; ");
+  } finally {
+    db.close();
+  }
+}
+
+/** Reads rows straight from the SQLite file (read-only) for checks after the fact. */
+export function readRows<T>(dbFile: string, sql: string, ...params: unknown[]): T[] {
+  const db = new Database(dbFile, { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare(sql).all(...params) as T[];
+  } finally {
+    db.close();
+  }
+}
+
+/** True when the call failed because the server is gone (connection refused/reset), not with an answer. */
+export function isTransport(err: unknown): boolean {
+  if (err instanceof TRPCClientError) return err.data === undefined || err.data === null;
+  return true;
+}
+
+/** The tRPC code of an answered error, or null for a transport failure. */
+export function codeOf(err: unknown): string | null {
+  if (err instanceof TRPCClientError && err.data) return String((err.data as { code?: string }).code ?? "UNKNOWN");
+  return null;
+}
+
+/** What the simulated fleet saw return successfully: the ground truth to check the database against. */
+export type Ledger = {
+  /** action id → machine id, for every queue call that returned. */
+  queued: Map<string, string>;
+  /** action id → claim token, for every ack that returned "executing". */
+  acked: Map<string, string>;
+  /** action id → what was reported, for every reportResult that returned. */
+  reported: Map<string, { status: "done" | "error"; result: string }>;
+  /** action id → times the simulated agent "ran" it. Must never exceed 1. */
+  executions: Map<string, number>;
+  /** Deliveries of an action after its ack or its result had returned (must stay empty). */
+  redelivered: string[];
+  /** machine id → metric reports that returned. */
+  metricReports: Map<string, number>;
+  /** Calls that failed because the server was gone, and calls answered with an error. */
+  transportErrors: number;
+  answeredErrors: Map<string, number>;
+};
+
+export function newLedger(): Ledger {
+  return {
+    queued: new Map(),
+    acked: new Map(),
+    reported: new Map(),
+    executions: new Map(),
+    redelivered: [],
+    metricReports: new Map(),
+    transportErrors: 0,
+    answeredErrors: new Map(),
+  };
+}
+
+function noteError(ledger: Ledger, err: unknown): void {
+  const code = codeOf(err);
+  if (code === null) ledger.transportErrors += 1;
+  else ledger.answeredErrors.set(code, (ledger.answeredErrors.get(code) ?? 0) + 1);
+}
+
+/**
+ * A simulated agent with an in-memory journal that survives server restarts (as the real agent's
+ * on-disk journal does): an acked action is run once, its result kept until a report returns.
+ */
+export class SimAgent {
+  /** Actions acked and run whose result has not been confirmed yet (the journal). */
+  readonly journal = new Map<string, { claimToken: string; status: "done" | "error"; result: string }>();
+  /** Deliveries whose ack got no answer: retried with the same claim token (ack is idempotent). */
+  readonly unsureAcks = new Map<string, string>();
+
+  constructor(
+    readonly machineId: string,
+    readonly token: string,
+    private readonly ledger: Ledger,
+  ) {}
+
+  /** One cycle: report metrics, flush the journal, poll, ack, run, report. Errors end the cycle. */
+  async cycle(client: TRPCClient): Promise<void> {
+    const l = this.ledger;
+    try {
+      await client.agent.report.mutate({ metrics: { cpuPercent: 12.5, memoryPercent: 40, diskPercent: 55, uptimeSeconds: 1000 } });
+      l.metricReports.set(this.machineId, (l.metricReports.get(this.machineId) ?? 0) + 1);
+      for (const [id, claimToken] of [...this.unsureAcks]) await this.#ackAndRun(client, id, claimToken);
+      await this.#flush(client);
+      const { actions } = await client.agent.pendingActions.query({});
+      for (const a of actions) {
+        if (l.acked.has(a.id) || l.reported.has(a.id)) l.redelivered.push(a.id);
+        this.unsureAcks.set(a.id, a.claimToken);
+        await this.#ackAndRun(client, a.id, a.claimToken);
+      }
+      await this.#flush(client);
+    } catch (err) {
+      noteError(l, err);
+    }
+  }
+
+  async #ackAndRun(client: TRPCClient, id: string, claimToken: string): Promise<void> {
+    const l = this.ledger;
+    try {
+      await client.agent.ack.mutate({ actionId: id, claimToken });
+    } catch (err) {
+      // An answered refusal (stale token, cancelled): do not run. No answer: try the same ack again later.
+      if (codeOf(err) === null) throw err;
+      this.unsureAcks.delete(id);
+      noteError(l, err);
+      return;
+    }
+    this.unsureAcks.delete(id);
+    if (this.journal.has(id) || l.reported.has(id)) return; // a repeated ack of something already run
+    l.acked.set(id, claimToken);
+    l.executions.set(id, (l.executions.get(id) ?? 0) + 1);
+    const status = id.charCodeAt(0) % 5 === 0 ? "error" : "done";
+    this.journal.set(id, { claimToken, status, result: `${status} on ${this.machineId} (${id.slice(0, 8)})` });
+  }
+
+  async #flush(client: TRPCClient): Promise<void> {
+    for (const [id, r] of [...this.journal]) {
+      await client.agent.reportResult.mutate({ actionId: id, claimToken: r.claimToken, status: r.status, result: r.result });
+      this.journal.delete(id);
+      this.ledger.reported.set(id, { status: r.status, result: r.result });
+    }
+  }
+}
+
+/** Queues one action through tRPC and records it if the call returned. */
+export async function queueOne(client: TRPCClient, ledger: Ledger, machineId: string, n: number): Promise<void> {
+  try {
+    const spec: ActionSpecInput =
+      n % 7 === 0 ? { type: "restart", data: {} } : { type: "message", data: { message: `message ${n} <b>&amp;</b> $(rm -rf /)` } };
+    const { id } = await client.actions.queue.mutate({ machineId, ...spec });
+    ledger.queued.set(id, machineId);
+  } catch (err) {
+    noteError(ledger, err);
+  }
+}
+
+/** Enrolls `count` machines through the API; returns their ids and tokens. */
+export async function enrollFleet(url: string, agentKey: string, count: number, prefix = "sim"): Promise<{ machineId: string; token: string }[]> {
+  const c = trpcClient(url, { authorization: `Bearer ${agentKey}` });
+  const out: { machineId: string; token: string }[] = [];
+  for (let i = 0; i < count; i++) {
+    const machineId = `${prefix}-${i}`;
+    const r = await c.agent.enroll.mutate({ machineId, hostname: `${prefix}-host-${i}`, os: "Linux sim", agentVersion: "0.0.0-sim" });
+    out.push({ machineId, token: r.machineToken });
+  }
+  return out;
+}
+
+/** Runs admins and agents against `url` until `stop.stopped` is set. */
+export async function runLoad(
+  url: string,
+  adminKey: string,
+  agents: SimAgent[],
+  ledger: Ledger,
+  stop: { stopped: boolean },
+  opts: { admins?: number; queueEvery?: number } = {},
+): Promise<void> {
+  const admin = trpcClient(url, { authorization: `Bearer ${adminKey}` });
+  let n = ledger.queued.size;
+  const adminLoop = async () => {
+    while (!stop.stopped) {
+      const a = agents[n % agents.length]!;
+      n += 1;
+      await queueOne(admin, ledger, a.machineId, n);
+      await sleep(opts.queueEvery ?? 5);
+    }
+  };
+  const agentLoop = async (a: SimAgent) => {
+    const client = trpcClient(url, { authorization: `Bearer ${a.token}` });
+    while (!stop.stopped) {
+      await a.cycle(client);
+      await sleep(10 + Math.floor(Math.random() * 20));
+    }
+  };
+  await Promise.all([...Array.from({ length: opts.admins ?? 2 }, adminLoop), ...agents.map(agentLoop)]);
+}
+
+/** Writes a figures file under tests/artifacts/ (gitignored) and prints it, for docs/reliability.md. */
+export function recordFigures(name: string, figures: Record<string, unknown>): void {
+  const dir = path.join(root, "tests", "artifacts", "figures");
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, `${name}.json`), JSON.stringify({ at: new Date().toISOString(), ...figures }, null, 2) + "\n");
+  console.log(`FIGURES ${name} ${JSON.stringify(figures)}`);
+}
