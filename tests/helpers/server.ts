@@ -33,12 +33,14 @@ export const PASSWORD = "correct horse 1";
 let orgCounter = 0;
 
 /** Starts a server. `env` overrides configuration variables (e.g. short leases). */
-export async function startTestServer(opts: { env?: Record<string, string>; clock?: Clock; sweep?: boolean } = {}): Promise<TestServer> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dashfleet-test-"));
-  const dbFile = path.join(dir, "fleet.db");
+export async function startTestServer(
+  opts: { env?: Record<string, string>; clock?: Clock; sweep?: boolean; /** Reuse a database (restart tests). */ dbFile?: string; /** Fixed port (restart tests). */ port?: number } = {},
+): Promise<TestServer> {
+  const dir = opts.dbFile ? path.dirname(opts.dbFile) : fs.mkdtempSync(path.join(os.tmpdir(), "dashfleet-test-"));
+  const dbFile = opts.dbFile ?? path.join(dir, "fleet.db");
   const config = loadConfig({
     DASHFLEET_DB: dbFile,
-    PORT: "0",
+    PORT: String(opts.port ?? 0),
     HOST: "127.0.0.1",
     LOG_LEVEL: "silent",
     DASHFLEET_DEMO: "false",

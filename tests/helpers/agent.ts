@@ -1,0 +1,102 @@
+// Agent test helpers: a scripted fake desktop that records what the core asked, a temporary data
+// directory, an agent configuration, and a way to wait for a condition.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { AgentConfig } from "../../tray-agent/src/core/config.ts";
+import type { CountdownAnswer, Desktop, TrayState } from "../../tray-agent/src/core/desktop.ts";
+
+type Call =
+  | { kind: "notify" | "dialog"; actionId: string; title: string; message: string }
+  | { kind: "confirm"; title: string; message: string }
+  | { kind: "countdown"; seconds: number; postponesLeft: number }
+  | { kind: "relaunch" }
+  | { kind: "reboot" };
+
+/** A desktop whose user answers from a script; every call is recorded in `calls`. */
+export class FakeDesktop implements Desktop {
+  readonly calls: Call[] = [];
+  readonly trayStates: TrayState[] = [];
+  /** Answers to confirm() (restart), in order; default yes. */
+  confirmAnswers: boolean[] = [];
+  /** Answers to each countdown round, in order; default "now". */
+  countdownAnswers: CountdownAnswer[] = [];
+  /** When set, dialogs and confirmations wait on this promise (a user who has not answered yet). */
+  hold: Promise<void> | null = null;
+  rebootError: Error | null = null;
+
+  constructor(readonly interactive = true) {}
+
+  async notify(m: { actionId: string; title: string; message: string }) {
+    this.calls.push({ kind: "notify", ...m });
+  }
+  async dialog(m: { actionId: string; title: string; message: string }) {
+    this.calls.push({ kind: "dialog", ...m });
+    if (this.hold) await this.hold;
+  }
+  async confirm(q: { title: string; message: string }) {
+    this.calls.push({ kind: "confirm", title: q.title, message: q.message });
+    if (this.hold) await this.hold;
+    return this.confirmAnswers.shift() ?? true;
+  }
+  async confirmWithCountdown(q: { seconds: number; postponesLeft: number }) {
+    this.calls.push({ kind: "countdown", seconds: q.seconds, postponesLeft: q.postponesLeft });
+    if (this.hold) await this.hold;
+    return this.countdownAnswers.shift() ?? "now";
+  }
+  async relaunch() {
+    this.calls.push({ kind: "relaunch" });
+  }
+  async reboot() {
+    this.calls.push({ kind: "reboot" });
+    if (this.rebootError) throw this.rebootError;
+  }
+  setTrayState(s: TrayState) {
+    this.trayStates.push(s);
+  }
+  count(kind: Call["kind"]) {
+    return this.calls.filter((c) => c.kind === kind).length;
+  }
+}
+
+/** A fresh temporary data directory. */
+export function tempDataDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), "dashfleet-agent-"));
+}
+
+/** An agent configuration for tests (short intervals, tiny backoff). */
+export function agentConfig(overrides: Partial<AgentConfig> & Pick<AgentConfig, "dataDir">): AgentConfig {
+  return {
+    server: "http://127.0.0.1:9",
+    token: "dfk_test_enrollment_key",
+    machineId: "test-machine",
+    intervalSeconds: 10,
+    pollIntervalSeconds: 30,
+    allowReboot: false,
+    postponeSeconds: 0,
+    backoffMaxSeconds: 1,
+    logLevel: "error",
+    sources: [],
+    ...overrides,
+  };
+}
+
+/** Polls `check` until it returns a truthy value (or throws after `timeoutMs`). */
+export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 15_000): Promise<NonNullable<T>> {
+  const start = Date.now();
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Fixed metrics and identity, so tests do not depend on the host. */
+export const fixedMetrics = async () => ({ cpuPercent: 12.5, memoryPercent: 40, diskPercent: 55, uptimeSeconds: 3600 });
+export const fixedIdentity = async () => ({ hostname: "test-host", os: "Linux test", agentVersion: "0.1.0" });

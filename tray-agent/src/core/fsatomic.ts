@@ -1,0 +1,35 @@
+// Atomic file writes: write a temporary file, fsync it, rename it over the target, fsync the directory.
+// A crash leaves either the old or the new content, never half of one.
+import fs from "node:fs";
+import path from "node:path";
+
+/** Replaces `file` with `content` atomically and durably. */
+export function writeFileAtomic(file: string, content: string, mode = 0o600): void {
+  const dir = path.dirname(file);
+  fs.mkdirSync(dir, { recursive: true });
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  const fd = fs.openSync(tmp, "w", mode);
+  try {
+    fs.writeSync(fd, content);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+  fsyncDir(dir);
+}
+
+/** Makes a rename durable. Windows cannot open a directory for fsync; NTFS journals the rename itself. */
+export function fsyncDir(dir: string): void {
+  if (process.platform === "win32") return;
+  try {
+    const fd = fs.openSync(dir, "r");
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    // Some file systems refuse directory fsync; the rename is still atomic.
+  }
+}

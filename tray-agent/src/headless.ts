@@ -1,0 +1,36 @@
+// Headless agent (servers, CI): `npm run agent -- --server URL --token KEY --machine-id ID --interval 5`.
+// The same core as the tray app, with the log as its desktop. Exit codes: 0 stopped, 2 bad configuration.
+import path from "node:path";
+import { Agent } from "./core/agent.ts";
+import { sleep } from "./core/backoff.ts";
+import { ConfigError, loadAgentConfig, USAGE } from "./core/config.ts";
+import { HeadlessDesktop } from "./core/headlessDesktop.ts";
+import { createLogger } from "./core/log.ts";
+
+let config;
+try {
+  config = loadAgentConfig();
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`dashfleet-agent: ${err.message}\n`);
+  process.exit(2);
+}
+if (config.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+if (!config.server || !config.token) {
+  process.stderr.write(`dashfleet-agent: --server and --token are required (or a config file)\n${USAGE}\n`);
+  process.exit(2);
+}
+
+const log = createLogger({ level: config.logLevel, file: path.join(config.dataDir, "agent.log") });
+const agent = new Agent({ config, desktop: new HeadlessDesktop({ log, sleep }), log });
+log.info(`DashFleet agent (headless) → ${config.server}; data in ${config.dataDir}; reports every ${config.intervalSeconds} s, polls every ${config.pollIntervalSeconds} s`);
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    log.info(`${signal}: stopping`);
+    void agent.stop().then(() => process.exit(0));
+  });
+}
+await agent.run();
