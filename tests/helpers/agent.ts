@@ -76,6 +76,7 @@ export function agentConfig(overrides: Partial<AgentConfig> & Pick<AgentConfig, 
     postponeSeconds: 0,
     backoffMaxSeconds: 1,
     logLevel: "error",
+    push: false,
     sources: [],
     ...overrides,
   };

@@ -6,6 +6,7 @@ import { sleep } from "./core/backoff.ts";
 import { ConfigError, loadAgentConfig, USAGE } from "./core/config.ts";
 import { HeadlessDesktop } from "./core/headlessDesktop.ts";
 import { createLogger } from "./core/log.ts";
+import { createPushChannel } from "./core/push.ts";
 
 let config;
 try {
@@ -25,7 +26,13 @@ if (!config.server || !config.token) {
 }
 
 const log = createLogger({ level: config.logLevel, file: path.join(config.dataDir, "agent.log") });
-const agent = new Agent({ config, desktop: new HeadlessDesktop({ log, sleep }), log });
+const agent = new Agent({
+  config,
+  desktop: new HeadlessDesktop({ log, sleep }),
+  log,
+  // The push channel only wakes the poller; without it (or on an older server) polling carries on.
+  push: config.push ? (onWake, ctx) => createPushChannel({ ...ctx, log: { info: (m) => log.info(m), warn: (m) => log.warn(m) } })(onWake) : undefined,
+});
 log.info(`DashFleet agent (headless) → ${config.server}; data in ${config.dataDir}; reports every ${config.intervalSeconds} s, polls every ${config.pollIntervalSeconds} s`);
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {

@@ -35,6 +35,8 @@ export type AgentConfig = {
   /** Cap of the reconnect backoff (default 60 s). */
   backoffMaxSeconds: number;
   logLevel: "debug" | "info" | "warn" | "error";
+  /** Listen on the server's push channel for immediate wake-ups (default on; --no-push turns it off). */
+  push: boolean;
   /** Which file layers were read (for the log). */
   sources: string[];
 };
@@ -51,6 +53,7 @@ export const ConfigFile = z
     postponeSeconds: z.number().optional(),
     backoffMaxSeconds: z.number().optional(),
     logLevel: z.enum(["debug", "info", "warn", "error"]).optional(),
+    push: z.boolean().optional(),
   })
   .strict();
 export type ConfigFile = z.infer<typeof ConfigFile>;
@@ -73,6 +76,7 @@ const Resolved = z.object({
   postponeSeconds: seconds(0, 24 * 3600),
   backoffMaxSeconds: seconds(1, 3600),
   logLevel: z.enum(["debug", "info", "warn", "error"]),
+  push: z.boolean(),
 });
 
 /** A configuration error the user can act on (names the setting). */
@@ -106,6 +110,7 @@ const flagOptions = {
   "postpone-seconds": { type: "string" },
   "backoff-max": { type: "string" },
   "log-level": { type: "string" },
+  "no-push": { type: "boolean" },
   help: { type: "boolean" },
 } as const;
 
@@ -121,7 +126,8 @@ export const USAGE = `Usage: dashfleet-agent [options]
   --allow-reboot         headless: let reboot actions reboot this machine       env DASHFLEET_ALLOW_REBOOT=1
   --postpone-seconds N   delay after the user postpones a reboot (default 600)
   --backoff-max N        longest wait between reconnect attempts (default 60)
-  --log-level LEVEL      debug | info | warn | error (default info)`;
+  --log-level LEVEL      debug | info | warn | error (default info)
+  --no-push              poll only (no push channel)`;
 
 function readJsonFile(file: string): ConfigFile | null {
   let text: string;
@@ -179,6 +185,7 @@ export function loadAgentConfig(
     postponeSeconds: pick<string | number>(flags["postpone-seconds"], file.postponeSeconds) ?? 600,
     backoffMaxSeconds: pick<string | number>(flags["backoff-max"], file.backoffMaxSeconds) ?? 60,
     logLevel: pick(flags["log-level"], env.DASHFLEET_LOG_LEVEL, file.logLevel) ?? "info",
+    push: flags["no-push"] ? false : (file.push ?? true),
   };
   const parsed = Resolved.safeParse(candidate);
   if (!parsed.success) {

@@ -1,0 +1,139 @@
+// The headless agent as a real process against the real server: it shows up in fleet.list with
+// metrics and answers a message (through notify-send, argv intact); killed with SIGKILL in the middle
+// of a reboot countdown and started again, it reports the action once and never runs it again.
+// notify-send, systemctl and shutdown are fakes on PATH that only record their argv.
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tempDataDir, waitFor } from "../helpers/agent.ts";
+import { startTestServer, type TestOrg, type TestServer, type TRPCClient } from "../helpers/server.ts";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+let server: TestServer;
+let org: TestOrg;
+let admin: TRPCClient;
+let fakeBin: string;
+let recordFile: string;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  server = await startTestServer({ env: { DASHFLEET_AGENT_PER_MINUTE: "100000" } });
+  org = await server.createOrg();
+  admin = server.client(org.adminKey);
+  fakeBin = tempDataDir();
+  recordFile = path.join(fakeBin, "calls.jsonl");
+  for (const name of ["notify-send", "systemctl", "shutdown"]) {
+    const file = path.join(fakeBin, name);
+    fs.writeFileSync(
+      file,
+      `#!${process.execPath}\nrequire("node:fs").appendFileSync(${JSON.stringify(recordFile)}, JSON.stringify([${JSON.stringify(name)}, ...process.argv.slice(2)]) + "\\n");\n`,
+      { mode: 0o755 },
+    );
+  }
+});
+
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  await server.stop();
+});
+
+function recorded(): string[][] {
+  if (!fs.existsSync(recordFile)) return [];
+  return fs.readFileSync(recordFile, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as string[]);
+}
+
+/** `npm run agent -- …` as one process (node --import tsx), so SIGKILL reaches the agent itself. */
+function startHeadless(args: string[], dataDir: string): ChildProcess & { output: () => string } {
+  let output = "";
+  const child = spawn(process.execPath, ["--import", "tsx", "tray-agent/src/headless.ts", ...args, "--data-dir", dataDir], {
+    cwd: ROOT,
+    env: { ...process.env, PATH: `${fakeBin}${path.delimiter}${process.env.PATH ?? ""}` },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+  children.push(child);
+  return Object.assign(child, { output: () => output });
+}
+
+async function stopChild(c: ChildProcess, signal: NodeJS.Signals = "SIGTERM") {
+  if (c.exitCode !== null || c.signalCode !== null) return;
+  const exited = new Promise((r) => c.once("exit", r));
+  c.kill(signal);
+  await exited;
+}
+
+describe("headless agent (npm run agent)", () => {
+  it("appears in fleet.list with metrics and answers a message action, passing the text to notify-send as one argument", async () => {
+    const machineId = "headless-e2e-1";
+    const agent = startHeadless(["--server", server.url, "--token", org.agentKey, "--machine-id", machineId, "--interval", "1", "--poll-interval", "2"], tempDataDir());
+    try {
+      const m = await waitFor(async () => {
+        const { machines } = await admin.fleet.list.query({});
+        return machines.find((x) => x.machineId === machineId && x.metrics !== null);
+      }, `the machine in fleet.list (agent output: ${agent.output()})`, 30_000);
+      expect(m.online).toBe(true);
+      expect(m.agentVersion).toBe("0.1.0");
+      expect(m.metrics).toBeTruthy();
+
+      const text = `Quote " and ' ; $(touch /tmp/pwned) \`id\` && echo hi\nline two`;
+      const { id } = await admin.actions.queue.mutate({ machineId, type: "message", data: { message: text, title: "-t 1 Title" } });
+      const a = await waitFor(async () => {
+        const x = await admin.actions.get.query({ id });
+        return x.status === "done" ? x : null;
+      }, "the message result");
+      expect(a.result).toBe("notification logged (no desktop)");
+      expect(recorded()).toContainEqual(["notify-send", "--app-name=DashFleet", "--", "-t 1 Title", text]);
+    } finally {
+      await stopChild(agent);
+    }
+  });
+
+  it("refuses a reboot without --allow-reboot and says so", async () => {
+    const machineId = "headless-noreboot";
+    const agent = startHeadless(["--server", server.url, "--token", org.agentKey, "--machine-id", machineId, "--interval", "5", "--poll-interval", "1"], tempDataDir());
+    try {
+      await waitFor(async () => (await admin.fleet.list.query({})).machines.some((x) => x.machineId === machineId), "enrollment", 30_000);
+      const { id } = await admin.actions.queue.mutate({ machineId, type: "reboot", data: {} });
+      const a = await waitFor(async () => {
+        const x = await admin.actions.get.query({ id });
+        return x.status === "error" ? x : null;
+      }, "the refusal");
+      expect(a.result).toContain("--allow-reboot");
+      expect(a.outcome).toEqual({ userChoice: "not-asked" });
+      expect(recorded().filter((c) => c[0] === "systemctl" || c[0] === "shutdown")).toEqual([]);
+    } finally {
+      await stopChild(agent);
+    }
+  });
+
+  it("killed with SIGKILL during a reboot countdown, then restarted: reports the action once and never reboots", async () => {
+    const machineId = "headless-kill-1";
+    const dataDir = tempDataDir();
+    const args = ["--server", server.url, "--token", org.agentKey, "--machine-id", machineId, "--interval", "5", "--poll-interval", "1", "--allow-reboot"];
+    const first = startHeadless(args, dataDir);
+    await waitFor(async () => (await admin.fleet.list.query({})).machines.some((x) => x.machineId === machineId), "enrollment", 30_000);
+    const { id } = await admin.actions.queue.mutate({ machineId, type: "reboot", data: { countdownSeconds: 60, maxPostpones: 0 } });
+    const journalFile = path.join(dataDir, "journal", `${id}.json`);
+    await waitFor(() => fs.existsSync(journalFile) && (JSON.parse(fs.readFileSync(journalFile, "utf8")) as { state: string }).state === "executing", "the countdown (journal: executing)");
+    expect((await admin.actions.get.query({ id })).status).toBe("executing");
+    await stopChild(first, "SIGKILL");
+
+    const second = startHeadless(args, dataDir);
+    try {
+      const a = await waitFor(async () => {
+        const x = await admin.actions.get.query({ id });
+        return x.status === "error" ? x : null;
+      }, "the replayed result");
+      expect(a.result).toBe("agent stopped while running the action; not run again");
+      expect(a.events.filter((e) => e.status === "error" || e.status === "done")).toHaveLength(1);
+      await waitFor(() => (JSON.parse(fs.readFileSync(journalFile, "utf8")) as { state: string }).state === "reported", "journal reported");
+      // The action is over: the new process neither counts down nor reboots.
+      expect(second.output()).not.toContain("rebooting in");
+      expect(recorded().filter((c) => c[0] === "systemctl" || c[0] === "shutdown")).toEqual([]);
+    } finally {
+      await stopChild(second);
+    }
+  });
+});
