@@ -144,6 +144,7 @@ export class Agent {
     let nextReport = 0;
     let nextPoll = 0;
     while (!this.stopped) {
+      let polling = false;
       try {
         await this.ensureEnrolled();
         if (this.stopped) break;
@@ -154,6 +155,7 @@ export class Agent {
         }
         await this.retryAcks();
         if (this.wakeRequested || t >= nextPoll) {
+          polling = true;
           this.wakeRequested = false;
           await this.poll();
           nextPoll = t + this.cfg.pollIntervalSeconds * 1000;
@@ -163,6 +165,8 @@ export class Agent {
         this.setState({ connection: "connected", lastSync: this.now().toISOString() });
       } catch (err) {
         if (this.stopped) break;
+        // A wake-up whose poll failed is not lost: the next attempt polls.
+        if (polling) this.wakeRequested = true;
         await this.onFailure(err);
         continue;
       }

@@ -1,0 +1,240 @@
+// The agent core with a fake server API and a scripted sleep: ack before run, CONFLICT never runs,
+// invalid and unknown actions are reported without running, wake() polls at once, backoff grows with
+// full jitter, the journal replay after a crash, and the re-enrollment on a refused token.
+import { TRPCClientError } from "@trpc/client";
+import { afterEach, describe, expect, it } from "vitest";
+import { Agent } from "../../tray-agent/src/core/agent.ts";
+import type { AgentApi } from "../../tray-agent/src/core/api.ts";
+import { backoffDelay } from "../../tray-agent/src/core/backoff.ts";
+import { Journal } from "../../tray-agent/src/core/journal.ts";
+import { agentConfig, FakeDesktop, fixedIdentity, fixedMetrics, tempDataDir, waitFor } from "../helpers/agent.ts";
+
+const ID1 = "11111111-1111-4111-8111-111111111111";
+const ID2 = "22222222-2222-4222-8222-222222222222";
+
+function trpcError(code: string) {
+  return new TRPCClientError(code, { result: { error: { message: code, code: -1, data: { code } } } as never });
+}
+
+/** A scripted server: actions to hand out, calls recorded, failures injectable. */
+class FakeApi implements AgentApi {
+  log: string[] = [];
+  queue: unknown[][] = [];
+  ackError: Error | null = null;
+  down = false;
+  tokens: (string | null)[] = [];
+  refuseToken: string | null = null;
+  results: { actionId: string; status: string; result: string; outcome?: unknown }[] = [];
+  constructor(private readonly token: () => string | null) {}
+  private check(what: string) {
+    this.log.push(what);
+    this.tokens.push(this.token());
+    if (this.down) throw new TypeError("fetch failed");
+    if (this.refuseToken && this.token() === this.refuseToken && what !== "enroll") throw trpcError("UNAUTHORIZED");
+  }
+  async enroll() {
+    this.check("enroll");
+    return { machineToken: `dfm_token_${this.log.filter((l) => l === "enroll").length}`, reportIntervalSeconds: 10 };
+  }
+  async report() {
+    this.check("report");
+    return { nextReportInSeconds: 10 };
+  }
+  async pendingActions() {
+    this.check("poll");
+    return { actions: this.queue.shift() ?? [] };
+  }
+  async ack(i: { actionId: string }) {
+    this.check(`ack ${i.actionId}`);
+    if (this.ackError) throw this.ackError;
+    return { status: "executing" };
+  }
+  async reportResult(i: { actionId: string; status: "done" | "error"; result: string; outcome?: unknown }) {
+    this.check(`result ${i.actionId}`);
+    this.results.push(i);
+    return { status: i.status, duplicate: false };
+  }
+}
+
+/** A sleep that resolves at once but records how long it was asked to wait (and yields to the loop). */
+function recordingSleep(waits: number[]) {
+  return async (ms: number, signal?: AbortSignal) => {
+    waits.push(ms);
+    if (signal?.aborted) return;
+    await new Promise<void>((r) => {
+      const t = setTimeout(r, Math.min(ms, 20));
+      signal?.addEventListener("abort", () => (clearTimeout(t), r()), { once: true });
+    });
+  };
+}
+
+const agents: Agent[] = [];
+afterEach(async () => {
+  await Promise.all(agents.splice(0).map((a) => a.stop()));
+});
+
+function makeAgent(opts: { dataDir?: string; desktop?: FakeDesktop; random?: () => number; waits?: number[]; token?: string } = {}) {
+  let api!: FakeApi;
+  const desktop = opts.desktop ?? new FakeDesktop();
+  const dataDir = opts.dataDir ?? tempDataDir();
+  const waits = opts.waits ?? [];
+  const agent = new Agent({
+    config: agentConfig({ dataDir, token: opts.token ?? "dfk_enrollment_key", intervalSeconds: 3600, pollIntervalSeconds: 3600, backoffMaxSeconds: 60 }),
+    desktop,
+    api: (_url, token) => (api = new FakeApi(token)),
+    metrics: fixedMetrics,
+    identity: fixedIdentity,
+    sleep: recordingSleep(waits),
+    random: opts.random ?? (() => 0.5),
+    uptimeSeconds: () => 10,
+  });
+  agents.push(agent);
+  return { agent, api, desktop, dataDir, waits };
+}
+
+const message = (id: string, text = "hello") => ({ id, type: "message", data: { message: text }, claimToken: `tok-${id}`, createdAt: "", expiresAt: "" });
+
+describe("agent core (fake server)", () => {
+  it("acknowledges an action before running it, and reports the result after", async () => {
+    const { agent, api, desktop } = makeAgent();
+    api.queue.push([message(ID1)]);
+    void agent.run();
+    await waitFor(() => api.results.length === 1, "the result");
+    const order = api.log.filter((l) => l.includes(ID1));
+    expect(order).toEqual([`ack ${ID1}`, `result ${ID1}`]);
+    expect(desktop.calls).toEqual([{ kind: "notify", actionId: ID1, title: "DashFleet", message: "hello" }]);
+    expect(agent.getState().recentMessages.map((m) => m.message)).toEqual(["hello"]);
+  });
+
+  it("never runs an action whose ack is refused (CONFLICT) and forgets it", async () => {
+    const { agent, api, desktop } = makeAgent();
+    api.ackError = trpcError("CONFLICT");
+    api.queue.push([message(ID1)]);
+    void agent.run();
+    await waitFor(() => api.log.includes(`ack ${ID1}`), "the ack");
+    agent.wake();
+    await waitFor(() => api.log.filter((l) => l === "poll").length >= 2, "another poll");
+    expect(desktop.calls).toEqual([]);
+    expect(api.results).toEqual([]);
+    expect(agent.journalEntries()).toEqual([]);
+  });
+
+  it("reports an invalid or unknown action as error without acknowledging or running it", async () => {
+    const { agent, api, desktop } = makeAgent();
+    api.queue.push([
+      { id: ID1, type: "message", data: { message: "" }, claimToken: "t1", createdAt: "", expiresAt: "" },
+      { id: ID2, type: "format-disk", data: {}, claimToken: "t2", createdAt: "", expiresAt: "" },
+    ]);
+    void agent.run();
+    await waitFor(() => api.results.length === 2, "two results");
+    expect(api.results.find((r) => r.actionId === ID1)).toMatchObject({ status: "error", result: expect.stringContaining("data.message: message is required") });
+    expect(api.results.find((r) => r.actionId === ID2)).toMatchObject({ status: "error", result: expect.stringContaining('unsupported action "format-disk"') });
+    expect(api.log.some((l) => l.startsWith("ack"))).toBe(false);
+    expect(desktop.calls).toEqual([]);
+  });
+
+  it("wake() polls at once instead of waiting for the poll interval", async () => {
+    const { agent, api, waits } = makeAgent();
+    void agent.run();
+    await waitFor(() => api.log.includes("poll"), "the first poll");
+    await waitFor(() => waits.length > 0, "the idle wait");
+    // Idle: it waits for the next report/poll, an hour away.
+    expect(waits.at(-1)).toBeGreaterThan(3_000_000);
+    api.queue.push([message(ID1)]);
+    agent.wake();
+    await waitFor(() => api.results.length === 1, "the result after wake");
+    expect(api.log.filter((l) => l === "poll").length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("backs off with growing, jittered waits while the server is down, then delivers", async () => {
+    const waits: number[] = [];
+    const { agent, api } = makeAgent({ waits, random: () => 0.999 });
+    api.down = true;
+    void agent.run();
+    await waitFor(() => waits.length >= 6, "several retries");
+    expect(agent.getState().connection).toBe("offline");
+    expect(waits.slice(0, 6)).toEqual([999, 1998, 3996, 7992, 15984, 31968]);
+    api.down = false;
+    await waitFor(() => agent.getState().connection === "connected", "recovery");
+  });
+
+  it("full jitter: every wait lies in [0, min(cap, base·2^n)) and the cap holds", () => {
+    for (const r of [0, 0.3, 0.999]) {
+      for (let n = 1; n <= 12; n++) {
+        const d = backoffDelay(n, { capMs: 60_000, random: () => r });
+        expect(d).toBeLessThanOrEqual(Math.min(60_000, 1000 * 2 ** (n - 1)));
+        expect(d).toBeGreaterThanOrEqual(100);
+      }
+    }
+    expect(backoffDelay(30, { capMs: 60_000, random: () => 0.999 })).toBe(59_940);
+  });
+
+  it("after a crash: an executing action is reported as error, a relaunch/reboot as done with the user's choice, and none runs again", async () => {
+    const dataDir = tempDataDir();
+    const j = new Journal(dataDir);
+    j.load();
+    const base = { claimToken: "tok", receivedAt: new Date().toISOString() };
+    j.put({ ...base, actionId: ID1, type: "message", data: { message: "x", title: "DashFleet", display: "dialog" }, state: "executing" });
+    j.put({ ...base, actionId: ID2, type: "restart", data: {}, state: "relaunching", outcome: { userChoice: "accepted" } });
+    const ID3 = "33333333-3333-4333-8333-333333333333";
+    j.put({ ...base, actionId: ID3, type: "reboot", data: { countdownSeconds: 60, maxPostpones: 3 }, state: "rebooting", outcome: { userChoice: "postponed-max", postponements: 3 } });
+    const { agent, api, desktop } = makeAgent({ dataDir });
+    void agent.run();
+    await waitFor(() => api.results.length === 3, "three results");
+    expect(api.results.find((r) => r.actionId === ID1)).toMatchObject({ status: "error", result: "agent stopped while running the action; not run again" });
+    expect(api.results.find((r) => r.actionId === ID2)).toMatchObject({ status: "done", outcome: { userChoice: "accepted" } });
+    expect(api.results.find((r) => r.actionId === ID3)).toMatchObject({ status: "done", outcome: { userChoice: "postponed-max", postponements: 3 } });
+    expect(desktop.calls).toEqual([]);
+    expect(api.log.some((l) => l.startsWith("ack"))).toBe(false);
+    // A redelivery of a finished action is ignored.
+    api.queue.push([{ ...message(ID1), claimToken: "tok" }]);
+    agent.wake();
+    await waitFor(() => api.log.filter((l) => l === "poll").length >= 2, "poll");
+    expect(desktop.calls).toEqual([]);
+  });
+
+  it("an acknowledged action that had not started when the agent stopped runs once after the restart", async () => {
+    const dataDir = tempDataDir();
+    const j = new Journal(dataDir);
+    j.load();
+    j.put({ actionId: ID1, claimToken: "tok", type: "message", data: { message: "queued", title: "DashFleet", display: "notification" }, state: "acked" });
+    const { agent, api, desktop } = makeAgent({ dataDir });
+    void agent.run();
+    await waitFor(() => api.results.length === 1, "the result");
+    expect(desktop.calls).toHaveLength(1);
+    expect(api.log.some((l) => l.startsWith("ack"))).toBe(false);
+  });
+
+  it("enrolls again when the server refuses the saved machine token", async () => {
+    const { agent, api } = makeAgent();
+    void agent.run();
+    await waitFor(() => api.log.includes("report"), "a report");
+    api.refuseToken = "dfm_token_1";
+    agent.setPaused(false); // wake
+    await waitFor(() => api.log.filter((l) => l === "enroll").length === 2, "re-enrollment");
+    // The poll that failed is retried with the new token.
+    await waitFor(() => api.log.at(-1) === "poll" && api.tokens.at(-1) === "dfm_token_2", "a poll with the new token");
+    await waitFor(() => agent.getState().connection === "connected", "connected again");
+  });
+
+  it("a machine token given as --token is used directly, without enrolling", async () => {
+    const { agent, api } = makeAgent({ token: "dfm_given_machine_token" });
+    void agent.run();
+    await waitFor(() => api.log.includes("poll"), "a poll");
+    expect(api.log).not.toContain("enroll");
+    expect(api.tokens[0]).toBe("dfm_given_machine_token");
+  });
+
+  it("pausing stops metric reports but not action polling", async () => {
+    const { agent, api } = makeAgent();
+    void agent.run();
+    await waitFor(() => api.log.includes("report"), "a report");
+    agent.setPaused(true);
+    const reports = api.log.filter((l) => l === "report").length;
+    api.queue.push([message(ID1)]);
+    agent.wake();
+    await waitFor(() => api.results.length === 1, "the message result");
+    expect(api.log.filter((l) => l === "report").length).toBe(reports);
+    expect(agent.getState().paused).toBe(true);
+  });
+});
