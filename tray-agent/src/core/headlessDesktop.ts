@@ -49,7 +49,7 @@ export class HeadlessDesktop implements Desktop {
     return true;
   }
 
-  async confirmWithCountdown(q: { title: string; message: string; seconds: number }): Promise<CountdownAnswer> {
+  async confirmWithCountdown(q: { title: string; message: string; seconds: number; postponesLeft: number }): Promise<CountdownAnswer> {
     this.o.log.warn(`${q.title}: rebooting in ${q.seconds} s`);
     await this.o.sleep(q.seconds * 1000);
     return "elapsed";
