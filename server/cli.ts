@@ -9,6 +9,7 @@
 //   backup      --to FILE [--json]
 import fs from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
 import { TRPCError } from "@trpc/server";
@@ -126,24 +127,84 @@ async function backupDatabase(dbFile: string, target: string): Promise<{ file: s
   return { file, bytes: fs.statSync(file).size, integrity };
 }
 
+/** A command with its options checked: nothing touches the database before this succeeds. */
+type Job =
+  | { kind: "org create"; name: string }
+  | { kind: "user create"; orgId: string; email: string; password: string; role: Role }
+  | { kind: "key create"; orgId: string; name: string; scopes: KeyScope[] }
+  | { kind: "key revoke"; id: string | undefined; key: string | undefined }
+  | { kind: "backup"; to: string };
+
+function parseJob(command: string, values: Values): Job {
+  switch (command) {
+    case "org create":
+      only(values, ["name"]);
+      return { kind: command, name: check(NameSchema, required(values, "name"), "name") };
+    case "user create":
+      only(values, ["org", "email", "password", "role"]);
+      return {
+        kind: command,
+        orgId: required(values, "org"),
+        email: check(Email, required(values, "email"), "email"),
+        password: check(Password, required(values, "password"), "password"),
+        role: check(Role, required(values, "role"), "role"),
+      };
+    case "key create": {
+      only(values, ["org", "scope", "name"]);
+      const orgId = required(values, "org");
+      if (!values.scope?.length) throw new UsageError("--scope is required (admin or agent)");
+      const scopes = values.scope.map((s) => check(KeyScope, s, "scope"));
+      const name = values.name === undefined ? `${[...new Set(scopes)].sort().join("+")} (cli)` : check(NameSchema, values.name, "name");
+      return { kind: command, orgId, name, scopes };
+    }
+    case "key revoke":
+      only(values, ["id", "key"]);
+      if ((values.id === undefined) === (values.key === undefined)) throw new UsageError("give exactly one of --id or --key");
+      return { kind: command, id: values.id, key: values.key };
+    case "backup":
+      only(values, ["to"]);
+      return { kind: command, to: required(values, "to") };
+    default:
+      throw new UsageError(`Unknown command "${command}"`);
+  }
+}
+
+const migrationsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "prisma", "migrations");
+
+/**
+ * True when every migration in prisma/migrations is applied to the file. `prisma migrate deploy`
+ * cannot run while a server holds the database open (its engine fails on the busy lock), so the CLI
+ * migrates only a new or outdated database and otherwise works beside a running server.
+ */
+function migrated(dbFile: string): boolean {
+  if (!fs.existsSync(dbFile)) return false;
+  const wanted = fs.readdirSync(migrationsDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  const db = new Database(dbFile, { readonly: true });
+  try {
+    const table = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_prisma_migrations'").get();
+    if (!table) return false;
+    const rows = db.prepare("SELECT migration_name AS name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL").all() as { name: string }[];
+    const applied = new Set(rows.map((r) => r.name));
+    return wanted.every((m) => applied.has(m));
+  } finally {
+    db.close();
+  }
+}
+
 async function run(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   if (values.help || positionals.length === 0) {
     console.log(USAGE);
     return;
   }
-  const command = positionals.join(" ");
-  const known = ["org create", "user create", "key create", "key revoke", "backup"];
-  if (!known.includes(command)) throw new UsageError(`Unknown command "${command}"`);
-  const json = values.json;
-  const out = (human: string, data: unknown) => console.log(json ? JSON.stringify(data) : human);
+  const job = parseJob(positionals.join(" "), values);
+  const out = (human: string, data: unknown) => console.log(values.json ? JSON.stringify(data) : human);
 
   const config = loadConfig();
-  await migrate(config.dbFile);
+  if (!migrated(config.dbFile)) await migrate(config.dbFile);
 
-  if (command === "backup") {
-    only(values, ["to"]);
-    const r = await backupDatabase(config.dbFile, required(values, "to"));
+  if (job.kind === "backup") {
+    const r = await backupDatabase(config.dbFile, job.to);
     out(`Backup written to ${r.file} (${r.bytes} bytes); integrity_check: ${r.integrity}`, r);
     return;
   }
@@ -151,38 +212,33 @@ async function run(argv: string[]): Promise<void> {
   const db = await openDb(config.dbFile);
   const clock = systemClock;
   try {
-    if (command === "org create") {
-      only(values, ["name"]);
-      const name = check(NameSchema, required(values, "name"), "name");
-      const org = await createOrganization(db, clock, { name, actor: ACTOR });
-      out(
-        [`Organization ${org.orgId} created. Keys are shown once and stored hashed:`, `  admin key: ${org.adminKey}`, `  agent key: ${org.agentKey}`].join("\n"),
-        { orgId: org.orgId, adminKey: org.adminKey, agentKey: org.agentKey },
-      );
-    } else if (command === "user create") {
-      only(values, ["org", "email", "password", "role"]);
-      const orgId = required(values, "org");
-      const email = check(Email, required(values, "email"), "email");
-      const password = check(Password, required(values, "password"), "password");
-      const role = check(Role, required(values, "role"), "role");
-      await requireOrg(db, orgId);
-      const user = await createUser(db, clock, { orgId, email, password, role, actor: ACTOR });
-      out(`User ${user.email} (${user.role}) created with id ${user.id}`, { id: user.id, orgId, email: user.email, role: user.role });
-    } else if (command === "key create") {
-      only(values, ["org", "scope", "name"]);
-      const orgId = required(values, "org");
-      if (!values.scope?.length) throw new UsageError("--scope is required (admin or agent)");
-      const scopes = values.scope.map((s) => check(KeyScope, s, "scope"));
-      const name = values.name === undefined ? `${[...new Set(scopes)].sort().join("+")} (cli)` : check(NameSchema, values.name, "name");
-      await requireOrg(db, orgId);
-      const key = await createApiKey(db, clock, { orgId, name, scopes, actor: ACTOR });
-      out(`Key "${key.name}" (${key.scopes.join(", ")}) created with id ${key.id}. Shown once:\n${key.key}`, key);
-    } else if (command === "key revoke") {
-      only(values, ["id", "key"]);
-      if ((values.id === undefined) === (values.key === undefined)) throw new UsageError("give exactly one of --id or --key");
-      const id = values.id ?? (await keyIdOf(db, values.key!));
-      const key = await revokeKey(db, clock, { orgId: null, actor: ACTOR, role: null }, id);
-      out(`Key ${key.id} "${key.name}" revoked at ${key.revokedAt}. A running server stops accepting it within 10 s.`, key);
+    switch (job.kind) {
+      case "org create": {
+        const org = await createOrganization(db, clock, { name: job.name, actor: ACTOR });
+        out(
+          [`Organization ${org.orgId} created. Keys are shown once and stored hashed:`, `  admin key: ${org.adminKey}`, `  agent key: ${org.agentKey}`].join("\n"),
+          { orgId: org.orgId, adminKey: org.adminKey, agentKey: org.agentKey },
+        );
+        break;
+      }
+      case "user create": {
+        await requireOrg(db, job.orgId);
+        const user = await createUser(db, clock, { orgId: job.orgId, email: job.email, password: job.password, role: job.role, actor: ACTOR });
+        out(`User ${user.email} (${user.role}) created with id ${user.id}`, { id: user.id, orgId: job.orgId, email: user.email, role: user.role });
+        break;
+      }
+      case "key create": {
+        await requireOrg(db, job.orgId);
+        const key = await createApiKey(db, clock, { orgId: job.orgId, name: job.name, scopes: job.scopes, actor: ACTOR });
+        out(`Key "${key.name}" (${key.scopes.join(", ")}) created with id ${key.id}. Shown once:\n${key.key}`, key);
+        break;
+      }
+      case "key revoke": {
+        const id = job.id ?? (await keyIdOf(db, job.key!));
+        const key = await revokeKey(db, clock, { orgId: null, actor: ACTOR, role: null }, id);
+        out(`Key ${key.id} "${key.name}" revoked at ${key.revokedAt}. A running server stops accepting it within 10 s.`, key);
+        break;
+      }
     }
   } finally {
     await db.$disconnect();

@@ -1,0 +1,141 @@
+// fleet.*: machines with their latest metrics (reported through agent.report), online state from an
+// injected clock, health, pending work, one machine's history and actions; roles and isolation.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ManualClock } from "../../server/clock.ts";
+import { enroll, errorCode, failure, PASSWORD, startTestServer, type TestOrg, type TestServer, type TRPCClient } from "../helpers/server.ts";
+import { signIn } from "../helpers/session.ts";
+
+let server: TestServer;
+let org: TestOrg;
+let other: TestOrg;
+let admin: TRPCClient;
+let viewer: TRPCClient;
+let tokens: Record<string, string>;
+const clock = new ManualClock();
+
+const metrics = (cpu: number, memory = 30, disk = 40) => ({ cpuPercent: cpu, memoryPercent: memory, diskPercent: disk, uptimeSeconds: 3600 });
+
+beforeAll(async () => {
+  server = await startTestServer({ clock, sweep: false, env: { DASHFLEET_AGENT_PER_MINUTE: "10000", DASHFLEET_REPORT_INTERVAL_SECONDS: "10" } });
+  org = await server.createOrg("Fleet Org");
+  other = await server.createOrg("Other Org");
+  await server.addUser(org.orgId, "viewer@fleet.test", "viewer");
+  admin = server.client(org.adminKey);
+  viewer = (await signIn(server, "viewer@fleet.test", PASSWORD)).client;
+  tokens = {
+    alpha: await enroll(server, org.agentKey, "m-alpha", "alpha.local"),
+    beta: await enroll(server, org.agentKey, "m-beta", "beta.local"),
+    gamma: await enroll(server, org.agentKey, "m-gamma", "gamma.local"),
+  };
+  // The same machine id in another org is another machine.
+  await enroll(server, other.agentKey, "m-alpha", "secret-other-host");
+});
+afterAll(() => server.stop());
+
+describe("fleet.list", () => {
+  it("shows each machine with latest metrics, online state, health and pending work", async () => {
+    await server.client(tokens.alpha).agent.report.mutate({ metrics: { ...metrics(12), extras: { temp: 41.5, gpu: "none" } } });
+    await server.client(tokens.beta).agent.report.mutate({ metrics: metrics(100, 100, 100), identity: { agentVersion: "2.0.0" } });
+    await admin.actions.queue.mutate({ machineId: "m-alpha", type: "message", data: { message: "hi" } });
+    await admin.actions.queue.mutate({ machineId: "m-alpha", type: "restart", data: {} });
+
+    const r = await viewer.fleet.list.query();
+    expect(r.reportIntervalSeconds).toBe(10);
+    expect(r.machines.map((m) => m.machineId)).toEqual(["m-alpha", "m-beta", "m-gamma"]);
+    const [alpha, beta, gamma] = r.machines;
+    expect(alpha).toEqual({
+      machineId: "m-alpha",
+      hostname: "alpha.local",
+      os: "Linux test",
+      agentVersion: "0.0.0-test",
+      firstSeenAt: clock.now().toISOString(),
+      lastSeenAt: clock.now().toISOString(),
+      online: true,
+      health: 100,
+      metrics: { cpuPercent: 12, memoryPercent: 30, diskPercent: 40, uptimeSeconds: 3600, at: clock.now().toISOString(), extras: { temp: 41.5, gpu: "none" } },
+      pendingCount: 2,
+    });
+    expect(beta).toMatchObject({ agentVersion: "2.0.0", online: true, health: 0, pendingCount: 0 });
+    // Enrolled, never reported: online, no metrics, unknown health.
+    expect(gamma).toMatchObject({ online: true, metrics: null, health: 50 });
+    expect(JSON.stringify(r)).not.toMatch(/tokenHash|dfm_|secret-other-host/);
+  });
+
+  it("a machine goes offline after three silent report intervals and comes back with a report", async () => {
+    clock.advance(30);
+    expect((await admin.fleet.list.query()).machines.every((m) => m.online)).toBe(true);
+    clock.advance(1);
+    await server.client(tokens.beta).agent.report.mutate({ metrics: metrics(5) });
+    const { machines } = await admin.fleet.list.query();
+    const byId = Object.fromEntries(machines.map((m) => [m.machineId, m]));
+    expect(byId["m-alpha"]).toMatchObject({ online: false, health: 30 });
+    expect(byId["m-gamma"]).toMatchObject({ online: false, health: 0 });
+    expect(byId["m-beta"]).toMatchObject({ online: true, health: 100 });
+    expect((await admin.fleet.list.query({ online: true })).machines.map((m) => m.machineId)).toEqual(["m-beta"]);
+    expect((await admin.fleet.list.query({ online: false })).machines.map((m) => m.machineId)).toEqual(["m-alpha", "m-gamma"]);
+  });
+
+  it("searches machine id and hostname and sorts", async () => {
+    expect((await admin.fleet.list.query({ search: "BETA" })).machines.map((m) => m.machineId)).toEqual(["m-beta"]);
+    expect((await admin.fleet.list.query({ search: "gamma.loc" })).machines.map((m) => m.machineId)).toEqual(["m-gamma"]);
+    expect((await admin.fleet.list.query({ search: "nothing-like-it" })).machines).toEqual([]);
+    expect((await admin.fleet.list.query({ sort: "health" })).machines.map((m) => m.machineId)).toEqual(["m-gamma", "m-alpha", "m-beta"]);
+    expect((await admin.fleet.list.query({ sort: "lastSeen" })).machines[0]!.machineId).toBe("m-beta");
+  });
+
+  it("names the bad field", async () => {
+    const err = await failure(admin.fleet.list.query({ sort: "cpu" as "health" }));
+    expect(err.data?.code).toBe("BAD_REQUEST");
+    expect(err.message).toMatch(/^sort:/);
+  });
+});
+
+describe("fleet.machine", () => {
+  it("returns the machine, the last 120 reports oldest first, and the newest 20 actions", async () => {
+    const c = server.client(tokens.gamma);
+    for (let i = 0; i < 125; i++) {
+      clock.advance(1);
+      await c.agent.report.mutate({ metrics: metrics(i % 101) });
+    }
+    for (let i = 0; i < 22; i++) await admin.actions.queue.mutate({ machineId: "m-gamma", type: "message", data: { message: `n${i}` } });
+    const r = await viewer.fleet.machine.query({ machineId: "m-gamma" });
+    expect(r.machine).toMatchObject({ machineId: "m-gamma", online: true, pendingCount: 22, metrics: { cpuPercent: 124 % 101 } });
+    expect(r.history).toHaveLength(120);
+    expect(r.history[0]!.cpuPercent).toBe(5);
+    expect(r.history.at(-1)).toEqual({ at: clock.now().toISOString(), cpuPercent: 124 % 101, memoryPercent: 30, diskPercent: 40 });
+    const times = r.history.map((h) => h.at);
+    expect([...times].sort()).toEqual(times);
+    expect(r.actions).toHaveLength(20);
+    expect(r.actions[0]!.data).toMatchObject({ message: "n21" });
+    expect(r.actions.every((a) => a.machineId === "m-gamma")).toBe(true);
+    expect(JSON.stringify(r)).not.toMatch(/tokenHash|claimToken|dfm_/);
+  });
+
+  it("an unknown machine, or another org's, is NOT_FOUND", async () => {
+    expect(await errorCode(admin.fleet.machine.query({ machineId: "m-nope" }))).toBe("NOT_FOUND");
+    await server.client(other.adminKey).actions.queue.mutate({ machineId: "m-alpha", type: "message", data: { message: "theirs" } });
+    const mine = await admin.fleet.machine.query({ machineId: "m-alpha" });
+    expect(mine.machine.hostname).toBe("alpha.local");
+    expect(mine.actions.some((a) => JSON.stringify(a.data).includes("theirs"))).toBe(false);
+    const theirs = await server.client(other.adminKey).fleet.list.query();
+    expect(theirs.machines.map((m) => m.hostname)).toEqual(["secret-other-host"]);
+    expect(await errorCode(server.client(other.adminKey).fleet.machine.query({ machineId: "m-gamma" }))).toBe("NOT_FOUND");
+  });
+
+  it("names the bad field", async () => {
+    const err = await failure(admin.fleet.machine.query({ machineId: "has spaces" }));
+    expect(err.data?.code).toBe("BAD_REQUEST");
+    expect(err.message).toMatch(/^machineId:/);
+  });
+});
+
+describe("roles", () => {
+  it("viewers read the fleet but may not queue actions or create keys; agents and strangers read nothing", async () => {
+    expect((await viewer.fleet.list.query()).machines.length).toBe(3);
+    expect(await errorCode(viewer.actions.queue.mutate({ machineId: "m-alpha", type: "message", data: { message: "no" } }))).toBe("FORBIDDEN");
+    expect(await errorCode(viewer.keys.create.mutate({ name: "no", scopes: ["agent"] }))).toBe("FORBIDDEN");
+    expect(await errorCode(server.client(org.agentKey).fleet.list.query())).toBe("FORBIDDEN");
+    expect(await errorCode(server.client(tokens.alpha).fleet.list.query())).toBe("FORBIDDEN");
+    expect(await errorCode(server.client().fleet.list.query())).toBe("UNAUTHORIZED");
+  });
+});
