@@ -3,6 +3,7 @@ import { initTRPC, TRPCError } from "@trpc/server";
 import { ZodError, z } from "zod";
 import type { Context, Principal } from "./context.ts";
 import type { Role } from "./contract/index.ts";
+import { assertWellFormedText } from "./services/errors.ts";
 
 const t = initTRPC.context<Context>().create({
   // Subscriptions (agent.actionStream) run over server-sent events. A ping comment every 15 s keeps
@@ -34,8 +35,14 @@ export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 export const middleware = t.middleware;
 
+/** Every procedure starts here: input text that is not valid Unicode is refused before anything else. */
+const base = t.procedure.use(async function wellFormedInput({ getRawInput, next }) {
+  assertWellFormedText(await getRawInput());
+  return next();
+});
+
 /** Open to anyone (login, health). */
-export const publicProcedure = t.procedure;
+export const publicProcedure = base;
 
 /** The admin side of a principal: an organisation, an acting name for the audit log, a role. */
 export type AdminPrincipal = {
@@ -56,7 +63,7 @@ function asAdmin(p: Principal | null): AdminPrincipal | null {
 }
 
 /** A dashboard session (any role) or an admin-scoped key. Read access. */
-export const adminProcedure = t.procedure.use(function requireAdmin({ ctx, next }) {
+export const adminProcedure = base.use(function requireAdmin({ ctx, next }) {
   if (!ctx.principal) throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in or send an admin key" });
   const admin = asAdmin(ctx.principal);
   if (!admin) throw new TRPCError({ code: "FORBIDDEN", message: "This needs an admin session or an admin-scoped key" });
@@ -81,7 +88,7 @@ export type AgentPrincipal =
   | { orgId: string; kind: "key"; keyId: string; name: string };
 
 /** An agent-scoped key (enrollment, the original design's flow) or a per-machine token. */
-export const agentProcedure = t.procedure.use(function requireAgent({ ctx, next }) {
+export const agentProcedure = base.use(function requireAgent({ ctx, next }) {
   const p = ctx.principal;
   if (!p) throw new TRPCError({ code: "UNAUTHORIZED", message: "Send an agent key or a machine token" });
   let agent: AgentPrincipal;

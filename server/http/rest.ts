@@ -10,6 +10,7 @@ import { z } from "zod";
 import type { AppDeps, Principal } from "../context.ts";
 import { ExpiresInSeconds, MachineId, RESULT_MAX, ResultStatus } from "../contract/index.ts";
 import { claimActions, parseSpec, queueActions, reportResult } from "../services/actions.ts";
+import { assertWellFormedText } from "../services/errors.ts";
 import { machineRefOf } from "../services/machines.ts";
 import { bearerOf } from "./context.ts";
 
@@ -25,11 +26,14 @@ async function readJson(req: IncomingMessage, maxBytes: number): Promise<unknown
     if (size > maxBytes) throw new TRPCError({ code: "PAYLOAD_TOO_LARGE", message: `Body larger than ${maxBytes} bytes` });
     chunks.push(chunk);
   }
+  let body: unknown;
   try {
-    return JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown;
+    body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown;
   } catch {
     throw new TRPCError({ code: "BAD_REQUEST", message: "Invalid JSON" });
   }
+  assertWellFormedText(body);
+  return body;
 }
 
 function fieldError(err: z.ZodError): TRPCError {

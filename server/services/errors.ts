@@ -19,3 +19,21 @@ export async function withPrismaErrors<T>(what: string, run: () => Promise<T>): 
     mapPrismaError(err, what);
   }
 }
+
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/**
+ * Refuses text that is not valid Unicode (a lone UTF-16 surrogate, which JSON's "\ud800" escape can
+ * produce): zod accepts it, but Prisma's query engine cannot encode it and would fail with a 500.
+ * Deeper than 64 levels no schema reaches, so nothing there is stored.
+ */
+export function assertWellFormedText(value: unknown, depth = 0): void {
+  if (typeof value === "string") {
+    if (LONE_SURROGATE.test(value)) throw new TRPCError({ code: "BAD_REQUEST", message: "input: text must be valid Unicode (no lone surrogates)" });
+  } else if (value && typeof value === "object" && depth < 64) {
+    for (const [k, v] of Object.entries(value)) {
+      assertWellFormedText(k, depth + 1);
+      assertWellFormedText(v, depth + 1);
+    }
+  }
+}
