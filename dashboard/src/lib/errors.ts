@@ -1,0 +1,69 @@
+// One error path for the console: turns a failed call into a toast by its tRPC code, and hands
+// BAD_REQUEST field issues back to the form that shows them inline.
+import { TRPCClientError } from "@trpc/client";
+import { toasts } from "./toasts.svelte.ts";
+
+/** Field path ("data.message") → message, for inline form errors. */
+export type FieldErrors = Record<string, string>;
+
+type ErrorData = {
+  code?: string;
+  fieldIssues?: { path: string; message: string }[] | null;
+  retryAfterSeconds?: number;
+};
+
+let onUnauthorized: () => void = () => {};
+/** Called once by the session manager: what to do when the session has ended. */
+export function setUnauthorizedHandler(fn: () => void): void {
+  onUnauthorized = fn;
+}
+
+/** The tRPC code of an error ("NOT_FOUND"...), or null for network and other errors. */
+export function errorCodeOf(err: unknown): string | null {
+  if (err instanceof TRPCClientError) return (err.data as ErrorData | undefined)?.code ?? null;
+  return null;
+}
+
+/**
+ * Reports an error. Returns field errors when the server named bad fields (the caller shows them
+ * next to the inputs, so no toast); otherwise shows a toast and returns null.
+ */
+export function handleError(err: unknown, what = "That"): FieldErrors | null {
+  if (!(err instanceof TRPCClientError)) {
+    toasts.push("error", `${what} failed: ${err instanceof Error ? err.message : String(err)}`);
+    return null;
+  }
+  const data = err.data as ErrorData | undefined;
+  switch (data?.code) {
+    case "BAD_REQUEST": {
+      const issues = data.fieldIssues ?? [];
+      if (issues.length) {
+        const fields: FieldErrors = {};
+        for (const i of issues) fields[i.path || "form"] ??= i.message;
+        return fields;
+      }
+      toasts.push("error", err.message);
+      return null;
+    }
+    case "UNAUTHORIZED":
+      toasts.push("info", "Your session has ended. Please sign in again.");
+      onUnauthorized();
+      return null;
+    case "FORBIDDEN":
+      toasts.push("error", `Not allowed: ${err.message}`);
+      return null;
+    case "TOO_MANY_REQUESTS":
+      toasts.push("error", `Too many requests${data.retryAfterSeconds ? `; try again in ${data.retryAfterSeconds} s` : ""}.`);
+      return null;
+    case "NOT_FOUND":
+    case "CONFLICT":
+      toasts.push("error", err.message);
+      return null;
+    case "INTERNAL_SERVER_ERROR":
+      toasts.push("error", `${what} failed on the server. Try again.`);
+      return null;
+    default:
+      toasts.push("error", data?.code ? `${what} failed: ${err.message}` : "Cannot reach the server. Check your connection.");
+      return null;
+  }
+}

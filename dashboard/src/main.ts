@@ -1,0 +1,7 @@
+// Entry point of the DashFleet console.
+import "./lib/zod-csp.ts";
+import { mount } from "svelte";
+import App from "./App.svelte";
+import "./app.css";
+
+mount(App, { target: document.getElementById("app")! });

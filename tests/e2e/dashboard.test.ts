@@ -1,0 +1,271 @@
+// End-to-end tests of the console in a real Chromium against the real server (temporary database):
+// sign-in, the fleet view with an agent's metrics, the Actions dialog and a message round trip to the
+// agent with live status, the reboot warning, bulk actions, the viewer role, and text-only rendering.
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { Browser, Page } from "playwright-core";
+import { buildDashboard, eventually, launchBrowser, openPage, screenshot, signInAs, type WatchedPage } from "../helpers/browser.ts";
+import { enroll, PASSWORD, startTestServer, type TestOrg, type TestServer, type TRPCClient } from "../helpers/server.ts";
+
+/** A stand-in agent speaking the agent API over HTTP: reports metrics, runs what it is sent. */
+class SimulatedAgent {
+  received: { id: string; type: string; data: unknown }[] = [];
+  private constructor(private readonly api: TRPCClient) {}
+
+  static async start(server: TestServer, agentKey: string, machineId: string, hostname: string, metrics = { cpu: 37, memory: 52, disk: 61 }) {
+    const token = await enroll(server, agentKey, machineId, hostname);
+    const agent = new SimulatedAgent(server.client(token));
+    await agent.report(metrics);
+    return agent;
+  }
+
+  async report(m: { cpu: number; memory: number; disk: number }) {
+    await this.api.agent.report.mutate({ metrics: { cpuPercent: m.cpu, memoryPercent: m.memory, diskPercent: m.disk, uptimeSeconds: 7200 } });
+  }
+
+  /** One poll: claim, acknowledge and complete every pending action. Returns how many ran. */
+  async runPending(result = "Shown to the user"): Promise<number> {
+    const { actions } = await this.api.agent.pendingActions.query();
+    for (const a of actions) {
+      await this.api.agent.ack.mutate({ actionId: a.id, claimToken: a.claimToken });
+      this.received.push({ id: a.id, type: a.type, data: a.data });
+      await this.api.agent.reportResult.mutate({ actionId: a.id, claimToken: a.claimToken, status: "done", result });
+    }
+    return actions.length;
+  }
+}
+
+const card = (page: Page, hostname: string) => page.getByRole("article", { name: `Machine ${hostname}`, exact: true });
+
+let server: TestServer;
+let org: TestOrg;
+let browser: Browser;
+let owner: WatchedPage;
+let agent: SimulatedAgent;
+const viewerEmail = `viewer-${Date.now()}@example.test`;
+
+beforeAll(async () => {
+  const dist = buildDashboard();
+  server = await startTestServer({ env: { DASHFLEET_DASHBOARD_DIR: dist } });
+  org = await server.createOrg("Acme IT");
+  await server.addUser(org.orgId, viewerEmail, "viewer");
+  agent = await SimulatedAgent.start(server, org.agentKey, "pc-alpha-01", "alpha-workstation");
+  browser = await launchBrowser();
+  owner = await openPage(browser, server.url);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+describe("dashboard in Chromium", () => {
+  test("an owner signs in; wrong passwords are refused; the session survives a reload", async () => {
+    const { page } = owner;
+    await page.goto("/");
+    await page.getByLabel("Email").fill(org.ownerEmail);
+    await page.getByLabel("Password").fill("not the password");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("alert").filter({ hasText: "Wrong email or password" }).waitFor();
+
+    await signInAs(page, org.ownerEmail, PASSWORD);
+    await page.reload();
+    await page.getByRole("navigation", { name: "Main" }).waitFor();
+    expect(await page.locator(".who .email").textContent()).toBe(org.ownerEmail);
+  });
+
+  test("a machine reported by the agent appears with its hostname, health and metrics", async () => {
+    const { page } = owner;
+    const c = card(page, "alpha-workstation");
+    await c.waitFor();
+    expect(await c.getByText("Online").count()).toBe(1);
+    expect(await c.getByRole("meter", { name: "CPU" }).getAttribute("aria-valuenow")).toBe("37");
+    expect(await c.getByRole("meter", { name: "Memory" }).getAttribute("aria-valuenow")).toBe("52");
+    expect(await c.getByRole("meter", { name: "Disk" }).getAttribute("aria-valuenow")).toBe("61");
+    expect(await c.getByLabel(/^Health \d+ of 100/).count()).toBe(1);
+    expect(await c.locator("canvas").count()).toBe(1);
+
+    // A new report shows up without a reload.
+    await agent.report({ cpu: 88, memory: 40, disk: 61 });
+    await eventually(async () => (await c.getByRole("meter", { name: "CPU" }).getAttribute("aria-valuenow")) === "88");
+    await screenshot(page, "fleet-view");
+  });
+
+  test("search and the online filter narrow the fleet", async () => {
+    const { page } = owner;
+    await page.getByLabel("Search machines").fill("no-such-host");
+    await page.getByText("No machine matches").waitFor();
+    await page.getByLabel("Search machines").fill("alpha");
+    await card(page, "alpha-workstation").waitFor();
+    await page.getByLabel("State").selectOption("offline");
+    await page.getByText("No machine matches").waitFor();
+    await page.getByRole("button", { name: "Clear filters" }).click();
+    await card(page, "alpha-workstation").waitFor();
+  });
+
+  test("a message sent from the Actions dialog reaches the agent and turns done in the history without a reload", async () => {
+    const { page } = owner;
+    await page.evaluate(() => ((window as unknown as { sameDocument: boolean }).sameDocument = true));
+    await card(page, "alpha-workstation").getByRole("button", { name: "Actions" }).click();
+    const dialog = page.getByRole("dialog", { name: "Actions · alpha-workstation" });
+    await dialog.waitFor();
+
+    // Empty message: the contract's error shows next to the field, nothing is sent.
+    await dialog.getByRole("button", { name: "Send message" }).click();
+    await dialog.getByText("message is required").waitFor();
+    expect(await dialog.getByLabel("Message", { exact: true }).getAttribute("aria-invalid")).toBe("true");
+
+    await dialog.getByLabel("Title").fill("IT notice");
+    await dialog.getByLabel("Show as").selectOption("dialog");
+    await dialog.getByLabel("Message", { exact: true }).fill("Please save your work: updates at 18:00.");
+    await screenshot(page, "actions-dialog-message");
+    await dialog.getByRole("button", { name: "Send message" }).click();
+    await page.getByRole("status").getByText("Message sent to alpha-workstation").waitFor();
+    await dialog.waitFor({ state: "detached" });
+
+    // Open the machine's history (a hash link: same document), see it pending, then let the agent run it.
+    await card(page, "alpha-workstation").getByRole("link", { name: "History" }).click();
+    const row = page.locator("tbody tr").filter({ hasText: "Please save your work" });
+    await row.locator('[data-status="pending"]').waitFor();
+    expect(await agent.runPending("Dialog shown; user clicked OK")).toBe(1);
+    await row.locator('[data-status="done"]').waitFor();
+    await row.getByText("Dialog shown; user clicked OK").waitFor();
+    expect(await row.getByText(org.ownerEmail).count()).toBe(1);
+
+    expect(agent.received.at(-1)).toMatchObject({ type: "message", data: { message: "Please save your work: updates at 18:00.", title: "IT notice", display: "dialog" } });
+    expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
+  });
+
+  test("a pending action can be cancelled from the history", async () => {
+    const { page } = owner;
+    await page.getByRole("button", { name: "Actions" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Action", { exact: true }).selectOption("restart");
+    await dialog.getByRole("button", { name: "Restart agent" }).click();
+    const row = page.locator("tbody tr").filter({ hasText: "Agent restart" }).first();
+    await row.locator('[data-status="pending"]').waitFor();
+    await row.getByRole("button", { name: /^Cancel/ }).click();
+    await page.getByRole("dialog", { name: "Cancel this action?" }).getByRole("button", { name: "Cancel action" }).click();
+    await row.locator('[data-status="cancelled"]').waitFor();
+    expect(await agent.runPending()).toBe(0);
+  });
+
+  test("a reboot with postpone options shows the warning; bad numbers are refused inline; Esc closes and focus stays inside", async () => {
+    const { page } = owner;
+    await page.goto("/#/fleet");
+    await card(page, "alpha-workstation").getByRole("button", { name: "Actions" }).click();
+    const dialog = page.getByRole("dialog", { name: "Actions · alpha-workstation" });
+    await dialog.getByLabel("Action", { exact: true }).selectOption("reboot");
+    await dialog.getByLabel("Countdown (seconds)").fill("5");
+    await dialog.getByRole("button", { name: "Reboot machine" }).click();
+    await dialog.getByText(/Too small|>=10/i).waitFor();
+
+    await dialog.getByLabel("Countdown (seconds)").fill("120");
+    await dialog.getByLabel("Postpones allowed").fill("2");
+    const warning = dialog.getByRole("alert");
+    await warning.getByText(/This reboots alpha-workstation/).waitFor();
+    expect(await warning.textContent()).toContain("120-second countdown and may postpone it up to 2 times");
+    await screenshot(page, "actions-dialog-reboot");
+
+    // Tab from the last control wraps to the first one, inside the dialog.
+    await dialog.getByRole("button", { name: "Reboot machine" }).focus();
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.closest("dialog") !== null)).toBe(true);
+    expect(await page.evaluate(() => document.activeElement?.getAttribute("aria-label"))).toBe("Close");
+
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "detached" });
+    expect(await agent.runPending()).toBe(0);
+  });
+
+  test("selected cards get one action each from a single bulk send", async () => {
+    const { page } = owner;
+    const beta = await SimulatedAgent.start(server, org.agentKey, "pc-beta-02", "beta-laptop", { cpu: 12, memory: 30, disk: 95 });
+    await card(page, "beta-laptop").waitFor();
+    await page.getByLabel("Select alpha-workstation").check();
+    await page.getByLabel("Select beta-laptop").check();
+    await page.getByRole("button", { name: "Send action to 2" }).click();
+    const dialog = page.getByRole("dialog", { name: "Actions · 2 machines" });
+    await dialog.getByLabel("Message", { exact: true }).fill("Fleet-wide hello");
+    await dialog.getByRole("button", { name: "Send message" }).click();
+    await page.getByRole("status").getByText("Message sent to 2 machines").waitFor();
+    expect(await agent.runPending()).toBe(1);
+    expect(await beta.runPending()).toBe(1);
+    expect(beta.received[0]).toMatchObject({ type: "message", data: { message: "Fleet-wide hello" } });
+
+    await page.getByRole("link", { name: /^Activity/ }).click();
+    const rows = page.locator("tbody tr").filter({ hasText: "Fleet-wide hello" });
+    await eventually(async () => (await rows.locator('[data-status="done"]').count()) === 2);
+  });
+
+  test("a hostname and a message containing HTML are shown as text", async () => {
+    const { page } = owner;
+    const evil = `<img src=x onerror="window.pwned=1"><b>bold</b>`;
+    const m = await SimulatedAgent.start(server, org.agentKey, "pc-evil-03", evil);
+    await page.goto("/#/fleet");
+    const c = card(page, evil);
+    await c.waitFor();
+    expect(await c.getByRole("heading").textContent()).toBe(evil);
+    expect(await c.locator("img, b").count()).toBe(0);
+
+    await c.getByRole("button", { name: "Actions" }).click();
+    await page.getByRole("dialog").getByLabel("Message", { exact: true }).fill(`<script>window.pwned=2</script><i>hi</i>`);
+    await page.getByRole("dialog").getByRole("button", { name: "Send message" }).click();
+    await m.runPending(`<img src=y onerror="window.pwned=3">`);
+    await page.getByRole("link", { name: /^Activity/ }).click();
+    const row = page.locator("tbody tr").filter({ hasText: "<i>hi</i>" });
+    await row.locator('[data-status="done"]').waitFor();
+    expect(await row.locator("img, i, script").count()).toBe(0);
+    expect(await row.getByText(`<img src=y onerror="window.pwned=3">`).count()).toBe(1);
+    expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+  });
+
+  test("a viewer sees the fleet and the history but no action controls", async () => {
+    const viewer = await openPage(browser, server.url);
+    try {
+      await signInAs(viewer.page, viewerEmail, PASSWORD);
+      const c = card(viewer.page, "alpha-workstation");
+      await c.waitFor();
+      expect(await viewer.page.getByRole("button", { name: "Actions" }).count()).toBe(0);
+      expect(await viewer.page.getByRole("checkbox").count()).toBe(0);
+      expect(await viewer.page.getByText("Send action to").count()).toBe(0);
+      expect(await viewer.page.getByRole("link", { name: "Keys" }).count()).toBe(0);
+
+      await viewer.page.getByRole("link", { name: /^Activity/ }).click();
+      await viewer.page.locator('tbody [data-status="done"]').first().waitFor();
+      expect(await viewer.page.getByRole("button", { name: /^Cancel/ }).count()).toBe(0);
+      await screenshot(viewer.page, "viewer-activity");
+      expect(viewer.problems).toEqual([]);
+    } finally {
+      await viewer.context.close();
+    }
+  });
+
+  test("an owner creates an agent key (shown once) and revokes it", async () => {
+    const { page } = owner;
+    await page.getByRole("link", { name: "Keys" }).click();
+    await page.getByLabel("Name").fill("Branch office");
+    await page.getByRole("button", { name: "Create key" }).click();
+    const shown = page.getByRole("dialog", { name: "Key created" });
+    const key = await shown.getByLabel(/^Key/).inputValue();
+    expect(key).toMatch(/^dfk_/);
+    await shown.getByRole("button", { name: "Done" }).click();
+
+    // The new key works for enrollment, then stops working once revoked.
+    await enroll(server, key, "pc-branch-04");
+    const row = page.locator("tbody tr").filter({ hasText: "Branch office" });
+    await row.getByRole("button", { name: "Revoke key Branch office" }).click();
+    await page.getByRole("dialog", { name: "Revoke this key?" }).getByRole("button", { name: "Revoke key" }).click();
+    await row.getByText("revoked").waitFor();
+    await expect(enroll(server, key, "pc-branch-05")).rejects.toThrow();
+    expect(await page.content()).not.toContain(key);
+  });
+
+  test("sign out returns to the login page, and the console ran with no CSP violation or page error", async () => {
+    const { page } = owner;
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("button", { name: "Sign in" }).waitFor();
+    await page.reload();
+    await page.getByRole("button", { name: "Sign in" }).waitFor();
+    expect(owner.problems).toEqual([]);
+  });
+});

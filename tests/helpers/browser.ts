@@ -1,0 +1,87 @@
+// Browser test helpers: build the dashboard once, drive Debian's Chromium with playwright-core, sign
+// in through the real login page, save screenshots under tests/artifacts/, and watch for CSP
+// violations and page errors.
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+/** Where `npm run build` puts the console; the test server serves it from here. */
+export const DASHBOARD_DIST = path.join(root, "dashboard/dist");
+export const ARTIFACTS = path.join(root, "tests/artifacts");
+
+/** Builds the dashboard (vite build) so the server under test serves the current sources. */
+export function buildDashboard(): string {
+  execFileSync(process.execPath, [path.join(root, "node_modules/vite/bin/vite.js"), "build", "--config", "dashboard/vite.config.ts", "--logLevel", "warn"], {
+    cwd: root,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  return DASHBOARD_DIST;
+}
+
+/** Debian's Chromium, headless (never `npx playwright install`). */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+  });
+}
+
+/** A page that records console errors, page errors and CSP violations for later assertions. */
+export type WatchedPage = { page: Page; context: BrowserContext; problems: string[] };
+
+/** A fresh context (own cookies) at a laptop-sized viewport. */
+export async function openPage(browser: Browser, baseURL: string, viewport = { width: 1366, height: 900 }): Promise<WatchedPage> {
+  const context = await browser.newContext({ baseURL, viewport });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on("pageerror", (err) => problems.push(`pageerror: ${err.message}`));
+  page.on("console", (msg) => {
+    if (msg.type() !== "error") return;
+    const text = msg.text();
+    // A failed tRPC call the test provoked on purpose (e.g. 401 before sign-in) is not a page problem.
+    if (/Failed to load resource: the server responded with a status of (400|401|403|404|409)/.test(text)) return;
+    problems.push(`console: ${text}`);
+  });
+  await page.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (e) => {
+      console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
+    });
+  });
+  return { page, context, problems };
+}
+
+/** Signs in through the login form and waits for the console's top bar. */
+export async function signInAs(page: Page, email: string, password: string): Promise<void> {
+  await page.goto("/");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("navigation", { name: "Main" }).waitFor();
+}
+
+/** Saves a PNG under tests/artifacts/ (ignored by git) and returns its path. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const file = path.join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: false });
+  return file;
+}
+
+/** Polls `check` until it returns a truthy value (or throws its last error after `timeoutMs`). */
+export async function eventually<T>(check: () => Promise<T | null | undefined | false>, timeoutMs = 15_000, everyMs = 100): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end) throw last instanceof Error ? last : new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
