@@ -68,7 +68,15 @@ function only(values: Values, allowed: string[]): void {
   }
 }
 
-function check<T>(schema: { safeParse: (v: unknown) => { success: true; data: T } | { success: false; error: { issues: { message: string }[] } } }, value: unknown, flag: string): T {
+function check<T>(
+  schema: {
+    safeParse: (
+      v: unknown,
+    ) => { success: true; data: T } | { success: false; error: { issues: { message: string }[] } };
+  },
+  value: unknown,
+  flag: string,
+): T {
   const r = schema.safeParse(value);
   if (!r.success) throw new UsageError(`--${flag}: ${r.error.issues[0]?.message ?? "invalid"}`);
   return r.data;
@@ -87,10 +95,16 @@ async function keyIdOf(db: Db, keyOrPrefix: string): Promise<string> {
     if (!k) throw new UsageError("--key: no such key");
     return k.id;
   }
-  const found = await db.apiKey.findMany({ where: { prefix: { startsWith: keyOrPrefix } }, select: { id: true, orgId: true, name: true }, take: 10 });
+  const found = await db.apiKey.findMany({
+    where: { prefix: { startsWith: keyOrPrefix } },
+    select: { id: true, orgId: true, name: true },
+    take: 10,
+  });
   if (found.length === 0) throw new UsageError(`--key: no key starts with "${keyOrPrefix}"`);
   if (found.length > 1)
-    throw new UsageError(`--key: "${keyOrPrefix}" matches ${found.length} keys (${found.map((k) => `${k.id} "${k.name}" in ${k.orgId}`).join(", ")}); use --id`);
+    throw new UsageError(
+      `--key: "${keyOrPrefix}" matches ${found.length} keys (${found.map((k) => `${k.id} "${k.name}" in ${k.orgId}`).join(", ")}); use --id`,
+    );
   return found[0]!.id;
 }
 
@@ -99,7 +113,10 @@ async function keyIdOf(db: Db, keyOrPrefix: string): Promise<string> {
  * copies a snapshot while the server keeps writing), written beside the target and renamed into place
  * only after PRAGMA integrity_check on the copy says "ok". The copy is a single file (journal DELETE).
  */
-async function backupDatabase(dbFile: string, target: string): Promise<{ file: string; bytes: number; integrity: string }> {
+async function backupDatabase(
+  dbFile: string,
+  target: string,
+): Promise<{ file: string; bytes: number; integrity: string }> {
   const file = path.resolve(target);
   if (fs.existsSync(file)) throw new UsageError(`--to: ${file} already exists; choose a new file`);
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -115,7 +132,9 @@ async function backupDatabase(dbFile: string, target: string): Promise<{ file: s
   let integrity: string;
   try {
     copy.pragma("journal_mode = DELETE");
-    integrity = (copy.pragma("integrity_check") as { integrity_check: string }[]).map((r) => r.integrity_check).join("; ");
+    integrity = (copy.pragma("integrity_check") as { integrity_check: string }[])
+      .map((r) => r.integrity_check)
+      .join("; ");
   } finally {
     copy.close();
   }
@@ -154,12 +173,16 @@ function parseJob(command: string, values: Values): Job {
       const orgId = required(values, "org");
       if (!values.scope?.length) throw new UsageError("--scope is required (admin or agent)");
       const scopes = values.scope.map((s) => check(KeyScope, s, "scope"));
-      const name = values.name === undefined ? `${[...new Set(scopes)].sort().join("+")} (cli)` : check(NameSchema, values.name, "name");
+      const name =
+        values.name === undefined
+          ? `${[...new Set(scopes)].sort().join("+")} (cli)`
+          : check(NameSchema, values.name, "name");
       return { kind: command, orgId, name, scopes };
     }
     case "key revoke":
       only(values, ["id", "key"]);
-      if ((values.id === undefined) === (values.key === undefined)) throw new UsageError("give exactly one of --id or --key");
+      if ((values.id === undefined) === (values.key === undefined))
+        throw new UsageError("give exactly one of --id or --key");
       return { kind: command, id: values.id, key: values.key };
     case "backup":
       only(values, ["to"]);
@@ -178,12 +201,21 @@ const migrationsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)),
  */
 function migrated(dbFile: string): boolean {
   if (!fs.existsSync(dbFile)) return false;
-  const wanted = fs.readdirSync(migrationsDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  const wanted = fs
+    .readdirSync(migrationsDir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name);
   const db = new Database(dbFile, { readonly: true });
   try {
-    const table = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_prisma_migrations'").get();
+    const table = db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_prisma_migrations'")
+      .get();
     if (!table) return false;
-    const rows = db.prepare("SELECT migration_name AS name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL").all() as { name: string }[];
+    const rows = db
+      .prepare(
+        "SELECT migration_name AS name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL",
+      )
+      .all() as { name: string }[];
     const applied = new Set(rows.map((r) => r.name));
     return wanted.every((m) => applied.has(m));
   } finally {
@@ -216,27 +248,50 @@ async function run(argv: string[]): Promise<void> {
       case "org create": {
         const org = await createOrganization(db, clock, { name: job.name, actor: ACTOR });
         out(
-          [`Organization ${org.orgId} created. Keys are shown once and stored hashed:`, `  admin key: ${org.adminKey}`, `  agent key: ${org.agentKey}`].join("\n"),
+          [
+            `Organization ${org.orgId} created. Keys are shown once and stored hashed:`,
+            `  admin key: ${org.adminKey}`,
+            `  agent key: ${org.agentKey}`,
+          ].join("\n"),
           { orgId: org.orgId, adminKey: org.adminKey, agentKey: org.agentKey },
         );
         break;
       }
       case "user create": {
         await requireOrg(db, job.orgId);
-        const user = await createUser(db, clock, { orgId: job.orgId, email: job.email, password: job.password, role: job.role, actor: ACTOR });
-        out(`User ${user.email} (${user.role}) created with id ${user.id}`, { id: user.id, orgId: job.orgId, email: user.email, role: user.role });
+        const user = await createUser(db, clock, {
+          orgId: job.orgId,
+          email: job.email,
+          password: job.password,
+          role: job.role,
+          actor: ACTOR,
+        });
+        out(`User ${user.email} (${user.role}) created with id ${user.id}`, {
+          id: user.id,
+          orgId: job.orgId,
+          email: user.email,
+          role: user.role,
+        });
         break;
       }
       case "key create": {
         await requireOrg(db, job.orgId);
-        const key = await createApiKey(db, clock, { orgId: job.orgId, name: job.name, scopes: job.scopes, actor: ACTOR });
+        const key = await createApiKey(db, clock, {
+          orgId: job.orgId,
+          name: job.name,
+          scopes: job.scopes,
+          actor: ACTOR,
+        });
         out(`Key "${key.name}" (${key.scopes.join(", ")}) created with id ${key.id}. Shown once:\n${key.key}`, key);
         break;
       }
       case "key revoke": {
         const id = job.id ?? (await keyIdOf(db, job.key!));
         const key = await revokeKey(db, clock, { orgId: null, actor: ACTOR, role: null }, id);
-        out(`Key ${key.id} "${key.name}" revoked at ${key.revokedAt}. A running server stops accepting it within 10 s.`, key);
+        out(
+          `Key ${key.id} "${key.name}" revoked at ${key.revokedAt}. A running server stops accepting it within 10 s.`,
+          key,
+        );
         break;
       }
     }
@@ -248,7 +303,10 @@ async function run(argv: string[]): Promise<void> {
 try {
   await run(process.argv.slice(2));
 } catch (err) {
-  if (err instanceof UsageError || (err instanceof TypeError && "code" in err && String(err.code).startsWith("ERR_PARSE_ARGS"))) {
+  if (
+    err instanceof UsageError ||
+    (err instanceof TypeError && "code" in err && String(err.code).startsWith("ERR_PARSE_ARGS"))
+  ) {
     console.error(`error: ${err.message}\n\n${USAGE}`);
     process.exitCode = 2;
   } else if (err instanceof TRPCError) {

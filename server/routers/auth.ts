@@ -7,7 +7,9 @@ import { login, logout, sessionUser } from "../services/sessions.ts";
 import { publicProcedure, router } from "../trpc.ts";
 
 /** auth.login input. The password is not length-checked here: old passwords must still work. */
-export const LoginInput = z.object({ email: Email, password: z.string().min(1, "password is required").max(200) }).strict();
+export const LoginInput = z
+  .object({ email: Email, password: z.string().min(1, "password is required").max(200) })
+  .strict();
 
 export const authRouter = router({
   /** {email, password} → {user}; sets the session cookie. UNAUTHORIZED "Wrong email or password". */
@@ -28,5 +30,7 @@ export const authRouter = router({
   }),
 
   /** The signed-in user, or null (no session, an expired one, or a key caller). */
-  me: publicProcedure.query(async ({ ctx }) => (ctx.principal?.kind === "user" ? sessionUser(ctx.db, ctx.principal.userId) : null)),
+  me: publicProcedure.query(async ({ ctx }) =>
+    ctx.principal?.kind === "user" ? sessionUser(ctx.db, ctx.principal.userId) : null,
+  ),
 });

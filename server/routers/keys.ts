@@ -17,12 +17,16 @@ export const keysRouter = router({
   list: adminProcedure.query(async ({ ctx }) => ({ keys: await listKeys(ctx.db, ctx.admin.orgId) })),
 
   /** {name, scopes} → {id, name, key, scopes}: the key is shown this once. */
-  create: operatorProcedure.input(CreateKeyInput).mutation(({ ctx, input }) => createKeyAs(ctx.db, ctx.clock, ctx.admin, input)),
+  create: operatorProcedure
+    .input(CreateKeyInput)
+    .mutation(({ ctx, input }) => createKeyAs(ctx.db, ctx.clock, ctx.admin, input)),
 
   /** {id} → KeyView with revokedAt set; the key stops working at once. */
-  revoke: operatorProcedure.input(z.object({ id: z.string().min(1).max(64) }).strict()).mutation(async ({ ctx, input }) => {
-    const key = await revokeKey(ctx.db, ctx.clock, ctx.admin, input.id);
-    ctx.services.principals.invalidate();
-    return key;
-  }),
+  revoke: operatorProcedure
+    .input(z.object({ id: z.string().min(1).max(64) }).strict())
+    .mutation(async ({ ctx, input }) => {
+      const key = await revokeKey(ctx.db, ctx.clock, ctx.admin, input.id);
+      ctx.services.principals.invalidate();
+      return key;
+    }),
 });

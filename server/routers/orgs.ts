@@ -19,19 +19,31 @@ export const orgsRouter = router({
   current: adminProcedure.query(({ ctx }) => currentOrg(ctx.db, ctx.admin.orgId)),
 
   /** {name} → {id, name} */
-  rename: ownerProcedure.input(z.object({ name: OrgName }).strict()).mutation(({ ctx, input }) => renameOrg(ctx.db, ctx.clock, ctx.admin, input.name)),
+  rename: ownerProcedure
+    .input(z.object({ name: OrgName }).strict())
+    .mutation(({ ctx, input }) => renameOrg(ctx.db, ctx.clock, ctx.admin, input.name)),
 
   users: router({
     /** → {users: [{id, email, role, createdAt}]} */
     list: adminProcedure.query(async ({ ctx }) => ({ users: await listUsers(ctx.db, ctx.admin.orgId) })),
     /** {email, password (8+), role} → {id, email, role, createdAt}; email taken → CONFLICT. */
-    create: ownerProcedure.input(AddUserInput).mutation(({ ctx, input }) => addUser(ctx.db, ctx.clock, ctx.admin, input)),
+    create: ownerProcedure
+      .input(AddUserInput)
+      .mutation(({ ctx, input }) => addUser(ctx.db, ctx.clock, ctx.admin, input)),
     /** {userId, role} → the user; demoting the last owner → CONFLICT. */
-    setRole: ownerProcedure.input(SetRoleInput).mutation(({ ctx, input }) => setUserRole(ctx.db, ctx.clock, ctx.admin, input)),
+    setRole: ownerProcedure
+      .input(SetRoleInput)
+      .mutation(({ ctx, input }) => setUserRole(ctx.db, ctx.clock, ctx.admin, input)),
     /** {userId} → {id}; removing the last owner → CONFLICT. */
-    remove: ownerProcedure.input(z.object({ userId: UserId }).strict()).mutation(({ ctx, input }) => removeUser(ctx.db, ctx.clock, ctx.admin, input.userId)),
+    remove: ownerProcedure
+      .input(z.object({ userId: UserId }).strict())
+      .mutation(({ ctx, input }) => removeUser(ctx.db, ctx.clock, ctx.admin, input.userId)),
   }),
 
   /** {limit?, cursor?} → {items: [{id, at, actor, action, target, detail}], nextCursor}, newest first. */
-  audit: adminProcedure.input(AuditInput).query(({ ctx, input }) => listAudit(ctx.db, ctx.admin.orgId, { limit: input.limit, cursor: input.cursor ?? undefined })),
+  audit: adminProcedure
+    .input(AuditInput)
+    .query(({ ctx, input }) =>
+      listAudit(ctx.db, ctx.admin.orgId, { limit: input.limit, cursor: input.cursor ?? undefined }),
+    ),
 });

@@ -81,7 +81,10 @@ function overPenalty(value: number, from: number, max: number): number {
  * A machine that never reported metrics scores 50 online (unknown, "warn") and 0 offline.
  * Rounded to an integer and clamped to 0–100.
  */
-export function healthScore(online: boolean, metrics: { cpuPercent: number; memoryPercent: number; diskPercent: number } | null): number {
+export function healthScore(
+  online: boolean,
+  metrics: { cpuPercent: number; memoryPercent: number; diskPercent: number } | null,
+): number {
   if (!metrics) return online ? 50 : 0;
   let score = 100;
   score -= overPenalty(metrics.cpuPercent, 70, 30);
@@ -155,7 +158,9 @@ export async function listFleet(
   ]);
   const counts = new Map(waiting.map((w) => [w.machineRef, w._count._all]));
   const now = clock.now();
-  const views = rows.map((r) => toView(r, counts.get(r.id) ?? 0, now)).filter((v) => args.online === undefined || v.online === args.online);
+  const views = rows
+    .map((r) => toView(r, counts.get(r.id) ?? 0, now))
+    .filter((v) => args.online === undefined || v.online === args.online);
   return views.sort(sorters[args.sort ?? "hostname"]);
 }
 
@@ -164,7 +169,11 @@ export async function machineDetail(
   deps: { db: Db; clock: Clock },
   orgId: string,
   machineId: string,
-): Promise<{ machine: MachineView; history: { at: string; cpuPercent: number; memoryPercent: number; diskPercent: number }[]; actions: ActionView[] }> {
+): Promise<{
+  machine: MachineView;
+  history: { at: string; cpuPercent: number; memoryPercent: number; diskPercent: number }[];
+  actions: ActionView[];
+}> {
   const { db, clock } = deps;
   const row = await db.machine.findUnique({ where: { orgId_machineId: { orgId, machineId } }, select: machineSelect });
   if (!row) throw new TRPCError({ code: "NOT_FOUND", message: `No machine "${machineId}" in this organization` });
@@ -180,7 +189,9 @@ export async function machineDetail(
   ]);
   return {
     machine: toView(row, pendingCount, clock.now()),
-    history: reports.reverse().map((r) => ({ at: r.at.toISOString(), cpuPercent: r.cpu, memoryPercent: r.memory, diskPercent: r.disk })),
+    history: reports
+      .reverse()
+      .map((r) => ({ at: r.at.toISOString(), cpuPercent: r.cpu, memoryPercent: r.memory, diskPercent: r.disk })),
     actions: actions.items,
   };
 }

@@ -38,7 +38,16 @@ function parseScopes(text: string): KeyScope[] {
   return text.split(",").flatMap((s) => (KeyScopeSchema.safeParse(s).success ? [s as KeyScope] : []));
 }
 
-function toView(k: { id: string; name: string; prefix: string; scopes: string; createdBy: string; createdAt: Date; lastUsedAt: Date | null; revokedAt: Date | null }): KeyView {
+function toView(k: {
+  id: string;
+  name: string;
+  prefix: string;
+  scopes: string;
+  createdBy: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}): KeyView {
   return {
     id: k.id,
     name: k.name,
@@ -53,14 +62,26 @@ function toView(k: { id: string; name: string; prefix: string; scopes: string; c
 
 /** An org's keys, newest first, revoked ones included (marked). */
 export async function listKeys(db: Db, orgId: string): Promise<KeyView[]> {
-  const rows = await db.apiKey.findMany({ where: { orgId }, orderBy: [{ createdAt: "desc" }, { id: "desc" }], select: keySelect });
+  const rows = await db.apiKey.findMany({
+    where: { orgId },
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    select: keySelect,
+  });
   return rows.map(toView);
 }
 
 /** Creates a key if the caller's role allows its scopes; the secret is in the answer only. */
-export async function createKeyAs(db: Db, clock: Clock, who: Actor, args: { name: string; scopes: KeyScope[] }): Promise<CreatedKey> {
+export async function createKeyAs(
+  db: Db,
+  clock: Clock,
+  who: Actor,
+  args: { name: string; scopes: KeyScope[] },
+): Promise<CreatedKey> {
   if (!mayManageKey(who.role, args.scopes))
-    throw new TRPCError({ code: "FORBIDDEN", message: "Admins may create agent-scoped keys only; admin keys need an owner" });
+    throw new TRPCError({
+      code: "FORBIDDEN",
+      message: "Admins may create agent-scoped keys only; admin keys need an owner",
+    });
   return createApiKey(db, clock, { orgId: who.orgId, name: args.name, scopes: args.scopes, actor: who.actor });
 }
 
@@ -76,13 +97,26 @@ export async function revokeKey(
 ): Promise<KeyView> {
   const now = clock.now();
   return db.$transaction(async (tx) => {
-    const key = await tx.apiKey.findFirst({ where: { id, ...(who.orgId ? { orgId: who.orgId } : {}) }, select: { ...keySelect, orgId: true } });
+    const key = await tx.apiKey.findFirst({
+      where: { id, ...(who.orgId ? { orgId: who.orgId } : {}) },
+      select: { ...keySelect, orgId: true },
+    });
     if (!key) throw new TRPCError({ code: "NOT_FOUND", message: "No such key" });
     if (who.role && !mayManageKey(who.role, parseScopes(key.scopes)))
-      throw new TRPCError({ code: "FORBIDDEN", message: "Admins may revoke agent-scoped keys only; admin keys need an owner" });
+      throw new TRPCError({
+        code: "FORBIDDEN",
+        message: "Admins may revoke agent-scoped keys only; admin keys need an owner",
+      });
     if (key.revokedAt) return toView(key);
     const updated = await tx.apiKey.update({ where: { id: key.id }, data: { revokedAt: now }, select: keySelect });
-    await writeAudit(tx, { orgId: key.orgId, actor: who.actor, action: "keys.revoke", target: key.id, detail: { name: key.name, prefix: key.prefix }, at: now });
+    await writeAudit(tx, {
+      orgId: key.orgId,
+      actor: who.actor,
+      action: "keys.revoke",
+      target: key.id,
+      detail: { name: key.name, prefix: key.prefix },
+      at: now,
+    });
     return toView(updated);
   });
 }

@@ -22,14 +22,22 @@ function toUser(u: { id: string; email: string; role: string; createdAt: Date })
 
 /** The caller's organization with a few counts for the header and the settings page. */
 export async function currentOrg(db: Db, orgId: string) {
-  const org = await db.organization.findUnique({ where: { id: orgId }, select: { id: true, name: true, createdAt: true } });
+  const org = await db.organization.findUnique({
+    where: { id: orgId },
+    select: { id: true, name: true, createdAt: true },
+  });
   if (!org) throw new TRPCError({ code: "NOT_FOUND", message: "No such organization" });
   const [users, machines, activeKeys] = await Promise.all([
     db.user.count({ where: { orgId } }),
     db.machine.count({ where: { orgId } }),
     db.apiKey.count({ where: { orgId, revokedAt: null } }),
   ]);
-  return { id: org.id, name: org.name, createdAt: org.createdAt.toISOString(), counts: { users, machines, activeKeys } };
+  return {
+    id: org.id,
+    name: org.name,
+    createdAt: org.createdAt.toISOString(),
+    counts: { users, machines, activeKeys },
+  };
 }
 
 /** Renames the caller's organization. */
@@ -38,21 +46,47 @@ export async function renameOrg(db: Db, clock: Clock, who: Actor, name: string):
   return db.$transaction(async (tx) => {
     const before = await tx.organization.findUnique({ where: { id: who.orgId }, select: { name: true } });
     if (!before) throw new TRPCError({ code: "NOT_FOUND", message: "No such organization" });
-    const org = await tx.organization.update({ where: { id: who.orgId }, data: { name }, select: { id: true, name: true } });
-    await writeAudit(tx, { orgId: who.orgId, actor: who.actor, action: "orgs.rename", target: who.orgId, detail: { from: before.name, to: name }, at: now });
+    const org = await tx.organization.update({
+      where: { id: who.orgId },
+      data: { name },
+      select: { id: true, name: true },
+    });
+    await writeAudit(tx, {
+      orgId: who.orgId,
+      actor: who.actor,
+      action: "orgs.rename",
+      target: who.orgId,
+      detail: { from: before.name, to: name },
+      at: now,
+    });
     return org;
   });
 }
 
 /** The org's users, oldest first. */
 export async function listUsers(db: Db, orgId: string): Promise<UserView[]> {
-  const rows = await db.user.findMany({ where: { orgId }, orderBy: [{ createdAt: "asc" }, { id: "asc" }], select: userSelect });
+  const rows = await db.user.findMany({
+    where: { orgId },
+    orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+    select: userSelect,
+  });
   return rows.map(toUser);
 }
 
 /** Adds a user to the caller's org (an email already in use anywhere is CONFLICT). */
-export async function addUser(db: Db, clock: Clock, who: Actor, args: { email: string; password: string; role: Role }): Promise<UserView> {
-  const u = await createUser(db, clock, { orgId: who.orgId, email: args.email, password: args.password, role: args.role, actor: who.actor });
+export async function addUser(
+  db: Db,
+  clock: Clock,
+  who: Actor,
+  args: { email: string; password: string; role: Role },
+): Promise<UserView> {
+  const u = await createUser(db, clock, {
+    orgId: who.orgId,
+    email: args.email,
+    password: args.password,
+    role: args.role,
+    actor: who.actor,
+  });
   const row = await db.user.findUniqueOrThrow({ where: { id: u.id }, select: userSelect });
   return toUser(row);
 }
@@ -65,18 +99,34 @@ async function userOfOrg(tx: Tx, orgId: string, userId: string) {
 
 async function assertAnotherOwner(tx: Tx, orgId: string, userId: string, doing: string): Promise<void> {
   const others = await tx.user.count({ where: { orgId, role: "owner", id: { not: userId } } });
-  if (others === 0) throw new TRPCError({ code: "CONFLICT", message: `Cannot ${doing} the last owner: make someone else an owner first` });
+  if (others === 0)
+    throw new TRPCError({
+      code: "CONFLICT",
+      message: `Cannot ${doing} the last owner: make someone else an owner first`,
+    });
 }
 
 /** Changes a user's role; the last owner cannot be demoted. Takes effect on their next request. */
-export async function setUserRole(db: Db, clock: Clock, who: Actor, args: { userId: string; role: Role }): Promise<UserView> {
+export async function setUserRole(
+  db: Db,
+  clock: Clock,
+  who: Actor,
+  args: { userId: string; role: Role },
+): Promise<UserView> {
   const now = clock.now();
   return db.$transaction(async (tx) => {
     const u = await userOfOrg(tx, who.orgId, args.userId);
     if (u.role === args.role) return toUser(u);
     if (u.role === "owner") await assertAnotherOwner(tx, who.orgId, u.id, "demote");
     const updated = await tx.user.update({ where: { id: u.id }, data: { role: args.role }, select: userSelect });
-    await writeAudit(tx, { orgId: who.orgId, actor: who.actor, action: "users.setRole", target: u.id, detail: { email: u.email, from: u.role, to: args.role }, at: now });
+    await writeAudit(tx, {
+      orgId: who.orgId,
+      actor: who.actor,
+      action: "users.setRole",
+      target: u.id,
+      detail: { email: u.email, from: u.role, to: args.role },
+      at: now,
+    });
     return toUser(updated);
   });
 }
@@ -88,16 +138,34 @@ export async function removeUser(db: Db, clock: Clock, who: Actor, userId: strin
     const u = await userOfOrg(tx, who.orgId, userId);
     if (u.role === "owner") await assertAnotherOwner(tx, who.orgId, u.id, "remove");
     await tx.user.delete({ where: { id: u.id }, select: { id: true } });
-    await writeAudit(tx, { orgId: who.orgId, actor: who.actor, action: "users.remove", target: u.id, detail: { email: u.email, role: u.role }, at: now });
+    await writeAudit(tx, {
+      orgId: who.orgId,
+      actor: who.actor,
+      action: "users.remove",
+      target: u.id,
+      detail: { email: u.email, role: u.role },
+      at: now,
+    });
     return { id: u.id };
   });
 }
 
 /** One audit row as the dashboard shows it. */
-export type AuditView = { id: number; at: string; actor: string; action: string; target: string | null; detail: unknown };
+export type AuditView = {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  target: string | null;
+  detail: unknown;
+};
 
 /** The org's audit log, newest first; `cursor` is the last id of the previous page. */
-export async function listAudit(db: Db, orgId: string, args: { limit: number; cursor?: number | undefined }): Promise<{ items: AuditView[]; nextCursor: number | null }> {
+export async function listAudit(
+  db: Db,
+  orgId: string,
+  args: { limit: number; cursor?: number | undefined },
+): Promise<{ items: AuditView[]; nextCursor: number | null }> {
   const rows = await db.auditLog.findMany({
     where: { orgId, ...(args.cursor !== undefined ? { id: { lt: args.cursor } } : {}) },
     orderBy: { id: "desc" },

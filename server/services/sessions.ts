@@ -17,7 +17,13 @@ export type SessionUser = { id: string; email: string; role: Role; orgId: string
 
 const userSelect = { id: true, email: true, role: true, orgId: true, org: { select: { name: true } } } as const;
 
-function toSessionUser(u: { id: string; email: string; role: string; orgId: string; org: { name: string } }): SessionUser {
+function toSessionUser(u: {
+  id: string;
+  email: string;
+  role: string;
+  orgId: string;
+  org: { name: string };
+}): SessionUser {
   return { id: u.id, email: u.email, role: u.role as Role, orgId: u.orgId, orgName: u.org.name };
 }
 
@@ -43,7 +49,12 @@ export async function login(
     // Housekeeping: this user's expired sessions go when they sign in again.
     db.session.deleteMany({ where: { userId: user.id, expiresAt: { lte: now } } }),
     db.session.create({
-      data: { tokenHash: hashSecret(token), userId: user.id, createdAt: now, expiresAt: new Date(now.getTime() + SESSION_TTL_SECONDS * 1000) },
+      data: {
+        tokenHash: hashSecret(token),
+        userId: user.id,
+        createdAt: now,
+        expiresAt: new Date(now.getTime() + SESSION_TTL_SECONDS * 1000),
+      },
       select: { id: true },
     }),
   ]);

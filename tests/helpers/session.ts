@@ -5,7 +5,12 @@ import type { TestServer, TRPCClient } from "./server.ts";
 export type Session = { cookie: string; setCookie: string; client: TRPCClient; status: number };
 
 /** POSTs auth.login; on success returns the cookie ("dashfleet_session=...") and a client that sends it. */
-export async function signIn(server: Pick<TestServer, "url" | "cookieClient">, email: string, password: string, headers: Record<string, string> = {}): Promise<Session> {
+export async function signIn(
+  server: Pick<TestServer, "url" | "cookieClient">,
+  email: string,
+  password: string,
+  headers: Record<string, string> = {},
+): Promise<Session> {
   const res = await fetch(`${server.url}/trpc/auth.login`, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },

@@ -4,7 +4,15 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../../server/clock.ts";
 import { RateLimiter } from "../../server/services/rateLimit.ts";
 import { login } from "../../server/services/sessions.ts";
-import { errorCode, failure, PASSWORD, startTestServer, trpcClient, type TestOrg, type TestServer } from "../helpers/server.ts";
+import {
+  errorCode,
+  failure,
+  PASSWORD,
+  startTestServer,
+  trpcClient,
+  type TestOrg,
+  type TestServer,
+} from "../helpers/server.ts";
 import { signIn } from "../helpers/session.ts";
 
 const LOGIN_PER_MINUTE = 5;
@@ -49,8 +57,12 @@ describe("auth.login", () => {
   });
 
   it("refuses a wrong password and an unknown email with the same UNAUTHORIZED message", async () => {
-    const wrong = await failure(server.client().auth.login.mutate({ email: org.ownerEmail, password: "not the password" }));
-    const unknown = await failure(server.client().auth.login.mutate({ email: "nobody@example.test", password: PASSWORD }));
+    const wrong = await failure(
+      server.client().auth.login.mutate({ email: org.ownerEmail, password: "not the password" }),
+    );
+    const unknown = await failure(
+      server.client().auth.login.mutate({ email: "nobody@example.test", password: PASSWORD }),
+    );
     expect(wrong.data?.code).toBe("UNAUTHORIZED");
     expect(unknown.data?.code).toBe("UNAUTHORIZED");
     expect(wrong.message).toBe("Wrong email or password");
@@ -66,7 +78,8 @@ describe("auth.login", () => {
   it("rate-limits guesses per address and per email, even with the right password, until the minute passes", async () => {
     const email = org.ownerEmail;
     const c = server.client();
-    for (let i = 0; i < LOGIN_PER_MINUTE; i++) expect(await errorCode(c.auth.login.mutate({ email, password: `guess ${i}` }))).toBe("UNAUTHORIZED");
+    for (let i = 0; i < LOGIN_PER_MINUTE; i++)
+      expect(await errorCode(c.auth.login.mutate({ email, password: `guess ${i}` }))).toBe("UNAUTHORIZED");
     const limited = await failure(c.auth.login.mutate({ email, password: PASSWORD }));
     expect(limited.data?.code).toBe("TOO_MANY_REQUESTS");
     expect(limited.data?.retryAfterSeconds).toBeGreaterThan(0);
@@ -95,13 +108,21 @@ describe("auth.me and auth.logout", () => {
     expect(await server.client().auth.me.query()).toBeNull();
     expect(await server.client(org.adminKey).auth.me.query()).toBeNull();
     const s = await signIn(server, org.ownerEmail, PASSWORD);
-    expect(await s.client.auth.me.query()).toMatchObject({ email: org.ownerEmail, role: "owner", orgId: org.orgId, orgName: "Auth Org" });
+    expect(await s.client.auth.me.query()).toMatchObject({
+      email: org.ownerEmail,
+      role: "owner",
+      orgId: org.orgId,
+      orgName: "Auth Org",
+    });
   });
 
   it("logout deletes the session (the old cookie stops working) and clears the cookie", async () => {
     const s = await signIn(server, org.ownerEmail, PASSWORD);
     expect(await s.client.fleet.list.query()).toBeTruthy();
-    const res = await fetch(`${server.url}/trpc/auth.logout`, { method: "POST", headers: { cookie: s.cookie, "content-type": "application/json" } });
+    const res = await fetch(`${server.url}/trpc/auth.logout`, {
+      method: "POST",
+      headers: { cookie: s.cookie, "content-type": "application/json" },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.getSetCookie()[0]).toMatch(/^dashfleet_session=; .*Max-Age=0/);
     expect(await s.client.auth.me.query()).toBeNull();

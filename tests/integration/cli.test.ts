@@ -25,9 +25,14 @@ const client = (token?: string) => trpcClient(server.url, token ? { authorizatio
 type Run = { code: number; stdout: string; stderr: string };
 function cli(...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ["--import", "tsx", "server/cli.ts", ...args], { cwd: root, env: { ...process.env, DASHFLEET_DB: dbFile } }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ["--import", "tsx", "server/cli.ts", ...args],
+      { cwd: root, env: { ...process.env, DASHFLEET_DB: dbFile } },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -40,7 +45,14 @@ beforeAll(async () => {
   const created = await cli("org", "create", "--name", "CLI Org", "--json");
   expect(created.code).toBe(0);
   org = JSON.parse(created.stdout) as typeof org;
-  const config = loadConfig({ DASHFLEET_DB: dbFile, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", DASHFLEET_DEMO: "false", DASHFLEET_AGENT_PER_MINUTE: "100000" });
+  const config = loadConfig({
+    DASHFLEET_DB: dbFile,
+    PORT: "0",
+    HOST: "127.0.0.1",
+    LOG_LEVEL: "silent",
+    DASHFLEET_DEMO: "false",
+    DASHFLEET_AGENT_PER_MINUTE: "100000",
+  });
   server = await startServer({ config, log: pino({ level: "silent" }), sweep: false });
 });
 afterAll(async () => {
@@ -53,7 +65,12 @@ describe("org create", () => {
     expect(Object.keys(org).sort()).toEqual(["adminKey", "agentKey", "orgId"]);
     expect(org.adminKey).toMatch(/^dfk_/);
     expect((await client(org.adminKey).orgs.current.query()).name).toBe("CLI Org");
-    const enrolled = await client(org.agentKey).agent.enroll.mutate({ machineId: "cli-m1", hostname: "h", os: "Linux", agentVersion: "1" });
+    const enrolled = await client(org.agentKey).agent.enroll.mutate({
+      machineId: "cli-m1",
+      hostname: "h",
+      os: "Linux",
+      agentVersion: "1",
+    });
     expect(enrolled.machineToken).toMatch(/^dfm_/);
   });
 
@@ -67,21 +84,71 @@ describe("org create", () => {
 
 describe("user create", () => {
   it("creates a user who can sign in; audited as cli", async () => {
-    const r = await cli("user", "create", "--org", org.orgId, "--email", "Boss@CLI.test", "--password", "long enough 1", "--role", "owner");
+    const r = await cli(
+      "user",
+      "create",
+      "--org",
+      org.orgId,
+      "--email",
+      "Boss@CLI.test",
+      "--password",
+      "long enough 1",
+      "--role",
+      "owner",
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("boss@cli.test");
-    const s = await signIn({ url: server.url, cookieClient: (cookie) => trpcClient(server.url, { cookie }) }, "boss@cli.test", "long enough 1");
+    const s = await signIn(
+      { url: server.url, cookieClient: (cookie) => trpcClient(server.url, { cookie }) },
+      "boss@cli.test",
+      "long enough 1",
+    );
     expect(await s.client.auth.me.query()).toMatchObject({ role: "owner", orgId: org.orgId, orgName: "CLI Org" });
     const audit = (await s.client.orgs.audit.query()).items;
-    expect(audit.filter((a) => a.actor === "cli").map((a) => a.action)).toEqual(expect.arrayContaining(["orgs.create", "keys.create", "users.create"]));
+    expect(audit.filter((a) => a.actor === "cli").map((a) => a.action)).toEqual(
+      expect.arrayContaining(["orgs.create", "keys.create", "users.create"]),
+    );
   });
 
   it("refuses bad input with exit 2 and a message naming the option; a taken email exits 1", async () => {
     const [badRole, shortPw, noOrg, taken, unknownOption, unknownCommand] = await Promise.all([
-      cli("user", "create", "--org", org.orgId, "--email", "x@cli.test", "--password", "long enough 1", "--role", "god"),
+      cli(
+        "user",
+        "create",
+        "--org",
+        org.orgId,
+        "--email",
+        "x@cli.test",
+        "--password",
+        "long enough 1",
+        "--role",
+        "god",
+      ),
       cli("user", "create", "--org", org.orgId, "--email", "x@cli.test", "--password", "short", "--role", "viewer"),
-      cli("user", "create", "--org", "no-such-org", "--email", "x@cli.test", "--password", "long enough 1", "--role", "viewer"),
-      cli("user", "create", "--org", org.orgId, "--email", "boss@cli.test", "--password", "long enough 1", "--role", "viewer"),
+      cli(
+        "user",
+        "create",
+        "--org",
+        "no-such-org",
+        "--email",
+        "x@cli.test",
+        "--password",
+        "long enough 1",
+        "--role",
+        "viewer",
+      ),
+      cli(
+        "user",
+        "create",
+        "--org",
+        org.orgId,
+        "--email",
+        "boss@cli.test",
+        "--password",
+        "long enough 1",
+        "--role",
+        "viewer",
+      ),
       cli("user", "create", "--org", org.orgId, "--colour", "red"),
       cli("machine", "delete"),
     ]);
@@ -121,7 +188,11 @@ describe("key create and key revoke", () => {
     expect(secret).toBeTruthy();
     const revoked = await cli("key", "revoke", "--id", id!);
     expect(revoked.code).toBe(0);
-    expect(await errorCode(client(secret).agent.enroll.mutate({ machineId: "cli-m2", hostname: "h", os: "Linux", agentVersion: "1" }))).toBe("UNAUTHORIZED");
+    expect(
+      await errorCode(
+        client(secret).agent.enroll.mutate({ machineId: "cli-m2", hostname: "h", os: "Linux", agentVersion: "1" }),
+      ),
+    ).toBe("UNAUTHORIZED");
     const audit = (await client(org.adminKey).orgs.audit.query({ limit: 5 })).items;
     expect(audit.filter((a) => a.action === "keys.revoke").map((a) => [a.actor, a.target])).toEqual([
       ["cli", id],
@@ -146,12 +217,21 @@ describe("key create and key revoke", () => {
 describe("backup", () => {
   it("copies the live database consistently; the copy passes integrity_check and holds the data", async () => {
     // Keep the server writing while the backup runs.
-    const token = (await client(org.agentKey).agent.enroll.mutate({ machineId: "cli-busy", hostname: "busy", os: "Linux", agentVersion: "1" })).machineToken;
+    const token = (
+      await client(org.agentKey).agent.enroll.mutate({
+        machineId: "cli-busy",
+        hostname: "busy",
+        os: "Linux",
+        agentVersion: "1",
+      })
+    ).machineToken;
     let writing = true;
     let reports = 0;
     const writer = (async () => {
       while (writing) {
-        await client(token).agent.report.mutate({ metrics: { cpuPercent: 1, memoryPercent: 2, diskPercent: 3, uptimeSeconds: 4 } });
+        await client(token).agent.report.mutate({
+          metrics: { cpuPercent: 1, memoryPercent: 2, diskPercent: 3, uptimeSeconds: 4 },
+        });
         reports++;
       }
     })();
@@ -167,7 +247,8 @@ describe("backup", () => {
     try {
       expect(copy.pragma("integrity_check", { simple: true })).toBe("ok");
       expect(copy.pragma("journal_mode", { simple: true })).toBe("delete");
-      const orgRow = copy.prepare("SELECT name FROM Organization WHERE id = ?").get(org.orgId) as { name: string } | undefined;
+      const orgRow = copy.prepare("SELECT name FROM Organization WHERE id = ?").get(org.orgId) as
+        { name: string } | undefined;
       expect(orgRow?.name).toBe("CLI Org");
       const users = copy.prepare("SELECT email FROM User").all() as { email: string }[];
       expect(users.map((u) => u.email)).toContain("boss@cli.test");

@@ -2,7 +2,16 @@
 // injected clock, health, pending work, one machine's history and actions; roles and isolation.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../server/clock.ts";
-import { enroll, errorCode, failure, PASSWORD, startTestServer, type TestOrg, type TestServer, type TRPCClient } from "../helpers/server.ts";
+import {
+  enroll,
+  errorCode,
+  failure,
+  PASSWORD,
+  startTestServer,
+  type TestOrg,
+  type TestServer,
+  type TRPCClient,
+} from "../helpers/server.ts";
 import { signIn } from "../helpers/session.ts";
 
 let server: TestServer;
@@ -13,10 +22,19 @@ let viewer: TRPCClient;
 let tokens: Record<string, string>;
 const clock = new ManualClock();
 
-const metrics = (cpu: number, memory = 30, disk = 40) => ({ cpuPercent: cpu, memoryPercent: memory, diskPercent: disk, uptimeSeconds: 3600 });
+const metrics = (cpu: number, memory = 30, disk = 40) => ({
+  cpuPercent: cpu,
+  memoryPercent: memory,
+  diskPercent: disk,
+  uptimeSeconds: 3600,
+});
 
 beforeAll(async () => {
-  server = await startTestServer({ clock, sweep: false, env: { DASHFLEET_AGENT_PER_MINUTE: "10000", DASHFLEET_REPORT_INTERVAL_SECONDS: "10" } });
+  server = await startTestServer({
+    clock,
+    sweep: false,
+    env: { DASHFLEET_AGENT_PER_MINUTE: "10000", DASHFLEET_REPORT_INTERVAL_SECONDS: "10" },
+  });
   org = await server.createOrg("Fleet Org");
   other = await server.createOrg("Other Org");
   await server.addUser(org.orgId, "viewer@fleet.test", "viewer");
@@ -34,8 +52,12 @@ afterAll(() => server.stop());
 
 describe("fleet.list", () => {
   it("shows each machine with latest metrics, online state, health and pending work", async () => {
-    await server.client(tokens.alpha).agent.report.mutate({ metrics: { ...metrics(12), extras: { temp: 41.5, gpu: "none" } } });
-    await server.client(tokens.beta).agent.report.mutate({ metrics: metrics(100, 100, 100), identity: { agentVersion: "2.0.0" } });
+    await server
+      .client(tokens.alpha)
+      .agent.report.mutate({ metrics: { ...metrics(12), extras: { temp: 41.5, gpu: "none" } } });
+    await server
+      .client(tokens.beta)
+      .agent.report.mutate({ metrics: metrics(100, 100, 100), identity: { agentVersion: "2.0.0" } });
     await admin.actions.queue.mutate({ machineId: "m-alpha", type: "message", data: { message: "hi" } });
     await admin.actions.queue.mutate({ machineId: "m-alpha", type: "restart", data: {} });
 
@@ -52,7 +74,14 @@ describe("fleet.list", () => {
       lastSeenAt: clock.now().toISOString(),
       online: true,
       health: 100,
-      metrics: { cpuPercent: 12, memoryPercent: 30, diskPercent: 40, uptimeSeconds: 3600, at: clock.now().toISOString(), extras: { temp: 41.5, gpu: "none" } },
+      metrics: {
+        cpuPercent: 12,
+        memoryPercent: 30,
+        diskPercent: 40,
+        uptimeSeconds: 3600,
+        at: clock.now().toISOString(),
+        extras: { temp: 41.5, gpu: "none" },
+      },
       pendingCount: 2,
     });
     expect(beta).toMatchObject({ agentVersion: "2.0.0", online: true, health: 0, pendingCount: 0 });
@@ -72,14 +101,23 @@ describe("fleet.list", () => {
     expect(byId["m-gamma"]).toMatchObject({ online: false, health: 0 });
     expect(byId["m-beta"]).toMatchObject({ online: true, health: 100 });
     expect((await admin.fleet.list.query({ online: true })).machines.map((m) => m.machineId)).toEqual(["m-beta"]);
-    expect((await admin.fleet.list.query({ online: false })).machines.map((m) => m.machineId)).toEqual(["m-alpha", "m-gamma"]);
+    expect((await admin.fleet.list.query({ online: false })).machines.map((m) => m.machineId)).toEqual([
+      "m-alpha",
+      "m-gamma",
+    ]);
   });
 
   it("searches machine id and hostname and sorts", async () => {
     expect((await admin.fleet.list.query({ search: "BETA" })).machines.map((m) => m.machineId)).toEqual(["m-beta"]);
-    expect((await admin.fleet.list.query({ search: "gamma.loc" })).machines.map((m) => m.machineId)).toEqual(["m-gamma"]);
+    expect((await admin.fleet.list.query({ search: "gamma.loc" })).machines.map((m) => m.machineId)).toEqual([
+      "m-gamma",
+    ]);
     expect((await admin.fleet.list.query({ search: "nothing-like-it" })).machines).toEqual([]);
-    expect((await admin.fleet.list.query({ sort: "health" })).machines.map((m) => m.machineId)).toEqual(["m-gamma", "m-alpha", "m-beta"]);
+    expect((await admin.fleet.list.query({ sort: "health" })).machines.map((m) => m.machineId)).toEqual([
+      "m-gamma",
+      "m-alpha",
+      "m-beta",
+    ]);
     expect((await admin.fleet.list.query({ sort: "lastSeen" })).machines[0]!.machineId).toBe("m-beta");
   });
 
@@ -97,12 +135,23 @@ describe("fleet.machine", () => {
       clock.advance(1);
       await c.agent.report.mutate({ metrics: metrics(i % 101) });
     }
-    for (let i = 0; i < 22; i++) await admin.actions.queue.mutate({ machineId: "m-gamma", type: "message", data: { message: `n${i}` } });
+    for (let i = 0; i < 22; i++)
+      await admin.actions.queue.mutate({ machineId: "m-gamma", type: "message", data: { message: `n${i}` } });
     const r = await viewer.fleet.machine.query({ machineId: "m-gamma" });
-    expect(r.machine).toMatchObject({ machineId: "m-gamma", online: true, pendingCount: 22, metrics: { cpuPercent: 124 % 101 } });
+    expect(r.machine).toMatchObject({
+      machineId: "m-gamma",
+      online: true,
+      pendingCount: 22,
+      metrics: { cpuPercent: 124 % 101 },
+    });
     expect(r.history).toHaveLength(120);
     expect(r.history[0]!.cpuPercent).toBe(5);
-    expect(r.history.at(-1)).toEqual({ at: clock.now().toISOString(), cpuPercent: 124 % 101, memoryPercent: 30, diskPercent: 40 });
+    expect(r.history.at(-1)).toEqual({
+      at: clock.now().toISOString(),
+      cpuPercent: 124 % 101,
+      memoryPercent: 30,
+      diskPercent: 40,
+    });
     const times = r.history.map((h) => h.at);
     expect([...times].sort()).toEqual(times);
     expect(r.actions).toHaveLength(20);
@@ -113,13 +162,17 @@ describe("fleet.machine", () => {
 
   it("an unknown machine, or another org's, is NOT_FOUND", async () => {
     expect(await errorCode(admin.fleet.machine.query({ machineId: "m-nope" }))).toBe("NOT_FOUND");
-    await server.client(other.adminKey).actions.queue.mutate({ machineId: "m-alpha", type: "message", data: { message: "theirs" } });
+    await server
+      .client(other.adminKey)
+      .actions.queue.mutate({ machineId: "m-alpha", type: "message", data: { message: "theirs" } });
     const mine = await admin.fleet.machine.query({ machineId: "m-alpha" });
     expect(mine.machine.hostname).toBe("alpha.local");
     expect(mine.actions.some((a) => JSON.stringify(a.data).includes("theirs"))).toBe(false);
     const theirs = await server.client(other.adminKey).fleet.list.query();
     expect(theirs.machines.map((m) => m.hostname)).toEqual(["secret-other-host"]);
-    expect(await errorCode(server.client(other.adminKey).fleet.machine.query({ machineId: "m-gamma" }))).toBe("NOT_FOUND");
+    expect(await errorCode(server.client(other.adminKey).fleet.machine.query({ machineId: "m-gamma" }))).toBe(
+      "NOT_FOUND",
+    );
   });
 
   it("names the bad field", async () => {
@@ -132,7 +185,9 @@ describe("fleet.machine", () => {
 describe("roles", () => {
   it("viewers read the fleet but may not queue actions or create keys; agents and strangers read nothing", async () => {
     expect((await viewer.fleet.list.query()).machines.length).toBe(3);
-    expect(await errorCode(viewer.actions.queue.mutate({ machineId: "m-alpha", type: "message", data: { message: "no" } }))).toBe("FORBIDDEN");
+    expect(
+      await errorCode(viewer.actions.queue.mutate({ machineId: "m-alpha", type: "message", data: { message: "no" } })),
+    ).toBe("FORBIDDEN");
     expect(await errorCode(viewer.keys.create.mutate({ name: "no", scopes: ["agent"] }))).toBe("FORBIDDEN");
     expect(await errorCode(server.client(org.agentKey).fleet.list.query())).toBe("FORBIDDEN");
     expect(await errorCode(server.client(tokens.alpha).fleet.list.query())).toBe("FORBIDDEN");

@@ -1,7 +1,15 @@
 // keys.*: listing without secrets, creating within the creator's rights, revoking with immediate effect,
 // and isolation between organizations.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { errorCode, failure, PASSWORD, startTestServer, type TestOrg, type TestServer, type TRPCClient } from "../helpers/server.ts";
+import {
+  errorCode,
+  failure,
+  PASSWORD,
+  startTestServer,
+  type TestOrg,
+  type TestServer,
+  type TRPCClient,
+} from "../helpers/server.ts";
 import { signIn } from "../helpers/session.ts";
 
 let server: TestServer;
@@ -37,7 +45,9 @@ describe("keys.create scope rules", () => {
     const k = await admin.keys.create.mutate({ name: "agents", scopes: ["agent"] });
     expect(k.scopes).toEqual(["agent"]);
     expect(await errorCode(admin.keys.create.mutate({ name: "escalate", scopes: ["admin"] }))).toBe("FORBIDDEN");
-    expect(await errorCode(admin.keys.create.mutate({ name: "escalate", scopes: ["agent", "admin"] }))).toBe("FORBIDDEN");
+    expect(await errorCode(admin.keys.create.mutate({ name: "escalate", scopes: ["agent", "admin"] }))).toBe(
+      "FORBIDDEN",
+    );
   });
 
   it("admin keys may create agent keys only", async () => {
@@ -48,8 +58,12 @@ describe("keys.create scope rules", () => {
 
   it("viewers and agent keys may create none", async () => {
     expect(await errorCode(viewer.keys.create.mutate({ name: "v", scopes: ["agent"] }))).toBe("FORBIDDEN");
-    expect(await errorCode(server.client(org.agentKey).keys.create.mutate({ name: "a", scopes: ["agent"] }))).toBe("FORBIDDEN");
-    expect(await errorCode(server.client().keys.create.mutate({ name: "anon", scopes: ["agent"] }))).toBe("UNAUTHORIZED");
+    expect(await errorCode(server.client(org.agentKey).keys.create.mutate({ name: "a", scopes: ["agent"] }))).toBe(
+      "FORBIDDEN",
+    );
+    expect(await errorCode(server.client().keys.create.mutate({ name: "anon", scopes: ["agent"] }))).toBe(
+      "UNAUTHORIZED",
+    );
     const names = (await owner.keys.list.query()).keys.map((k) => k.name);
     expect(names).not.toContain("v");
     expect(names).not.toContain("escalate");
@@ -71,12 +85,27 @@ describe("keys.list", () => {
     const created = await owner.keys.create.mutate({ name: "listed", scopes: ["agent"] });
     const { keys } = await viewer.keys.list.query();
     const row = keys.find((k) => k.id === created.id);
-    expect(row).toMatchObject({ name: "listed", scopes: ["agent"], prefix: created.key.slice(0, 10), revokedAt: null, createdBy: `user:${org.ownerEmail}` });
+    expect(row).toMatchObject({
+      name: "listed",
+      scopes: ["agent"],
+      prefix: created.key.slice(0, 10),
+      revokedAt: null,
+      createdBy: `user:${org.ownerEmail}`,
+    });
     expect(row?.createdAt).toMatch(/^\d{4}-\d\d-\d\dT/);
     const text = JSON.stringify(keys);
     expect(text).not.toContain(created.key);
     expect(text).not.toContain("keyHash");
-    expect(Object.keys(row!).sort()).toEqual(["createdAt", "createdBy", "id", "lastUsedAt", "name", "prefix", "revokedAt", "scopes"]);
+    expect(Object.keys(row!).sort()).toEqual([
+      "createdAt",
+      "createdBy",
+      "id",
+      "lastUsedAt",
+      "name",
+      "prefix",
+      "revokedAt",
+      "scopes",
+    ]);
   });
 
   it("never shows another org's keys", async () => {
@@ -98,7 +127,9 @@ describe("keys.revoke", () => {
     expect(r.revokedAt).not.toBeNull();
     expect(await errorCode(c.fleet.list.query())).toBe("UNAUTHORIZED");
     const audit = await owner.orgs.audit.query({ limit: 5 });
-    expect(audit.items.find((a) => a.action === "keys.revoke" && a.target === k.id)).toMatchObject({ actor: `user:${org.ownerEmail}` });
+    expect(audit.items.find((a) => a.action === "keys.revoke" && a.target === k.id)).toMatchObject({
+      actor: `user:${org.ownerEmail}`,
+    });
   });
 
   it("revoking twice is harmless", async () => {

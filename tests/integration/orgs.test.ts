@@ -1,7 +1,15 @@
 // orgs.*: the current org, rename, users (owner-only changes, at least one owner always left),
 // and the audit log (every change audited, newest first, paged), all scoped to the caller's org.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { errorCode, failure, PASSWORD, startTestServer, type TestOrg, type TestServer, type TRPCClient } from "../helpers/server.ts";
+import {
+  errorCode,
+  failure,
+  PASSWORD,
+  startTestServer,
+  type TestOrg,
+  type TestServer,
+  type TRPCClient,
+} from "../helpers/server.ts";
 import { signIn } from "../helpers/session.ts";
 
 let server: TestServer;
@@ -43,7 +51,11 @@ describe("orgs.current and orgs.rename", () => {
     expect((await viewer.orgs.current.query()).name).toBe("Renamed Org");
     expect((await server.client(other.adminKey).orgs.current.query()).name).toBe("Other Org");
     const [last] = (await owner.orgs.audit.query({ limit: 1 })).items;
-    expect(last).toMatchObject({ action: "orgs.rename", actor: `user:${org.ownerEmail}`, detail: { from: "Orgs Org", to: "Renamed Org" } });
+    expect(last).toMatchObject({
+      action: "orgs.rename",
+      actor: `user:${org.ownerEmail}`,
+      detail: { from: "Orgs Org", to: "Renamed Org" },
+    });
     expect((await failure(owner.orgs.rename.mutate({ name: "" }))).message).toMatch(/^name:/);
   });
 });
@@ -57,26 +69,52 @@ describe("orgs.users", () => {
   });
 
   it("owners add users who can then sign in; others may not add", async () => {
-    const u = await owner.orgs.users.create.mutate({ email: "New@Orgs.Test", password: "long enough 1", role: "viewer" });
+    const u = await owner.orgs.users.create.mutate({
+      email: "New@Orgs.Test",
+      password: "long enough 1",
+      role: "viewer",
+    });
     expect(u).toMatchObject({ email: "new@orgs.test", role: "viewer" });
     const s = await signIn(server, "new@orgs.test", "long enough 1");
     expect(await s.client.auth.me.query()).toMatchObject({ role: "viewer", orgId: org.orgId });
-    expect(await errorCode(admin.orgs.users.create.mutate({ email: "x@orgs.test", password: "long enough 1", role: "owner" }))).toBe("FORBIDDEN");
-    expect(await errorCode(owner.orgs.users.create.mutate({ email: "new@orgs.test", password: "long enough 1", role: "viewer" }))).toBe("CONFLICT");
+    expect(
+      await errorCode(
+        admin.orgs.users.create.mutate({ email: "x@orgs.test", password: "long enough 1", role: "owner" }),
+      ),
+    ).toBe("FORBIDDEN");
+    expect(
+      await errorCode(
+        owner.orgs.users.create.mutate({ email: "new@orgs.test", password: "long enough 1", role: "viewer" }),
+      ),
+    ).toBe("CONFLICT");
   });
 
   it("names the bad field: short password, bad email, unknown role", async () => {
-    const short = await failure(owner.orgs.users.create.mutate({ email: "p@orgs.test", password: "short", role: "viewer" }));
+    const short = await failure(
+      owner.orgs.users.create.mutate({ email: "p@orgs.test", password: "short", role: "viewer" }),
+    );
     expect(short.data?.code).toBe("BAD_REQUEST");
     expect(short.message).toBe("password: password needs at least 8 characters");
-    expect((await failure(owner.orgs.users.create.mutate({ email: "nope", password: "long enough 1", role: "viewer" }))).message).toMatch(/^email:/);
-    expect((await failure(owner.orgs.users.create.mutate({ email: "r@orgs.test", password: "long enough 1", role: "god" as "owner" }))).message).toMatch(/^role:/);
+    expect(
+      (await failure(owner.orgs.users.create.mutate({ email: "nope", password: "long enough 1", role: "viewer" })))
+        .message,
+    ).toMatch(/^email:/);
+    expect(
+      (
+        await failure(
+          owner.orgs.users.create.mutate({ email: "r@orgs.test", password: "long enough 1", role: "god" as "owner" }),
+        )
+      ).message,
+    ).toMatch(/^role:/);
   });
 
   it("setRole takes effect on the user's next request; the last owner cannot be demoted", async () => {
     const viewerId = await userId("viewer@orgs.test");
     expect(await errorCode(viewer.keys.create.mutate({ name: "k", scopes: ["agent"] }))).toBe("FORBIDDEN");
-    expect(await owner.orgs.users.setRole.mutate({ userId: viewerId, role: "admin" })).toMatchObject({ id: viewerId, role: "admin" });
+    expect(await owner.orgs.users.setRole.mutate({ userId: viewerId, role: "admin" })).toMatchObject({
+      id: viewerId,
+      role: "admin",
+    });
     expect((await viewer.keys.create.mutate({ name: "k", scopes: ["agent"] })).scopes).toEqual(["agent"]);
     await owner.orgs.users.setRole.mutate({ userId: viewerId, role: "viewer" });
 
@@ -90,7 +128,11 @@ describe("orgs.users", () => {
   it("remove: the last owner stays; with a second owner the first may go; sessions of removed users end", async () => {
     const ownerId = await userId(org.ownerEmail);
     expect(await errorCode(owner.orgs.users.remove.mutate({ userId: ownerId }))).toBe("CONFLICT");
-    const second = await owner.orgs.users.create.mutate({ email: "owner2@orgs.test", password: "long enough 2", role: "owner" });
+    const second = await owner.orgs.users.create.mutate({
+      email: "owner2@orgs.test",
+      password: "long enough 2",
+      role: "owner",
+    });
     const s2 = await signIn(server, "owner2@orgs.test", "long enough 2");
     // The new owner removes the old one, then cannot remove themselves (now the last owner).
     expect(await s2.client.orgs.users.remove.mutate({ userId: ownerId })).toEqual({ id: ownerId });
@@ -119,7 +161,9 @@ describe("orgs.audit", () => {
     expect(all.length).toBeGreaterThan(5);
     const ids = all.map((a) => a.id);
     expect([...ids].sort((a, b) => b - a)).toEqual(ids);
-    expect(all.map((a) => a.action)).toEqual(expect.arrayContaining(["orgs.create", "keys.create", "users.create", "users.setRole", "orgs.rename"]));
+    expect(all.map((a) => a.action)).toEqual(
+      expect.arrayContaining(["orgs.create", "keys.create", "users.create", "users.setRole", "orgs.rename"]),
+    );
 
     const page1 = await viewer.orgs.audit.query({ limit: 3 });
     expect(page1.items.map((a) => a.id)).toEqual(ids.slice(0, 3));
