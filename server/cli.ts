@@ -9,7 +9,6 @@
 //   backup      --to FILE [--json]
 import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
 import { TRPCError } from "@trpc/server";
@@ -192,37 +191,6 @@ function parseJob(command: string, values: Values): Job {
   }
 }
 
-const migrationsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "prisma", "migrations");
-
-/**
- * True when every migration in prisma/migrations is applied to the file. `prisma migrate deploy`
- * cannot run while a server holds the database open (its engine fails on the busy lock), so the CLI
- * migrates only a new or outdated database and otherwise works beside a running server.
- */
-function migrated(dbFile: string): boolean {
-  if (!fs.existsSync(dbFile)) return false;
-  const wanted = fs
-    .readdirSync(migrationsDir, { withFileTypes: true })
-    .filter((d) => d.isDirectory())
-    .map((d) => d.name);
-  const db = new Database(dbFile, { readonly: true });
-  try {
-    const table = db
-      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_prisma_migrations'")
-      .get();
-    if (!table) return false;
-    const rows = db
-      .prepare(
-        "SELECT migration_name AS name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL",
-      )
-      .all() as { name: string }[];
-    const applied = new Set(rows.map((r) => r.name));
-    return wanted.every((m) => applied.has(m));
-  } finally {
-    db.close();
-  }
-}
-
 async function run(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   if (values.help || positionals.length === 0) {
@@ -233,7 +201,7 @@ async function run(argv: string[]): Promise<void> {
   const out = (human: string, data: unknown) => console.log(values.json ? JSON.stringify(data) : human);
 
   const config = loadConfig();
-  if (!migrated(config.dbFile)) await migrate(config.dbFile);
+  await migrate(config.dbFile);
 
   if (job.kind === "backup") {
     const r = await backupDatabase(config.dbFile, job.to);
