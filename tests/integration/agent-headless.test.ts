@@ -136,4 +136,54 @@ describe("headless agent (npm run agent)", () => {
       await stopChild(second);
     }
   });
+
+  it("with --allow-reboot: counts down, runs the platform's reboot command by argv, and after the reboot reports done", async () => {
+    const machineId = "headless-reboot-1";
+    const dataDir = tempDataDir();
+    const args = ["--server", server.url, "--token", org.agentKey, "--machine-id", machineId, "--interval", "5", "--poll-interval", "1", "--allow-reboot"];
+    const first = startHeadless(args, dataDir);
+    await waitFor(async () => (await admin.fleet.list.query({})).machines.some((x) => x.machineId === machineId), "enrollment", 30_000);
+    const { id } = await admin.actions.queue.mutate({ machineId, type: "reboot", data: { countdownSeconds: 10, maxPostpones: 3 } });
+    await waitFor(() => recorded().some((c) => c[0] === "systemctl"), "the reboot command", 30_000);
+    expect(recorded().filter((c) => c[0] === "systemctl")).toEqual([["systemctl", "reboot"]]);
+    expect(first.output()).toContain("rebooting in 10 s");
+    // Not reported before the machine goes down; the "reboot" is the agent stopping.
+    expect((await admin.actions.get.query({ id })).status).toBe("executing");
+    await stopChild(first, "SIGKILL");
+    const second = startHeadless(args, dataDir);
+    try {
+      const a = await waitFor(async () => {
+        const x = await admin.actions.get.query({ id });
+        return x.status === "done" ? x : null;
+      }, "the result after the reboot");
+      expect(a.outcome).toEqual({ userChoice: "not-asked", postponements: 0 });
+      expect(recorded().filter((c) => c[0] === "systemctl")).toHaveLength(1);
+    } finally {
+      await stopChild(second);
+    }
+  });
+
+  it("restart re-executes the process, and the new process reports the restart done", async () => {
+    const machineId = "headless-restart-1";
+    const dataDir = tempDataDir();
+    const first = startHeadless(["--server", server.url, "--token", org.agentKey, "--machine-id", machineId, "--interval", "5", "--poll-interval", "1"], dataDir);
+    await waitFor(async () => (await admin.fleet.list.query({})).machines.some((x) => x.machineId === machineId), "enrollment", 30_000);
+    const firstPid = first.pid!;
+    const { id } = await admin.actions.queue.mutate({ machineId, type: "restart", data: {} });
+    await waitFor(() => first.exitCode !== null, "the first process to exit");
+    expect(first.exitCode).toBe(0);
+    const pidFile = path.join(dataDir, "agent.pid");
+    const newPid = Number(await waitFor(() => fs.existsSync(pidFile) && fs.readFileSync(pidFile, "utf8").trim() !== String(firstPid) && fs.readFileSync(pidFile, "utf8").trim(), "the new process"));
+    try {
+      const a = await waitFor(async () => {
+        const x = await admin.actions.get.query({ id });
+        return x.status === "done" ? x : null;
+      }, "the restart result");
+      expect(a).toMatchObject({ result: "agent restarted", outcome: { userChoice: "not-asked" } });
+      expect(newPid).not.toBe(firstPid);
+      expect(a.events.filter((e) => e.status === "done")).toHaveLength(1);
+    } finally {
+      process.kill(newPid, "SIGTERM");
+    }
+  });
 });

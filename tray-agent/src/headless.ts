@@ -1,5 +1,6 @@
 // Headless agent (servers, CI): `npm run agent -- --server URL --token KEY --machine-id ID --interval 5`.
 // The same core as the tray app, with the log as its desktop. Exit codes: 0 stopped, 2 bad configuration.
+import fs from "node:fs";
 import path from "node:path";
 import { Agent } from "./core/agent.ts";
 import { sleep } from "./core/backoff.ts";
@@ -34,6 +35,17 @@ const agent = new Agent({
   push: config.push ? (onWake, ctx) => createPushChannel({ ...ctx, log: { info: (m) => log.info(m), warn: (m) => log.warn(m) } })(onWake) : undefined,
 });
 log.info(`DashFleet agent (headless) → ${config.server}; data in ${config.dataDir}; reports every ${config.intervalSeconds} s, polls every ${config.pollIntervalSeconds} s`);
+// The pid file lets service scripts (and tests) find the agent, also after a restart re-executed it.
+const pidFile = path.join(config.dataDir, "agent.pid");
+fs.mkdirSync(config.dataDir, { recursive: true });
+fs.writeFileSync(pidFile, `${process.pid}\n`);
+process.once("exit", () => {
+  try {
+    if (fs.readFileSync(pidFile, "utf8").trim() === String(process.pid)) fs.rmSync(pidFile);
+  } catch {
+    // already gone
+  }
+});
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
     log.info(`${signal}: stopping`);
