@@ -1,15 +1,70 @@
 // End-to-end tests of the console in a real Chromium against the real server (temporary database):
-// sign-in, the fleet view with an agent's metrics, the Actions dialog and a message round trip to the
-// agent with live status, the reboot warning, bulk actions, the viewer role, and text-only rendering.
+// sign-in, the fleet view with the headless agent's metrics, the Actions dialog and a message round trip
+// to that agent with live status, the reboot warning, bulk actions, the viewer role, and text-only
+// rendering. The headless agent (`npm run agent`) runs as a child process with a fake notify-send on
+// PATH that records what it was asked to show; a few extra machines are simulated over the agent API
+// so their steps (claim, ack, result) can be timed by the test.
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { buildDashboard, eventually, launchBrowser, openPage, screenshot, signInAs, type WatchedPage } from "../helpers/browser.ts";
 import { enroll, PASSWORD, startTestServer, type TestOrg, type TestServer, type TRPCClient } from "../helpers/server.ts";
 
-/** A stand-in agent speaking the agent API over HTTP: reports metrics, runs what it is sent. */
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+/** The real headless agent as a child process; `shown()` lists the notify-send calls it made. */
+function startHeadlessAgent(serverUrl: string, agentKey: string, machineId: string) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dashfleet-e2e-agent-"));
+  const bin = path.join(dir, "bin");
+  const record = path.join(dir, "notify-send.jsonl");
+  fs.mkdirSync(bin);
+  fs.writeFileSync(
+    path.join(bin, "notify-send"),
+    `#!${process.execPath}\nrequire("node:fs").appendFileSync(${JSON.stringify(record)}, JSON.stringify(process.argv.slice(2)) + "\\n");\n`,
+    { mode: 0o755 },
+  );
+  let output = "";
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ["--import", "tsx", "tray-agent/src/headless.ts", "--server", serverUrl, "--token", agentKey, "--machine-id", machineId, "--interval", "1", "--poll-interval", "1", "--data-dir", path.join(dir, "data")],
+    { cwd: ROOT, env: { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH ?? ""}` }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+  return {
+    output: () => output,
+    shown: (): string[][] => (fs.existsSync(record) ? fs.readFileSync(record, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as string[]) : []),
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once("exit", r));
+        child.kill("SIGTERM");
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+        if (child.exitCode === null) child.kill("SIGKILL");
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A stand-in agent speaking the agent API over HTTP, one step at a time. */
 class SimulatedAgent {
   received: { id: string; type: string; data: unknown }[] = [];
   private constructor(private readonly api: TRPCClient) {}
+
+  /** Claims pending actions (they become delivered) without running them. */
+  async claim() {
+    return (await this.api.agent.pendingActions.query()).actions;
+  }
+  async ack(a: { id: string; claimToken: string }) {
+    await this.api.agent.ack.mutate({ actionId: a.id, claimToken: a.claimToken });
+  }
+  async finish(a: { id: string; claimToken: string }, result: string) {
+    await this.api.agent.reportResult.mutate({ actionId: a.id, claimToken: a.claimToken, status: "done", result });
+  }
 
   static async start(server: TestServer, agentKey: string, machineId: string, hostname: string, metrics = { cpu: 37, memory: 52, disk: 61 }) {
     const token = await enroll(server, agentKey, machineId, hostname);
@@ -41,19 +96,23 @@ let org: TestOrg;
 let browser: Browser;
 let owner: WatchedPage;
 let agent: SimulatedAgent;
+let headless: ReturnType<typeof startHeadlessAgent>;
+const HEADLESS_ID = "e2e-headless-01";
 const viewerEmail = `viewer-${Date.now()}@example.test`;
 
 beforeAll(async () => {
   const dist = buildDashboard();
-  server = await startTestServer({ env: { DASHFLEET_DASHBOARD_DIR: dist } });
+  server = await startTestServer({ env: { DASHFLEET_DASHBOARD_DIR: dist, DASHFLEET_AGENT_PER_MINUTE: "100000" } });
   org = await server.createOrg("Acme IT");
   await server.addUser(org.orgId, viewerEmail, "viewer");
+  headless = startHeadlessAgent(server.url, org.agentKey, HEADLESS_ID);
   agent = await SimulatedAgent.start(server, org.agentKey, "pc-alpha-01", "alpha-workstation");
   browser = await launchBrowser();
   owner = await openPage(browser, server.url);
 });
 
 afterAll(async () => {
+  await headless?.stop();
   await browser?.close();
   await server?.stop();
 });
@@ -73,20 +132,27 @@ describe("dashboard in Chromium", () => {
     expect(await page.locator(".who .email").textContent()).toBe(org.ownerEmail);
   });
 
-  test("a machine reported by the agent appears with its hostname, health and metrics", async () => {
+  test("a machine reported by the headless agent appears with its hostname, health and metrics", async () => {
     const { page } = owner;
-    const c = card(page, "alpha-workstation");
-    await c.waitFor();
+    const c = page.locator(`article[data-machine-id="${HEADLESS_ID}"]`);
+    await eventually(async () => (await c.count()) === 1 && (await c.getByRole("meter", { name: "CPU" }).count()) === 1, 30_000).catch((err: unknown) => {
+      throw new Error(`headless agent never showed up: ${String(err)}\n${headless.output()}`);
+    });
+    expect(await c.getByRole("heading").textContent()).toBe(os.hostname());
     expect(await c.getByText("Online").count()).toBe(1);
-    expect(await c.getByRole("meter", { name: "CPU" }).getAttribute("aria-valuenow")).toBe("37");
-    expect(await c.getByRole("meter", { name: "Memory" }).getAttribute("aria-valuenow")).toBe("52");
-    expect(await c.getByRole("meter", { name: "Disk" }).getAttribute("aria-valuenow")).toBe("61");
+    for (const name of ["CPU", "Memory", "Disk"]) {
+      const v = Number(await c.getByRole("meter", { name }).getAttribute("aria-valuenow"));
+      expect(v).toBeGreaterThanOrEqual(0);
+      expect(v).toBeLessThanOrEqual(100);
+    }
     expect(await c.getByLabel(/^Health \d+ of 100/).count()).toBe(1);
     expect(await c.locator("canvas").count()).toBe(1);
 
-    // A new report shows up without a reload.
+    // A simulated machine's new report shows up without a reload.
+    const alpha = card(page, "alpha-workstation");
+    expect(await alpha.getByRole("meter", { name: "CPU" }).getAttribute("aria-valuenow")).toBe("37");
     await agent.report({ cpu: 88, memory: 40, disk: 61 });
-    await eventually(async () => (await c.getByRole("meter", { name: "CPU" }).getAttribute("aria-valuenow")) === "88");
+    await eventually(async () => (await alpha.getByRole("meter", { name: "CPU" }).getAttribute("aria-valuenow")) === "88");
     await screenshot(page, "fleet-view");
   });
 
@@ -102,11 +168,13 @@ describe("dashboard in Chromium", () => {
     await card(page, "alpha-workstation").waitFor();
   });
 
-  test("a message sent from the Actions dialog reaches the agent and turns done in the history without a reload", async () => {
+  test("a message sent from the Actions dialog reaches the headless agent and turns done in the history without a reload", async () => {
     const { page } = owner;
+    await page.goto("/#/fleet");
     await page.evaluate(() => ((window as unknown as { sameDocument: boolean }).sameDocument = true));
-    await card(page, "alpha-workstation").getByRole("button", { name: "Actions" }).click();
-    const dialog = page.getByRole("dialog", { name: "Actions · alpha-workstation" });
+    const c = page.locator(`article[data-machine-id="${HEADLESS_ID}"]`);
+    await c.getByRole("button", { name: "Actions" }).click();
+    const dialog = page.getByRole("dialog", { name: `Actions · ${os.hostname()}` });
     await dialog.waitFor();
 
     // Empty message: the contract's error shows next to the field, nothing is sent.
@@ -114,25 +182,43 @@ describe("dashboard in Chromium", () => {
     await dialog.getByText("message is required").waitFor();
     expect(await dialog.getByLabel("Message", { exact: true }).getAttribute("aria-invalid")).toBe("true");
 
+    const text = "Please save your work: updates at 18:00.";
     await dialog.getByLabel("Title").fill("IT notice");
-    await dialog.getByLabel("Show as").selectOption("dialog");
-    await dialog.getByLabel("Message", { exact: true }).fill("Please save your work: updates at 18:00.");
+    await dialog.getByLabel("Message", { exact: true }).fill(text);
+    await dialog.getByText("message is required").waitFor({ state: "detached" });
     await screenshot(page, "actions-dialog-message");
     await dialog.getByRole("button", { name: "Send message" }).click();
-    await page.getByRole("status").getByText("Message sent to alpha-workstation").waitFor();
+    await page.getByRole("status").getByText(`Message sent to ${os.hostname()}`).waitFor();
     await dialog.waitFor({ state: "detached" });
 
-    // Open the machine's history (a hash link: same document), see it pending, then let the agent run it.
-    await card(page, "alpha-workstation").getByRole("link", { name: "History" }).click();
-    const row = page.locator("tbody tr").filter({ hasText: "Please save your work" });
+    // The machine's history (a hash link: same document) turns done once the agent has shown it.
+    await c.getByRole("link", { name: "History" }).click();
+    const row = page.locator("tbody tr").filter({ hasText: text });
+    await row.locator('[data-status="done"]').waitFor({ timeout: 30_000 });
+    expect(await row.getByText(org.ownerEmail).count()).toBe(1);
+    expect(headless.shown().some((argv) => argv.includes("IT notice") && argv.includes(text))).toBe(true);
+    expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
+  });
+
+  test("status badges follow an action live: pending, delivered, executing, done with the agent's result", async () => {
+    const { page } = owner;
+    await page.goto("/#/machines/pc-alpha-01");
+    await page.getByRole("button", { name: "Actions" }).click();
+    const dialog = page.getByRole("dialog", { name: "Actions · alpha-workstation" });
+    await dialog.getByLabel("Show as").selectOption("dialog");
+    await dialog.getByLabel("Message", { exact: true }).fill("Lunch is served");
+    await dialog.getByRole("button", { name: "Send message" }).click();
+    const row = page.locator("tbody tr").filter({ hasText: "Lunch is served" });
     await row.locator('[data-status="pending"]').waitFor();
-    expect(await agent.runPending("Dialog shown; user clicked OK")).toBe(1);
+
+    const [a] = await agent.claim();
+    expect(a).toMatchObject({ type: "message", data: { message: "Lunch is served", title: "DashFleet", display: "dialog" } });
+    await row.locator('[data-status="delivered"]').waitFor();
+    await agent.ack(a!);
+    await row.locator('[data-status="executing"]').waitFor();
+    await agent.finish(a!, "Dialog shown; user clicked OK");
     await row.locator('[data-status="done"]').waitFor();
     await row.getByText("Dialog shown; user clicked OK").waitFor();
-    expect(await row.getByText(org.ownerEmail).count()).toBe(1);
-
-    expect(agent.received.at(-1)).toMatchObject({ type: "message", data: { message: "Please save your work: updates at 18:00.", title: "IT notice", display: "dialog" } });
-    expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
   });
 
   test("a pending action can be cancelled from the history", async () => {
@@ -210,7 +296,8 @@ describe("dashboard in Chromium", () => {
     await c.getByRole("button", { name: "Actions" }).click();
     await page.getByRole("dialog").getByLabel("Message", { exact: true }).fill(`<script>window.pwned=2</script><i>hi</i>`);
     await page.getByRole("dialog").getByRole("button", { name: "Send message" }).click();
-    await m.runPending(`<img src=y onerror="window.pwned=3">`);
+    await page.getByRole("status").getByText(`Message sent to ${evil}`, { exact: true }).waitFor();
+    expect(await m.runPending(`<img src=y onerror="window.pwned=3">`)).toBe(1);
     await page.getByRole("link", { name: /^Activity/ }).click();
     const row = page.locator("tbody tr").filter({ hasText: "<i>hi</i>" });
     await row.locator('[data-status="done"]').waitFor();
@@ -219,7 +306,7 @@ describe("dashboard in Chromium", () => {
     expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
   });
 
-  test("a viewer sees the fleet and the history but no action controls", async () => {
+  test("a viewer sees the fleet and the history but no action controls; an ended session returns to the login page", async () => {
     const viewer = await openPage(browser, server.url);
     try {
       await signInAs(viewer.page, viewerEmail, PASSWORD);
@@ -235,6 +322,11 @@ describe("dashboard in Chromium", () => {
       expect(await viewer.page.getByRole("button", { name: /^Cancel/ }).count()).toBe(0);
       await screenshot(viewer.page, "viewer-activity");
       expect(viewer.problems).toEqual([]);
+
+      // When the session ends (cookie gone), the next poll signs the console out, with one notice.
+      await viewer.context.clearCookies();
+      await viewer.page.getByRole("button", { name: "Sign in" }).waitFor();
+      expect(await viewer.page.getByRole("status").getByText("Your session has ended").count()).toBe(1);
     } finally {
       await viewer.context.close();
     }

@@ -1,7 +1,7 @@
 // Action state and services: an action history (one machine or the whole fleet) that polls for live
 // status changes, and the calls that queue and cancel actions.
 import type { ActionSpec, ActionStatus } from "../../../server/contract/index.ts";
-import { handleError, type FieldErrors } from "./errors.ts";
+import { errorCodeOf, handleError, type FieldErrors } from "./errors.ts";
 import { toasts } from "./toasts.svelte.ts";
 import { trpc, type RouterOutputs } from "./trpc.ts";
 
@@ -30,7 +30,7 @@ export class ActionHistory {
       this.error = null;
     } catch (err) {
       this.error = "Cannot load the action history. Retrying…";
-      if (!this.loaded) handleError(err, "Loading actions");
+      if (!this.loaded || errorCodeOf(err) === "UNAUTHORIZED") handleError(err, "Loading actions");
     } finally {
       this.loaded = true;
     }

@@ -12,9 +12,9 @@ type ErrorData = {
   retryAfterSeconds?: number;
 };
 
-let onUnauthorized: () => void = () => {};
-/** Called once by the session manager: what to do when the session has ended. */
-export function setUnauthorizedHandler(fn: () => void): void {
+let onUnauthorized: () => boolean = () => true;
+/** Called once by the session manager: what to do when the session has ended (true if it was open). */
+export function setUnauthorizedHandler(fn: () => boolean): void {
   onUnauthorized = fn;
 }
 
@@ -46,8 +46,8 @@ export function handleError(err: unknown, what = "That"): FieldErrors | null {
       return null;
     }
     case "UNAUTHORIZED":
-      toasts.push("info", "Your session has ended. Please sign in again.");
-      onUnauthorized();
+      // Several polls fail at once when a session ends: say it once.
+      if (onUnauthorized()) toasts.push("info", "Your session has ended. Please sign in again.");
       return null;
     case "FORBIDDEN":
       toasts.push("error", `Not allowed: ${err.message}`);

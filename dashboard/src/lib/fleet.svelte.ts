@@ -1,7 +1,7 @@
 // Fleet state: the machines of the organization, polled every 2 s while the tab is visible, plus the
 // search, filters and sort of the fleet view, and the cards selected for a bulk action.
 import { healthBand } from "../../../server/contract/index.ts";
-import { handleError } from "./errors.ts";
+import { errorCodeOf, handleError } from "./errors.ts";
 import { trpc, type RouterOutputs } from "./trpc.ts";
 
 /** One machine as the fleet view shows it. */
@@ -63,7 +63,8 @@ class Fleet {
       if (this.selected.some((id) => !ids.has(id))) this.selected = this.selected.filter((id) => ids.has(id));
     } catch (err) {
       this.error = "Cannot load the fleet. Retrying…";
-      if (!this.loaded) handleError(err, "Loading the fleet");
+      // One toast, not one per tick; an ended session always signs the console out.
+      if (!this.loaded || errorCodeOf(err) === "UNAUTHORIZED") handleError(err, "Loading the fleet");
     } finally {
       this.loaded = true;
     }
@@ -88,6 +89,16 @@ class Fleet {
     const list = this.histories[machineId];
     if (!list) this.histories[machineId] = [p];
     else if (list.at(-1)?.at !== p.at) this.histories[machineId] = [...list, p].slice(-CARD_POINTS);
+  }
+
+  /** Forgets everything (sign-out): the next user must not see this org's machines. */
+  reset(): void {
+    this.machines = [];
+    this.loaded = false;
+    this.error = null;
+    this.selected = [];
+    this.histories = {};
+    this.#seeded.clear();
   }
 
   isSelected(machineId: string): boolean {

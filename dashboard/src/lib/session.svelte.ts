@@ -19,7 +19,11 @@ class Session {
   }
 
   constructor() {
-    setUnauthorizedHandler(() => (this.user = null));
+    setUnauthorizedHandler(() => {
+      const wasSignedIn = this.user !== null;
+      this.user = null;
+      return wasSignedIn;
+    });
   }
 
   /** Restores the session from the cookie (the cookie itself is httpOnly). */
