@@ -76,14 +76,36 @@ class SerialAdapter implements SqlDriverAdapter {
         release();
       }
     };
+    // Prisma ends a transaction by sending COMMIT or ROLLBACK and only then calling commit()/rollback(),
+    // which release the connection. When SQLite fails that statement (disk full: SQLite has already
+    // rolled back, so ROLLBACK says "no transaction is active"; or COMMIT itself fails), Prisma never
+    // calls them and every later query waits forever. So: a failed ROLLBACK is harmless (nothing is
+    // left to undo), and a failed COMMIT is rolled back and released here before its error goes up.
+    let ended = false;
+    const end = (how: () => Promise<void>) => {
+      if (ended) return Promise.resolve();
+      ended = true;
+      return how().finally(finish);
+    };
     return {
       provider: tx.provider,
       adapterName: tx.adapterName,
       options: tx.options,
       queryRaw: (q) => tx.queryRaw(q),
-      executeRaw: (q) => tx.executeRaw(q),
-      commit: () => tx.commit().finally(finish),
-      rollback: () => tx.rollback().finally(finish),
+      executeRaw: async (q) => {
+        const sql = q.sql.trim().toUpperCase();
+        if (sql === "ROLLBACK") return tx.executeRaw(q).catch(() => 0);
+        if (sql !== "COMMIT") return tx.executeRaw(q);
+        try {
+          return await tx.executeRaw(q);
+        } catch (err) {
+          await tx.executeRaw({ sql: "ROLLBACK", args: [], argTypes: [] }).catch(() => 0);
+          await end(() => tx.rollback());
+          throw err;
+        }
+      },
+      commit: () => end(() => tx.commit()),
+      rollback: () => end(() => tx.rollback()),
     };
   }
 }

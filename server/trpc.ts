@@ -3,7 +3,7 @@ import { initTRPC, TRPCError } from "@trpc/server";
 import { ZodError, z } from "zod";
 import type { Context, Principal } from "./context.ts";
 import type { Role } from "./contract/index.ts";
-import { assertWellFormedText } from "./services/errors.ts";
+import { assertWellFormedText, storageError } from "./services/errors.ts";
 
 const t = initTRPC.context<Context>().create({
   // Subscriptions (agent.actionStream) run over server-sent events. A ping comment every 15 s keeps
@@ -38,7 +38,11 @@ export const middleware = t.middleware;
 /** Every procedure starts here: input text that is not valid Unicode is refused before anything else. */
 const base = t.procedure.use(async function wellFormedInput({ getRawInput, next }) {
   assertWellFormedText(await getRawInput());
-  return next();
+  const result = await next();
+  // A database that cannot write (disk full, read-only) answers with a clear 503, not an opaque 500.
+  const storage = !result.ok && result.error.code === "INTERNAL_SERVER_ERROR" ? storageError(result.error.cause) : null;
+  if (storage) throw storage;
+  return result;
 });
 
 /** Open to anyone (login, health). */

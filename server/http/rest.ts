@@ -10,7 +10,7 @@ import { z } from "zod";
 import type { AppDeps, Principal } from "../context.ts";
 import { ExpiresInSeconds, MachineId, RESULT_MAX, ResultStatus } from "../contract/index.ts";
 import { claimActions, parseSpec, queueActions, reportResult } from "../services/actions.ts";
-import { assertWellFormedText } from "../services/errors.ts";
+import { assertWellFormedText, storageError } from "../services/errors.ts";
 import { machineRefOf } from "../services/machines.ts";
 import { bearerOf } from "./context.ts";
 
@@ -124,7 +124,8 @@ async function agentMachineForAction(deps: AppDeps, p: Principal, actionId: stri
 export async function handleRest(deps: AppDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
     await route(deps, req, res);
-  } catch (err) {
+  } catch (caught) {
+    const err = caught instanceof TRPCError ? caught : (storageError(caught) ?? caught);
     if (!(err instanceof TRPCError)) throw err;
     const status = getHTTPStatusCodeFromError(err);
     const cause = err.cause as { retryAfterSeconds?: number } | undefined;

@@ -37,3 +37,23 @@ export function assertWellFormedText(value: unknown, depth = 0): void {
     }
   }
 }
+
+/**
+ * The database cannot write (disk full, read-only file or file system, I/O error): a clear 503 that
+ * tells agents and admins to retry later, instead of an opaque 500. Null for any other error.
+ */
+export function storageError(err: unknown): TRPCError | null {
+  const text: string[] = [];
+  for (let e: unknown = err, i = 0; e && typeof e === "object" && i < 6; e = (e as { cause?: unknown }).cause, i++) {
+    const o = e as { message?: unknown; code?: unknown; kind?: unknown };
+    text.push(String(o.message ?? ""), String(o.code ?? ""), String(o.kind ?? ""));
+  }
+  const all = text.join(" ");
+  const say = (message: string) => new TRPCError({ code: "SERVICE_UNAVAILABLE", message, cause: err });
+  if (/database or disk is full|SQLITE_FULL|ENOSPC/i.test(all))
+    return say("The server's disk is full: nothing new can be saved until space is freed. Nothing already saved is lost; retry later.");
+  if (/readonly database|read-only|SQLITE_READONLY|EROFS/i.test(all))
+    return say("The server's database is read-only: nothing new can be saved until it is writable again. Retry later.");
+  if (/disk I\/O error|SQLITE_IOERR/i.test(all)) return say("The server could not write to its disk. Retry later.");
+  return null;
+}

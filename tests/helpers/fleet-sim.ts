@@ -95,7 +95,7 @@ export async function spawnServer(dbFile: string, opts: { port?: number; env?: R
   const child = spawn(process.execPath, ["--import", "tsx", "server/index.ts"], {
     cwd: root,
     env: { ...process.env, ...serverEnv(dbFile, port, opts.env) },
-    stdio: ["ignore", "ignore", "pipe"],
+    stdio: ["ignore", process.env.DASHFLEET_SERVER_STDOUT ? "inherit" : "ignore", "pipe"],
   });
   let err = "";
   child.stderr?.on("data", (d: Buffer) => {
