@@ -22,9 +22,19 @@ const common = {
   legalComments: "none",
   logLevel: "warning",
 };
-await build({ ...common, entryPoints: [path.join(root, "src/electron/main.ts")], outfile: path.join(dist, "main.cjs") });
-await build({ ...common, entryPoints: [path.join(root, "src/electron/preload.ts")], outfile: path.join(dist, "preload.cjs") });
+await build({
+  ...common,
+  entryPoints: [path.join(root, "src/electron/main.ts")],
+  outfile: path.join(dist, "main.cjs"),
+});
+await build({
+  ...common,
+  entryPoints: [path.join(root, "src/electron/preload.ts")],
+  outfile: path.join(dist, "preload.cjs"),
+});
 
-for (const f of ["window.html", "window.css", "window.js"]) fs.copyFileSync(path.join(root, "src/electron/renderer", f), path.join(dist, f));
-for (const f of fs.readdirSync(path.join(root, "assets"))) if (f.startsWith("tray-")) fs.copyFileSync(path.join(root, "assets", f), path.join(dist, f));
+for (const f of ["window.html", "window.css", "window.js"])
+  fs.copyFileSync(path.join(root, "src/electron/renderer", f), path.join(dist, f));
+for (const f of fs.readdirSync(path.join(root, "assets")))
+  if (f.startsWith("tray-")) fs.copyFileSync(path.join(root, "assets", f), path.join(dist, f));
 console.log(`agent bundled into ${path.relative(process.cwd(), dist)}`);

@@ -34,7 +34,14 @@ function startAgent(opts: { dataDir?: string; machineId?: string; desktop?: Fake
   const machineId = opts.machineId ?? `agent-it-${++machineCounter}`;
   const desktop = opts.desktop ?? new FakeDesktop();
   const agent = new Agent({
-    config: agentConfig({ dataDir, server: opts.serverUrl ?? server.url, token: org.agentKey, machineId, intervalSeconds: 1, pollIntervalSeconds: 1 }),
+    config: agentConfig({
+      dataDir,
+      server: opts.serverUrl ?? server.url,
+      token: org.agentKey,
+      machineId,
+      intervalSeconds: 1,
+      pollIntervalSeconds: 1,
+    }),
     desktop,
     metrics: fixedMetrics,
     identity: fixedIdentity,
@@ -45,7 +52,10 @@ function startAgent(opts: { dataDir?: string; machineId?: string; desktop?: Fake
 }
 
 async function machineRow(machineId: string) {
-  return server.deps.db.machine.findFirst({ where: { orgId: org.orgId, machineId }, select: { lastCpu: true, lastMemory: true, lastDisk: true, hostname: true, agentVersion: true } });
+  return server.deps.db.machine.findFirst({
+    where: { orgId: org.orgId, machineId },
+    select: { lastCpu: true, lastMemory: true, lastDisk: true, hostname: true, agentVersion: true },
+  });
 }
 
 async function finished(id: string) {
@@ -55,13 +65,23 @@ async function finished(id: string) {
   }, `action ${id} to finish`);
 }
 
-const doneEvents = (a: { events: { status: string }[] }) => a.events.filter((e) => e.status === "done" || e.status === "error").length;
+const doneEvents = (a: { events: { status: string }[] }) =>
+  a.events.filter((e) => e.status === "done" || e.status === "error").length;
 
 describe("agent core against the real server", () => {
   it("enrolls once, keeps its machine token, and reports metrics the server stores", async () => {
     const { agent, dataDir, machineId } = startAgent();
-    const row = await waitFor(async () => (await machineRow(machineId))?.lastCpu != null && machineRow(machineId), "a metric report");
-    expect(row).toMatchObject({ lastCpu: 12.5, lastMemory: 40, lastDisk: 55, hostname: "test-host", agentVersion: "0.1.0" });
+    const row = await waitFor(
+      async () => (await machineRow(machineId))?.lastCpu != null && machineRow(machineId),
+      "a metric report",
+    );
+    expect(row).toMatchObject({
+      lastCpu: 12.5,
+      lastMemory: 40,
+      lastDisk: 55,
+      hostname: "test-host",
+      agentVersion: "0.1.0",
+    });
     const state = readState(dataDir);
     expect(state.machineToken).toMatch(/^dfm_/);
     await agent.stop();
@@ -75,7 +95,11 @@ describe("agent core against the real server", () => {
     const { desktop, machineId } = startAgent();
     await waitFor(() => machineRow(machineId), "enrollment");
     const text = `He said "hi" & 'bye'; $(rm -rf ~) \`id\` \n second line; <b>bold</b>`;
-    const { id } = await admin.actions.queue.mutate({ machineId, type: "message", data: { message: text, title: "Heads up" } });
+    const { id } = await admin.actions.queue.mutate({
+      machineId,
+      type: "message",
+      data: { message: text, title: "Heads up" },
+    });
     const a = await finished(id);
     expect(a.status).toBe("done");
     expect(a.result).toBe("notification shown");
@@ -88,7 +112,11 @@ describe("agent core against the real server", () => {
     desktop.hold = new Promise((r) => (release = r));
     const { machineId, agent } = startAgent({ desktop });
     await waitFor(() => machineRow(machineId), "enrollment");
-    const { id } = await admin.actions.queue.mutate({ machineId, type: "message", data: { message: "Read me", display: "dialog" } });
+    const { id } = await admin.actions.queue.mutate({
+      machineId,
+      type: "message",
+      data: { message: "Read me", display: "dialog" },
+    });
     await waitFor(() => desktop.count("dialog") === 1, "the dialog");
     expect(agent.getState().actionWaiting).toBe(true);
     expect((await admin.actions.get.query({ id })).status).toBe("executing");
@@ -130,7 +158,11 @@ describe("agent core against the real server", () => {
     desktop.countdownAnswers = ["postpone", "postpone", "now"];
     const first = startAgent({ desktop });
     await waitFor(() => machineRow(first.machineId), "enrollment");
-    const { id } = await admin.actions.queue.mutate({ machineId: first.machineId, type: "reboot", data: { countdownSeconds: 30, maxPostpones: 3 } });
+    const { id } = await admin.actions.queue.mutate({
+      machineId: first.machineId,
+      type: "reboot",
+      data: { countdownSeconds: 30, maxPostpones: 3 },
+    });
     await waitFor(() => desktop.count("reboot") === 1, "the reboot command");
     const rounds = desktop.calls.filter((c) => c.kind === "countdown");
     expect(rounds).toEqual([
@@ -154,9 +186,15 @@ describe("agent core against the real server", () => {
     desktop.countdownAnswers = ["postpone", "elapsed"];
     const first = startAgent({ desktop });
     await waitFor(() => machineRow(first.machineId), "enrollment");
-    const { id } = await admin.actions.queue.mutate({ machineId: first.machineId, type: "reboot", data: { countdownSeconds: 10, maxPostpones: 1 } });
+    const { id } = await admin.actions.queue.mutate({
+      machineId: first.machineId,
+      type: "reboot",
+      data: { countdownSeconds: 10, maxPostpones: 1 },
+    });
     await waitFor(() => desktop.count("reboot") === 1, "the reboot command");
-    expect(desktop.calls.filter((c) => c.kind === "countdown").map((c) => (c as { postponesLeft: number }).postponesLeft)).toEqual([1, 0]);
+    expect(
+      desktop.calls.filter((c) => c.kind === "countdown").map((c) => (c as { postponesLeft: number }).postponesLeft),
+    ).toEqual([1, 0]);
     await first.agent.stop();
     startAgent({ dataDir: first.dataDir, machineId: first.machineId });
     const a = await finished(id);
@@ -170,7 +208,11 @@ describe("agent core against the real server", () => {
     await waitFor(() => machineRow(machineId), "enrollment");
     const { id } = await admin.actions.queue.mutate({ machineId, type: "reboot", data: {} });
     const a = await finished(id);
-    expect(a).toMatchObject({ status: "error", result: "reboot command failed (systemctl reboot: access denied)", outcome: { userChoice: "accepted", postponements: 0 } });
+    expect(a).toMatchObject({
+      status: "error",
+      result: "reboot command failed (systemctl reboot: access denied)",
+      outcome: { userChoice: "accepted", postponements: 0 },
+    });
   });
 });
 
@@ -185,7 +227,15 @@ describe("agent core through a server outage", () => {
     desktop.hold = new Promise((r) => (release = r));
     const dataDir = tempDataDir();
     const agent = new Agent({
-      config: agentConfig({ dataDir, server: own.url, token: ownOrg.agentKey, machineId: "outage-1", intervalSeconds: 1, pollIntervalSeconds: 1, backoffMaxSeconds: 1 }),
+      config: agentConfig({
+        dataDir,
+        server: own.url,
+        token: ownOrg.agentKey,
+        machineId: "outage-1",
+        intervalSeconds: 1,
+        pollIntervalSeconds: 1,
+        backoffMaxSeconds: 1,
+      }),
       desktop,
       metrics: fixedMetrics,
       identity: fixedIdentity,
@@ -193,13 +243,20 @@ describe("agent core through a server outage", () => {
     running.push(agent);
     void agent.run();
     await waitFor(() => agent.getState().connection === "connected", "connection");
-    const { id } = await ownAdmin.actions.queue.mutate({ machineId: "outage-1", type: "message", data: { message: "during the outage", display: "dialog" } });
+    const { id } = await ownAdmin.actions.queue.mutate({
+      machineId: "outage-1",
+      type: "message",
+      data: { message: "during the outage", display: "dialog" },
+    });
     await waitFor(() => desktop.count("dialog") === 1, "the dialog");
 
     await own.close(); // the server goes away while the user reads the dialog
     release();
     await waitFor(() => agent.getState().connection === "offline", "offline state");
-    const journaled = await waitFor(() => agent.journalEntries().find((e) => e.actionId === id && e.state === "result"), "the journaled result");
+    const journaled = await waitFor(
+      () => agent.journalEntries().find((e) => e.actionId === id && e.state === "result"),
+      "the journaled result",
+    );
     expect(journaled.result).toMatchObject({ status: "done" });
     expect(fs.existsSync(path.join(dataDir, "journal", `${id}.json`))).toBe(true);
 
@@ -211,7 +268,10 @@ describe("agent core through a server outage", () => {
         return x.status === "done" ? x : null;
       }, "delivery after recovery");
       expect(a.result).toBe("dialog closed by the user");
-      await waitFor(() => agent.journalEntries().find((e) => e.actionId === id)?.state === "reported", "journal marked reported");
+      await waitFor(
+        () => agent.journalEntries().find((e) => e.actionId === id)?.state === "reported",
+        "journal marked reported",
+      );
       expect(agent.getState().connection).toBe("connected");
       expect(doneEvents(a)).toBe(1);
       expect(desktop.count("dialog")).toBe(1);

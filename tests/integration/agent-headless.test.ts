@@ -40,17 +40,26 @@ afterAll(async () => {
 
 function recorded(): string[][] {
   if (!fs.existsSync(recordFile)) return [];
-  return fs.readFileSync(recordFile, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as string[]);
+  return fs
+    .readFileSync(recordFile, "utf8")
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as string[]);
 }
 
 /** `npm run agent -- …` as one process (node --import tsx), so SIGKILL reaches the agent itself. */
 function startHeadless(args: string[], dataDir: string): ChildProcess & { output: () => string } {
   let output = "";
-  const child = spawn(process.execPath, ["--import", "tsx", "tray-agent/src/headless.ts", ...args, "--data-dir", dataDir], {
-    cwd: ROOT,
-    env: { ...process.env, PATH: `${fakeBin}${path.delimiter}${process.env.PATH ?? ""}` },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "tray-agent/src/headless.ts", ...args, "--data-dir", dataDir],
+    {
+      cwd: ROOT,
+      env: { ...process.env, PATH: `${fakeBin}${path.delimiter}${process.env.PATH ?? ""}` },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
   children.push(child);
@@ -67,18 +76,40 @@ async function stopChild(c: ChildProcess, signal: NodeJS.Signals = "SIGTERM") {
 describe("headless agent (npm run agent)", () => {
   it("appears in fleet.list with metrics and answers a message action, passing the text to notify-send as one argument", async () => {
     const machineId = "headless-e2e-1";
-    const agent = startHeadless(["--server", server.url, "--token", org.agentKey, "--machine-id", machineId, "--interval", "1", "--poll-interval", "2"], tempDataDir());
+    const agent = startHeadless(
+      [
+        "--server",
+        server.url,
+        "--token",
+        org.agentKey,
+        "--machine-id",
+        machineId,
+        "--interval",
+        "1",
+        "--poll-interval",
+        "2",
+      ],
+      tempDataDir(),
+    );
     try {
-      const m = await waitFor(async () => {
-        const { machines } = await admin.fleet.list.query({});
-        return machines.find((x) => x.machineId === machineId && x.metrics !== null);
-      }, `the machine in fleet.list (agent output: ${agent.output()})`, 30_000);
+      const m = await waitFor(
+        async () => {
+          const { machines } = await admin.fleet.list.query({});
+          return machines.find((x) => x.machineId === machineId && x.metrics !== null);
+        },
+        `the machine in fleet.list (agent output: ${agent.output()})`,
+        30_000,
+      );
       expect(m.online).toBe(true);
       expect(m.agentVersion).toBe("0.1.0");
       expect(m.metrics).toBeTruthy();
 
       const text = `Quote " and ' ; $(touch /tmp/pwned) \`id\` && echo hi\nline two`;
-      const { id } = await admin.actions.queue.mutate({ machineId, type: "message", data: { message: text, title: "-t 1 Title" } });
+      const { id } = await admin.actions.queue.mutate({
+        machineId,
+        type: "message",
+        data: { message: text, title: "-t 1 Title" },
+      });
       const a = await waitFor(async () => {
         const x = await admin.actions.get.query({ id });
         return x.status === "done" ? x : null;
@@ -92,9 +123,27 @@ describe("headless agent (npm run agent)", () => {
 
   it("refuses a reboot without --allow-reboot and says so", async () => {
     const machineId = "headless-noreboot";
-    const agent = startHeadless(["--server", server.url, "--token", org.agentKey, "--machine-id", machineId, "--interval", "5", "--poll-interval", "1"], tempDataDir());
+    const agent = startHeadless(
+      [
+        "--server",
+        server.url,
+        "--token",
+        org.agentKey,
+        "--machine-id",
+        machineId,
+        "--interval",
+        "5",
+        "--poll-interval",
+        "1",
+      ],
+      tempDataDir(),
+    );
     try {
-      await waitFor(async () => (await admin.fleet.list.query({})).machines.some((x) => x.machineId === machineId), "enrollment", 30_000);
+      await waitFor(
+        async () => (await admin.fleet.list.query({})).machines.some((x) => x.machineId === machineId),
+        "enrollment",
+        30_000,
+      );
       const { id } = await admin.actions.queue.mutate({ machineId, type: "reboot", data: {} });
       const a = await waitFor(async () => {
         const x = await admin.actions.get.query({ id });
@@ -111,12 +160,37 @@ describe("headless agent (npm run agent)", () => {
   it("killed with SIGKILL during a reboot countdown, then restarted: reports the action once and never reboots", async () => {
     const machineId = "headless-kill-1";
     const dataDir = tempDataDir();
-    const args = ["--server", server.url, "--token", org.agentKey, "--machine-id", machineId, "--interval", "5", "--poll-interval", "1", "--allow-reboot"];
+    const args = [
+      "--server",
+      server.url,
+      "--token",
+      org.agentKey,
+      "--machine-id",
+      machineId,
+      "--interval",
+      "5",
+      "--poll-interval",
+      "1",
+      "--allow-reboot",
+    ];
     const first = startHeadless(args, dataDir);
-    await waitFor(async () => (await admin.fleet.list.query({})).machines.some((x) => x.machineId === machineId), "enrollment", 30_000);
-    const { id } = await admin.actions.queue.mutate({ machineId, type: "reboot", data: { countdownSeconds: 60, maxPostpones: 0 } });
+    await waitFor(
+      async () => (await admin.fleet.list.query({})).machines.some((x) => x.machineId === machineId),
+      "enrollment",
+      30_000,
+    );
+    const { id } = await admin.actions.queue.mutate({
+      machineId,
+      type: "reboot",
+      data: { countdownSeconds: 60, maxPostpones: 0 },
+    });
     const journalFile = path.join(dataDir, "journal", `${id}.json`);
-    await waitFor(() => fs.existsSync(journalFile) && (JSON.parse(fs.readFileSync(journalFile, "utf8")) as { state: string }).state === "executing", "the countdown (journal: executing)");
+    await waitFor(
+      () =>
+        fs.existsSync(journalFile) &&
+        (JSON.parse(fs.readFileSync(journalFile, "utf8")) as { state: string }).state === "executing",
+      "the countdown (journal: executing)",
+    );
     expect((await admin.actions.get.query({ id })).status).toBe("executing");
     await stopChild(first, "SIGKILL");
 
@@ -128,7 +202,10 @@ describe("headless agent (npm run agent)", () => {
       }, "the replayed result");
       expect(a.result).toBe("agent stopped while running the action; not run again");
       expect(a.events.filter((e) => e.status === "error" || e.status === "done")).toHaveLength(1);
-      await waitFor(() => (JSON.parse(fs.readFileSync(journalFile, "utf8")) as { state: string }).state === "reported", "journal reported");
+      await waitFor(
+        () => (JSON.parse(fs.readFileSync(journalFile, "utf8")) as { state: string }).state === "reported",
+        "journal reported",
+      );
       // The action is over: the new process neither counts down nor reboots.
       expect(second.output()).not.toContain("rebooting in");
       expect(recorded().filter((c) => c[0] === "systemctl" || c[0] === "shutdown")).toEqual([]);
@@ -140,10 +217,30 @@ describe("headless agent (npm run agent)", () => {
   it("with --allow-reboot: counts down, runs the platform's reboot command by argv, and after the reboot reports done", async () => {
     const machineId = "headless-reboot-1";
     const dataDir = tempDataDir();
-    const args = ["--server", server.url, "--token", org.agentKey, "--machine-id", machineId, "--interval", "5", "--poll-interval", "1", "--allow-reboot"];
+    const args = [
+      "--server",
+      server.url,
+      "--token",
+      org.agentKey,
+      "--machine-id",
+      machineId,
+      "--interval",
+      "5",
+      "--poll-interval",
+      "1",
+      "--allow-reboot",
+    ];
     const first = startHeadless(args, dataDir);
-    await waitFor(async () => (await admin.fleet.list.query({})).machines.some((x) => x.machineId === machineId), "enrollment", 30_000);
-    const { id } = await admin.actions.queue.mutate({ machineId, type: "reboot", data: { countdownSeconds: 10, maxPostpones: 3 } });
+    await waitFor(
+      async () => (await admin.fleet.list.query({})).machines.some((x) => x.machineId === machineId),
+      "enrollment",
+      30_000,
+    );
+    const { id } = await admin.actions.queue.mutate({
+      machineId,
+      type: "reboot",
+      data: { countdownSeconds: 10, maxPostpones: 3 },
+    });
     await waitFor(() => recorded().some((c) => c[0] === "systemctl"), "the reboot command", 30_000);
     expect(recorded().filter((c) => c[0] === "systemctl")).toEqual([["systemctl", "reboot"]]);
     expect(first.output()).toContain("rebooting in 10 s");
@@ -166,14 +263,40 @@ describe("headless agent (npm run agent)", () => {
   it("restart re-executes the process, and the new process reports the restart done", async () => {
     const machineId = "headless-restart-1";
     const dataDir = tempDataDir();
-    const first = startHeadless(["--server", server.url, "--token", org.agentKey, "--machine-id", machineId, "--interval", "5", "--poll-interval", "1"], dataDir);
-    await waitFor(async () => (await admin.fleet.list.query({})).machines.some((x) => x.machineId === machineId), "enrollment", 30_000);
+    const first = startHeadless(
+      [
+        "--server",
+        server.url,
+        "--token",
+        org.agentKey,
+        "--machine-id",
+        machineId,
+        "--interval",
+        "5",
+        "--poll-interval",
+        "1",
+      ],
+      dataDir,
+    );
+    await waitFor(
+      async () => (await admin.fleet.list.query({})).machines.some((x) => x.machineId === machineId),
+      "enrollment",
+      30_000,
+    );
     const firstPid = first.pid!;
     const { id } = await admin.actions.queue.mutate({ machineId, type: "restart", data: {} });
     await waitFor(() => first.exitCode !== null, "the first process to exit");
     expect(first.exitCode).toBe(0);
     const pidFile = path.join(dataDir, "agent.pid");
-    const newPid = Number(await waitFor(() => fs.existsSync(pidFile) && fs.readFileSync(pidFile, "utf8").trim() !== String(firstPid) && fs.readFileSync(pidFile, "utf8").trim(), "the new process"));
+    const newPid = Number(
+      await waitFor(
+        () =>
+          fs.existsSync(pidFile) &&
+          fs.readFileSync(pidFile, "utf8").trim() !== String(firstPid) &&
+          fs.readFileSync(pidFile, "utf8").trim(),
+        "the new process",
+      ),
+    );
     try {
       const a = await waitFor(async () => {
         const x = await admin.actions.get.query({ id });

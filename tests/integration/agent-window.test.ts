@@ -7,7 +7,9 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser } from "../helpers/browser.ts";
 
-const PAGE = pathToFileURL(path.resolve(import.meta.dirname, "../../tray-agent/src/electron/renderer/window.html")).href;
+const PAGE = pathToFileURL(
+  path.resolve(import.meta.dirname, "../../tray-agent/src/electron/renderer/window.html"),
+).href;
 let browser: Browser;
 
 beforeAll(async () => {
@@ -29,7 +31,11 @@ async function open(request: unknown): Promise<{ page: Page; errors: string[] }>
     w.dashfleet = { init: async () => req, answer: (a: unknown) => w.__answers.push(a) };
   }, request);
   await page.goto(PAGE);
-  await page.waitForFunction(() => document.getElementById("primary")?.textContent !== "OK" || document.getElementById("message")?.textContent !== "");
+  await page.waitForFunction(
+    () =>
+      document.getElementById("primary")?.textContent !== "OK" ||
+      document.getElementById("message")?.textContent !== "",
+  );
   return { page, errors };
 }
 
@@ -50,7 +56,13 @@ describe("agent window page (Chromium)", () => {
   });
 
   it("countdown: shows the time left and a Postpone button only while postponements remain", async () => {
-    const { page } = await open({ kind: "countdown", title: "Your computer will restart", message: "Save your work.", seconds: 90, postponesLeft: 2 });
+    const { page } = await open({
+      kind: "countdown",
+      title: "Your computer will restart",
+      message: "Save your work.",
+      seconds: 90,
+      postponesLeft: 2,
+    });
     expect(await page.textContent("#countdown")).toMatch(/^Restarting in 1:(30|29)$/);
     expect(await page.textContent("#secondary")).toBe("Postpone (2 left)");
     await page.click("#secondary");
@@ -64,7 +76,13 @@ describe("agent window page (Chromium)", () => {
   });
 
   it("confirm and first-run setup send their answers", async () => {
-    const c = await open({ kind: "confirm", title: "Restart DashFleet Agent", message: "?", yes: "Restart agent", no: "Not now" });
+    const c = await open({
+      kind: "confirm",
+      title: "Restart DashFleet Agent",
+      message: "?",
+      yes: "Restart agent",
+      no: "Not now",
+    });
     await c.page.click("#secondary");
     expect(await answers(c.page)).toEqual(["no"]);
     await c.page.close();

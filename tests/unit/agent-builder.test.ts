@@ -3,7 +3,7 @@
 // code, and its preload is tiny and requires nothing but electron.
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import { createRequire } from "node:module";
+import { builtinModules } from "node:module";
 import path from "node:path";
 import { Ajv } from "ajv";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -24,7 +24,9 @@ const config = parse(fs.readFileSync(path.join(ROOT, "electron-builder.yml"), "u
 
 describe("electron-builder configuration", () => {
   it("is valid against node_modules/app-builder-lib/scheme.json", () => {
-    const schema = JSON.parse(fs.readFileSync(path.join(ROOT, "node_modules/app-builder-lib/scheme.json"), "utf8")) as object;
+    const schema = JSON.parse(
+      fs.readFileSync(path.join(ROOT, "node_modules/app-builder-lib/scheme.json"), "utf8"),
+    ) as object;
     const ajv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true });
     const validate = ajv.compile(schema);
     const ok = validate(config);
@@ -44,10 +46,14 @@ describe("electron-builder configuration", () => {
   it("packs only the agent: tray-agent/ with its package.json (no dependencies) and the bundle", () => {
     expect(config.directories.app).toBe("tray-agent");
     expect(config.files).toEqual(["package.json", "dist/**/*", "!dist/**/*.map"]);
-    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "tray-agent/package.json"), "utf8")) as Record<string, unknown>;
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "tray-agent/package.json"), "utf8")) as Record<
+      string,
+      unknown
+    >;
     expect(pkg.main).toBe("dist/main.cjs");
     expect(pkg.dependencies).toBeUndefined();
-    for (const f of ["tray-agent/installer/installer.nsh", "tray-agent/assets/icon.png"]) expect(fs.existsSync(path.join(ROOT, f))).toBe(true);
+    for (const f of ["tray-agent/installer/installer.nsh", "tray-agent/assets/icon.png"])
+      expect(fs.existsSync(path.join(ROOT, f))).toBe(true);
     expect(fs.readFileSync(path.join(ROOT, config.nsis.include), "utf8")).toContain('"/SERVER="');
   });
 });
@@ -58,12 +64,22 @@ describe("agent bundle (npm run build:agent)", () => {
   });
 
   it("holds main, preload, the window page and tray icons", () => {
-    expect(fs.readdirSync(DIST).sort()).toEqual(["main.cjs", "preload.cjs", "tray-connected.png", "tray-offline.png", "tray-waiting.png", "window.css", "window.html", "window.js"]);
+    expect(fs.readdirSync(DIST).sort()).toEqual([
+      "main.cjs",
+      "preload.cjs",
+      "tray-connected.png",
+      "tray-offline.png",
+      "tray-waiting.png",
+      "window.css",
+      "window.html",
+      "window.js",
+    ]);
   });
 
   it("contains no server code or server dependency", () => {
     const main = fs.readFileSync(path.join(DIST, "main.cjs"), "utf8");
-    for (const banned of ["@prisma/client", "better-sqlite3", "server/services/", "server/routers/", "pino("]) expect(main).not.toContain(banned);
+    for (const banned of ["@prisma/client", "better-sqlite3", "server/services/", "server/routers/", "pino("])
+      expect(main).not.toContain(banned);
     // The shared contract is inlined (the agent validates actions with it).
     expect(main).toContain("server/contract/actions.ts");
   });
@@ -71,10 +87,12 @@ describe("agent bundle (npm run build:agent)", () => {
   it("requires only Node built-ins and electron at run time (no node_modules in the app)", () => {
     const main = fs.readFileSync(path.join(DIST, "main.cjs"), "utf8");
     const required = new Set([...main.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]!));
-    const builtins = new Set(createRequire(import.meta.url)("node:module").builtinModules as string[]);
+    const builtins = new Set(builtinModules);
     // systeminformation probes optional macOS sensor packages inside try/catch.
     const optional = new Set(["osx-temperature-sensor", "macos-temperature-sensor"]);
-    const outside = [...required].filter((r) => r !== "electron" && !builtins.has(r.replace(/^node:/, "")) && !optional.has(r));
+    const outside = [...required].filter(
+      (r) => r !== "electron" && !builtins.has(r.replace(/^node:/, "")) && !optional.has(r),
+    );
     expect(outside).toEqual([]);
   });
 

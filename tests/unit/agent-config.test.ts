@@ -3,31 +3,86 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, defaultDataDir, deriveMachineId, loadAgentConfig, readState, systemConfigFile, writeState, writeUserConfig } from "../../tray-agent/src/core/config.ts";
+import {
+  ConfigError,
+  defaultDataDir,
+  deriveMachineId,
+  loadAgentConfig,
+  readState,
+  systemConfigFile,
+  writeState,
+  writeUserConfig,
+} from "../../tray-agent/src/core/config.ts";
 import { AGENT_VERSION } from "../../tray-agent/src/core/version.ts";
 import { tempDataDir } from "../helpers/agent.ts";
 
-const load = (argv: string[], env: Record<string, string> = {}, systemFile: string | null = null) => loadAgentConfig({ argv, env, systemFile });
+const load = (argv: string[], env: Record<string, string> = {}, systemFile: string | null = null) =>
+  loadAgentConfig({ argv, env, systemFile });
 
 describe("agent configuration", () => {
   it("accepts the original design's flags: --server --token --machine-id --interval", () => {
     const dir = tempDataDir();
-    const c = load(["--server", "http://localhost:5000/", "--token", "dfk_test_token", "--machine-id", "test-pc", "--interval", "5", "--data-dir", dir]);
-    expect(c).toMatchObject({ server: "http://localhost:5000", token: "dfk_test_token", machineId: "test-pc", intervalSeconds: 5, pollIntervalSeconds: 30, dataDir: dir, allowReboot: false, push: true });
+    const c = load([
+      "--server",
+      "http://localhost:5000/",
+      "--token",
+      "dfk_test_token",
+      "--machine-id",
+      "test-pc",
+      "--interval",
+      "5",
+      "--data-dir",
+      dir,
+    ]);
+    expect(c).toMatchObject({
+      server: "http://localhost:5000",
+      token: "dfk_test_token",
+      machineId: "test-pc",
+      intervalSeconds: 5,
+      pollIntervalSeconds: 30,
+      dataDir: dir,
+      allowReboot: false,
+      push: true,
+    });
   });
 
   it("defaults: report every 10 s, poll every 30 s, derived machine id, no reboot without a user", () => {
     const c = load(["--data-dir", tempDataDir()]);
-    expect(c).toMatchObject({ server: null, token: null, machineId: null, intervalSeconds: 10, pollIntervalSeconds: 30, allowReboot: false, postponeSeconds: 600, backoffMaxSeconds: 60 });
+    expect(c).toMatchObject({
+      server: null,
+      token: null,
+      machineId: null,
+      intervalSeconds: 10,
+      pollIntervalSeconds: 30,
+      allowReboot: false,
+      postponeSeconds: 600,
+      backoffMaxSeconds: 60,
+    });
   });
 
   it("flags beat the environment, which beats the user's file, which beats the installer's file", () => {
     const dir = tempDataDir();
     const sys = path.join(dir, "system.json");
-    fs.writeFileSync(sys, JSON.stringify({ server: "https://sys.example", token: "dfk_from_installer", pollIntervalSeconds: 45, intervalSeconds: 20 }));
-    fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify({ server: "https://user.example", intervalSeconds: 15 }));
+    fs.writeFileSync(
+      sys,
+      JSON.stringify({
+        server: "https://sys.example",
+        token: "dfk_from_installer",
+        pollIntervalSeconds: 45,
+        intervalSeconds: 20,
+      }),
+    );
+    fs.writeFileSync(
+      path.join(dir, "config.json"),
+      JSON.stringify({ server: "https://user.example", intervalSeconds: 15 }),
+    );
     const c = load(["--data-dir", dir, "--interval", "7"], { DASHFLEET_SERVER: "https://env.example" }, sys);
-    expect(c).toMatchObject({ server: "https://env.example", token: "dfk_from_installer", intervalSeconds: 7, pollIntervalSeconds: 45 });
+    expect(c).toMatchObject({
+      server: "https://env.example",
+      token: "dfk_from_installer",
+      intervalSeconds: 7,
+      pollIntervalSeconds: 45,
+    });
     expect(c.sources).toEqual([sys, path.join(dir, "config.json")]);
     const fromFiles = load(["--data-dir", dir], {}, sys);
     expect(fromFiles).toMatchObject({ server: "https://user.example", intervalSeconds: 15 });
@@ -46,7 +101,12 @@ describe("agent configuration", () => {
   });
 
   it("the Electron shell tolerates Chromium's own switches (strict: false)", () => {
-    const c = loadAgentConfig({ argv: ["--no-sandbox", "--server", "https://a.example", "--data-dir", tempDataDir()], env: {}, systemFile: null, strict: false });
+    const c = loadAgentConfig({
+      argv: ["--no-sandbox", "--server", "https://a.example", "--data-dir", tempDataDir()],
+      env: {},
+      systemFile: null,
+      strict: false,
+    });
     expect(c.server).toBe("https://a.example");
   });
 
@@ -64,9 +124,13 @@ describe("agent configuration", () => {
     expect(defaultDataDir("linux", {}, "/home/ann")).toBe("/home/ann/.config/dashfleet-agent");
     expect(defaultDataDir("linux", { XDG_CONFIG_HOME: "/x" }, "/home/ann")).toBe("/x/dashfleet-agent");
     expect(defaultDataDir("darwin", {}, "/Users/ann")).toBe("/Users/ann/Library/Application Support/DashFleet Agent");
-    expect(defaultDataDir("win32", { APPDATA: "C:\\Users\\ann\\AppData\\Roaming" }, "C:\\Users\\ann")).toBe("C:\\Users\\ann\\AppData\\Roaming\\DashFleet Agent");
+    expect(defaultDataDir("win32", { APPDATA: "C:\\Users\\ann\\AppData\\Roaming" }, "C:\\Users\\ann")).toBe(
+      "C:\\Users\\ann\\AppData\\Roaming\\DashFleet Agent",
+    );
     expect(systemConfigFile("linux")).toBe("/etc/dashfleet/agent.json");
-    expect(systemConfigFile("win32", { ProgramData: "C:\\ProgramData" })).toBe("C:\\ProgramData\\DashFleet\\agent.json");
+    expect(systemConfigFile("win32", { ProgramData: "C:\\ProgramData" })).toBe(
+      "C:\\ProgramData\\DashFleet\\agent.json",
+    );
   });
 
   it("derives a stable machine id from the OS id (hashed, never raw) that differs for clones with the same host name", () => {
@@ -78,7 +142,9 @@ describe("agent configuration", () => {
   });
 
   it("the agent version matches tray-agent/package.json", () => {
-    const pkg = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, "../../tray-agent/package.json"), "utf8")) as { version: string };
+    const pkg = JSON.parse(
+      fs.readFileSync(path.resolve(import.meta.dirname, "../../tray-agent/package.json"), "utf8"),
+    ) as { version: string };
     expect(AGENT_VERSION).toBe(pkg.version);
   });
 });

@@ -73,13 +73,21 @@ afterEach(async () => {
   await Promise.all(agents.splice(0).map((a) => a.stop()));
 });
 
-function makeAgent(opts: { dataDir?: string; desktop?: FakeDesktop; random?: () => number; waits?: number[]; token?: string } = {}) {
+function makeAgent(
+  opts: { dataDir?: string; desktop?: FakeDesktop; random?: () => number; waits?: number[]; token?: string } = {},
+) {
   let api!: FakeApi;
   const desktop = opts.desktop ?? new FakeDesktop();
   const dataDir = opts.dataDir ?? tempDataDir();
   const waits = opts.waits ?? [];
   const agent = new Agent({
-    config: agentConfig({ dataDir, token: opts.token ?? "dfk_enrollment_key", intervalSeconds: 3600, pollIntervalSeconds: 3600, backoffMaxSeconds: 60 }),
+    config: agentConfig({
+      dataDir,
+      token: opts.token ?? "dfk_enrollment_key",
+      intervalSeconds: 3600,
+      pollIntervalSeconds: 3600,
+      backoffMaxSeconds: 60,
+    }),
     desktop,
     api: (_url, token) => (api = new FakeApi(token)),
     metrics: fixedMetrics,
@@ -92,7 +100,14 @@ function makeAgent(opts: { dataDir?: string; desktop?: FakeDesktop; random?: () 
   return { agent, api, desktop, dataDir, waits };
 }
 
-const message = (id: string, text = "hello") => ({ id, type: "message", data: { message: text }, claimToken: `tok-${id}`, createdAt: "", expiresAt: "" });
+const message = (id: string, text = "hello") => ({
+  id,
+  type: "message",
+  data: { message: text },
+  claimToken: `tok-${id}`,
+  createdAt: "",
+  expiresAt: "",
+});
 
 describe("agent core (fake server)", () => {
   it("acknowledges an action before running it, and reports the result after", async () => {
@@ -127,8 +142,10 @@ describe("agent core (fake server)", () => {
     ]);
     void agent.run();
     await waitFor(() => api.results.length === 2, "two results");
-    expect(api.results.find((r) => r.actionId === ID1)).toMatchObject({ status: "error", result: expect.stringContaining("data.message: message is required") });
-    expect(api.results.find((r) => r.actionId === ID2)).toMatchObject({ status: "error", result: expect.stringContaining('unsupported action "format-disk"') });
+    expect(api.results.find((r) => r.actionId === ID1)).toMatchObject({ status: "error" });
+    expect(api.results.find((r) => r.actionId === ID1)?.result).toContain("data.message: message is required");
+    expect(api.results.find((r) => r.actionId === ID2)).toMatchObject({ status: "error" });
+    expect(api.results.find((r) => r.actionId === ID2)?.result).toContain('unsupported action "format-disk"');
     expect(api.log.some((l) => l.startsWith("ack"))).toBe(false);
     expect(desktop.calls).toEqual([]);
   });
@@ -174,16 +191,45 @@ describe("agent core (fake server)", () => {
     const j = new Journal(dataDir);
     j.load();
     const base = { claimToken: "tok", receivedAt: new Date().toISOString() };
-    j.put({ ...base, actionId: ID1, type: "message", data: { message: "x", title: "DashFleet", display: "dialog" }, state: "executing" });
-    j.put({ ...base, actionId: ID2, type: "restart", data: {}, state: "relaunching", outcome: { userChoice: "accepted" } });
+    j.put({
+      ...base,
+      actionId: ID1,
+      type: "message",
+      data: { message: "x", title: "DashFleet", display: "dialog" },
+      state: "executing",
+    });
+    j.put({
+      ...base,
+      actionId: ID2,
+      type: "restart",
+      data: {},
+      state: "relaunching",
+      outcome: { userChoice: "accepted" },
+    });
     const ID3 = "33333333-3333-4333-8333-333333333333";
-    j.put({ ...base, actionId: ID3, type: "reboot", data: { countdownSeconds: 60, maxPostpones: 3 }, state: "rebooting", outcome: { userChoice: "postponed-max", postponements: 3 } });
+    j.put({
+      ...base,
+      actionId: ID3,
+      type: "reboot",
+      data: { countdownSeconds: 60, maxPostpones: 3 },
+      state: "rebooting",
+      outcome: { userChoice: "postponed-max", postponements: 3 },
+    });
     const { agent, api, desktop } = makeAgent({ dataDir });
     void agent.run();
     await waitFor(() => api.results.length === 3, "three results");
-    expect(api.results.find((r) => r.actionId === ID1)).toMatchObject({ status: "error", result: "agent stopped while running the action; not run again" });
-    expect(api.results.find((r) => r.actionId === ID2)).toMatchObject({ status: "done", outcome: { userChoice: "accepted" } });
-    expect(api.results.find((r) => r.actionId === ID3)).toMatchObject({ status: "done", outcome: { userChoice: "postponed-max", postponements: 3 } });
+    expect(api.results.find((r) => r.actionId === ID1)).toMatchObject({
+      status: "error",
+      result: "agent stopped while running the action; not run again",
+    });
+    expect(api.results.find((r) => r.actionId === ID2)).toMatchObject({
+      status: "done",
+      outcome: { userChoice: "accepted" },
+    });
+    expect(api.results.find((r) => r.actionId === ID3)).toMatchObject({
+      status: "done",
+      outcome: { userChoice: "postponed-max", postponements: 3 },
+    });
     expect(desktop.calls).toEqual([]);
     expect(api.log.some((l) => l.startsWith("ack"))).toBe(false);
     // A redelivery of a finished action is ignored.
@@ -197,7 +243,13 @@ describe("agent core (fake server)", () => {
     const dataDir = tempDataDir();
     const j = new Journal(dataDir);
     j.load();
-    j.put({ actionId: ID1, claimToken: "tok", type: "message", data: { message: "queued", title: "DashFleet", display: "notification" }, state: "acked" });
+    j.put({
+      actionId: ID1,
+      claimToken: "tok",
+      type: "message",
+      data: { message: "queued", title: "DashFleet", display: "notification" },
+      state: "acked",
+    });
     const { agent, api, desktop } = makeAgent({ dataDir });
     void agent.run();
     await waitFor(() => api.results.length === 1, "the result");

@@ -13,11 +13,24 @@ describe("action journal", () => {
     const dir = tempDataDir();
     const j = new Journal(dir);
     j.load();
-    j.put({ actionId: ID, claimToken: "tok", type: "reboot", data: { countdownSeconds: 60, maxPostpones: 3 }, state: "received" });
+    j.put({
+      actionId: ID,
+      claimToken: "tok",
+      type: "reboot",
+      data: { countdownSeconds: 60, maxPostpones: 3 },
+      state: "received",
+    });
     j.update(ID, { state: "rebooting", outcome: { userChoice: "accepted", postponements: 1 } });
     const again = new Journal(dir).load();
     expect(again).toHaveLength(1);
-    expect(again[0]).toMatchObject({ v: 1, actionId: ID, claimToken: "tok", type: "reboot", state: "rebooting", outcome: { userChoice: "accepted", postponements: 1 } });
+    expect(again[0]).toMatchObject({
+      v: 1,
+      actionId: ID,
+      claimToken: "tok",
+      type: "reboot",
+      state: "rebooting",
+      outcome: { userChoice: "accepted", postponements: 1 },
+    });
     expect(again[0]!.receivedAt).toBe(j.get(ID)!.receivedAt);
   });
 
@@ -25,7 +38,14 @@ describe("action journal", () => {
     const dir = tempDataDir();
     const j = new Journal(dir);
     j.load();
-    j.put({ actionId: ID, claimToken: "tok", type: "message", data: {}, state: "result", result: { status: "done", result: "ok" } });
+    j.put({
+      actionId: ID,
+      claimToken: "tok",
+      type: "message",
+      data: {},
+      state: "result",
+      result: { status: "done", result: "ok" },
+    });
     fs.writeFileSync(path.join(j.dir, ".x.json.123.tmp"), "{half");
     fs.writeFileSync(path.join(j.dir, "broken.json"), "{half");
     const entries = new Journal(dir).load();
@@ -48,8 +68,22 @@ describe("action journal", () => {
     let now = new Date("2026-01-01T00:00:00Z");
     const j = new Journal(dir, () => now);
     j.load();
-    j.put({ actionId: ID, claimToken: "t", type: "message", data: {}, state: "reported", result: { status: "done", result: "ok" } });
-    j.put({ actionId: "other", claimToken: "t", type: "message", data: {}, state: "result", result: { status: "done", result: "ok" } });
+    j.put({
+      actionId: ID,
+      claimToken: "t",
+      type: "message",
+      data: {},
+      state: "reported",
+      result: { status: "done", result: "ok" },
+    });
+    j.put({
+      actionId: "other",
+      claimToken: "t",
+      type: "message",
+      data: {},
+      state: "result",
+      result: { status: "done", result: "ok" },
+    });
     now = new Date("2026-01-09T00:00:00Z");
     expect(new Journal(dir, () => now).load().map((e) => e.actionId)).toEqual(["other"]);
   });

@@ -5,7 +5,14 @@ import { describe, expect, it } from "vitest";
 import { runReboot, runRestart, type ExecContext } from "../../tray-agent/src/core/executors.ts";
 import { HeadlessDesktop } from "../../tray-agent/src/core/headlessDesktop.ts";
 import { silentLogger } from "../../tray-agent/src/core/log.ts";
-import { execArgv, MAC_RESTART_SCRIPT, notifySendArgv, rebootCommands, rebootMachine, type Argv } from "../../tray-agent/src/core/platform.ts";
+import {
+  execArgv,
+  MAC_RESTART_SCRIPT,
+  notifySendArgv,
+  rebootCommands,
+  rebootMachine,
+  type Argv,
+} from "../../tray-agent/src/core/platform.ts";
 import { FakeDesktop } from "../helpers/agent.ts";
 
 const NASTY = `"quoted" 'single' $(rm -rf /) \`reboot\` ; & | > out\nsecond line -- --help`;
@@ -30,7 +37,9 @@ describe("platform commands", () => {
     }, "linux");
     expect(ok).toEqual(["shutdown", "-r", "+1"]);
     expect(tried.map((a) => a[0])).toEqual(["systemctl", "shutdown"]);
-    await expect(rebootMachine(async () => Promise.reject(new Error("nope")), "linux")).rejects.toThrow(/systemctl reboot: nope; shutdown -r \+1: nope/);
+    await expect(rebootMachine(async () => Promise.reject(new Error("nope")), "linux")).rejects.toThrow(
+      /systemctl reboot: nope; shutdown -r \+1: nope/,
+    );
   });
 
   it("notify-send gets the title and text as single arguments after --", () => {
@@ -38,7 +47,13 @@ describe("platform commands", () => {
   });
 
   it("execFile passes a message with shell syntax through verbatim (no shell involved)", async () => {
-    const { stdout } = await execArgv([process.execPath, "-e", "process.stdout.write(JSON.stringify(process.argv.slice(1)))", NASTY, "$HOME"]);
+    const { stdout } = await execArgv([
+      process.execPath,
+      "-e",
+      "process.stdout.write(JSON.stringify(process.argv.slice(1)))",
+      NASTY,
+      "$HOME",
+    ]);
     expect(JSON.parse(stdout)).toEqual([NASTY, "$HOME"]);
   });
 });
@@ -46,16 +61,32 @@ describe("platform commands", () => {
 describe("headless desktop", () => {
   it("sends messages to notify-send by argv, and logs them when notify-send is absent", async () => {
     const calls: Argv[] = [];
-    const d = new HeadlessDesktop({ log: silentLogger, sleep: async () => {}, notifySend: "/usr/bin/notify-send", exec: async (a) => (calls.push(a), { stdout: "", stderr: "" }) });
+    const d = new HeadlessDesktop({
+      log: silentLogger,
+      sleep: async () => {},
+      notifySend: "/usr/bin/notify-send",
+      exec: async (a) => (calls.push(a), { stdout: "", stderr: "" }),
+    });
     await d.notify({ actionId: "a", title: "T", message: NASTY });
     expect(calls).toEqual([["/usr/bin/notify-send", "--app-name=DashFleet", "--", "T", NASTY]]);
-    const none = new HeadlessDesktop({ log: silentLogger, sleep: async () => {}, notifySend: null, exec: async () => Promise.reject(new Error("must not run")) });
+    const none = new HeadlessDesktop({
+      log: silentLogger,
+      sleep: async () => {},
+      notifySend: null,
+      exec: async () => Promise.reject(new Error("must not run")),
+    });
     await expect(none.notify({ actionId: "a", title: "T", message: "m" })).resolves.toBeUndefined();
   });
 
   it("restart re-executes the process, then exits", async () => {
     const events: string[] = [];
-    const d = new HeadlessDesktop({ log: silentLogger, sleep: async () => {}, notifySend: null, respawn: () => events.push("respawn"), exit: (c) => events.push(`exit ${c}`) });
+    const d = new HeadlessDesktop({
+      log: silentLogger,
+      sleep: async () => {},
+      notifySend: null,
+      respawn: () => events.push("respawn"),
+      exit: (c) => events.push(`exit ${c}`),
+    });
     await d.relaunch();
     expect(events).toEqual(["respawn", "exit 0"]);
   });
@@ -69,7 +100,15 @@ describe("headless desktop", () => {
 });
 
 function ctx(desktop: FakeDesktop | HeadlessDesktop, allowReboot = false, slept: number[] = []): ExecContext {
-  return { actionId: "a", desktop, log: silentLogger, sleep: async (ms) => void slept.push(ms), allowReboot, postponeSeconds: 600, signal: new AbortController().signal };
+  return {
+    actionId: "a",
+    desktop,
+    log: silentLogger,
+    sleep: async (ms) => void slept.push(ms),
+    allowReboot,
+    postponeSeconds: 600,
+    signal: new AbortController().signal,
+  };
 }
 
 describe("confirmation policy", () => {
@@ -86,10 +125,16 @@ describe("confirmation policy", () => {
   it("reboot: the countdown running out before any postponement → countdown-elapsed; 'Now' → accepted", async () => {
     const a = new FakeDesktop();
     a.countdownAnswers = ["elapsed"];
-    expect(await runReboot({ countdownSeconds: 60, maxPostpones: 3 }, ctx(a))).toEqual({ kind: "reboot", outcome: { userChoice: "countdown-elapsed", postponements: 0 } });
+    expect(await runReboot({ countdownSeconds: 60, maxPostpones: 3 }, ctx(a))).toEqual({
+      kind: "reboot",
+      outcome: { userChoice: "countdown-elapsed", postponements: 0 },
+    });
     const b = new FakeDesktop();
     b.countdownAnswers = ["postpone", "now"];
-    expect(await runReboot({ countdownSeconds: 60, maxPostpones: 3 }, ctx(b))).toEqual({ kind: "reboot", outcome: { userChoice: "accepted", postponements: 1 } });
+    expect(await runReboot({ countdownSeconds: 60, maxPostpones: 3 }, ctx(b))).toEqual({
+      kind: "reboot",
+      outcome: { userChoice: "accepted", postponements: 1 },
+    });
   });
 
   it("reboot: a postpone answer with none left cannot delay it further", async () => {
@@ -100,8 +145,15 @@ describe("confirmation policy", () => {
 
   it("headless: reboot refused without --allow-reboot, allowed with it (not-asked); restart not asked", async () => {
     const h = new HeadlessDesktop({ log: silentLogger, sleep: async () => {}, notifySend: null });
-    expect(await runReboot({ countdownSeconds: 60, maxPostpones: 3 }, ctx(h, false))).toMatchObject({ kind: "result", status: "error", outcome: { userChoice: "not-asked" } });
-    expect(await runReboot({ countdownSeconds: 60, maxPostpones: 3 }, ctx(h, true))).toEqual({ kind: "reboot", outcome: { userChoice: "not-asked", postponements: 0 } });
+    expect(await runReboot({ countdownSeconds: 60, maxPostpones: 3 }, ctx(h, false))).toMatchObject({
+      kind: "result",
+      status: "error",
+      outcome: { userChoice: "not-asked" },
+    });
+    expect(await runReboot({ countdownSeconds: 60, maxPostpones: 3 }, ctx(h, true))).toEqual({
+      kind: "reboot",
+      outcome: { userChoice: "not-asked", postponements: 0 },
+    });
     expect(await runRestart({}, ctx(h))).toEqual({ kind: "relaunch", outcome: { userChoice: "not-asked" } });
   });
 });

@@ -32,9 +32,14 @@ const agent = new Agent({
   desktop: new HeadlessDesktop({ log, sleep }),
   log,
   // The push channel only wakes the poller; without it (or on an older server) polling carries on.
-  push: config.push ? (onWake, ctx) => createPushChannel({ ...ctx, log: { info: (m) => log.info(m), warn: (m) => log.warn(m) } })(onWake) : undefined,
+  push: config.push
+    ? (onWake, ctx) =>
+        createPushChannel({ ...ctx, log: { info: (m) => log.info(m), warn: (m) => log.warn(m) } })(onWake)
+    : undefined,
 });
-log.info(`DashFleet agent (headless) → ${config.server}; data in ${config.dataDir}; reports every ${config.intervalSeconds} s, polls every ${config.pollIntervalSeconds} s`);
+log.info(
+  `DashFleet agent (headless) → ${config.server}; data in ${config.dataDir}; reports every ${config.intervalSeconds} s, polls every ${config.pollIntervalSeconds} s`,
+);
 // The pid file lets service scripts (and tests) find the agent, also after a restart re-executed it.
 const pidFile = path.join(config.dataDir, "agent.pid");
 fs.mkdirSync(config.dataDir, { recursive: true });

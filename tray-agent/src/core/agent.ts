@@ -3,10 +3,24 @@
 // a server outage, a kill, a restart or a reboot each result is delivered once and no action runs twice.
 // Timers go through an injected clock and sleep, so tests drive the loop without waiting.
 import os from "node:os";
-import { ActionSpec, DeliveredAction, RESULT_MAX, type ActionOutcome, type MachineIdentity, type MetricReport } from "../../../server/contract/index.ts";
+import {
+  ActionSpec,
+  DeliveredAction,
+  RESULT_MAX,
+  type ActionOutcome,
+  type MachineIdentity,
+  type MetricReport,
+} from "../../../server/contract/index.ts";
 import { classifyFailure, createAgentApi, errorCodeOf, type AgentApi } from "./api.ts";
 import { backoffDelay, sleep as realSleep, type Sleep } from "./backoff.ts";
-import { ConfigError, deriveMachineId, MACHINE_TOKEN_PREFIX, readState, writeState, type AgentConfig } from "./config.ts";
+import {
+  ConfigError,
+  deriveMachineId,
+  MACHINE_TOKEN_PREFIX,
+  readState,
+  writeState,
+  type AgentConfig,
+} from "./config.ts";
 import type { Desktop, TrayState } from "./desktop.ts";
 import { defaultExecutors, type ExecOutcome, type Executors } from "./executors.ts";
 import { Journal, type JournalEntry } from "./journal.ts";
@@ -60,13 +74,21 @@ export class Agent {
   private worker: Promise<void> | null = null;
   private running: Promise<void> | null = null;
   private pushHandle: { close(): void } | null = null;
-  private state: TrayState = { connection: "connecting", actionWaiting: false, lastSync: null, paused: false, recentMessages: [], machineId: null };
+  private state: TrayState = {
+    connection: "connecting",
+    actionWaiting: false,
+    lastSync: null,
+    paused: false,
+    recentMessages: [],
+    machineId: null,
+  };
   private readonly listeners = new Set<(s: TrayState) => void>();
 
   constructor(opts: AgentOptions) {
     this.opts = opts;
     this.cfg = opts.config;
-    if (!this.cfg.server || !this.cfg.token) throw new ConfigError("The agent needs a server URL (--server) and an enrollment key or machine token (--token)");
+    if (!this.cfg.server || !this.cfg.token)
+      throw new ConfigError("The agent needs a server URL (--server) and an enrollment key or machine token (--token)");
     this.desktop = opts.desktop;
     this.log = opts.log ?? silentLogger;
     this.now = opts.now ?? (() => new Date());
@@ -193,7 +215,9 @@ export class Agent {
         this.machineToken = null;
         writeState(this.cfg.dataDir, { ...readState(this.cfg.dataDir), machineToken: undefined });
       } else {
-        this.log.error(`the server refused ${this.enrollKey ? "the enrollment key" : "the machine token"}: ${errText(err)}`);
+        this.log.error(
+          `the server refused ${this.enrollKey ? "the enrollment key" : "the machine token"}: ${errText(err)}`,
+        );
       }
     } else {
       this.log.warn(`server unreachable (${errText(err)}); retrying`, { failures: this.failures });
@@ -208,13 +232,22 @@ export class Agent {
     if (this.machineToken && this.machineId) return;
     const state = readState(this.cfg.dataDir);
     if (!this.machineId) {
-      this.machineId = this.cfg.machineId ?? state.machineId ?? deriveMachineId(os.hostname(), await (this.opts.machineUuid ?? osMachineUuid)());
-      if (state.machineId !== this.machineId) writeState(this.cfg.dataDir, { ...state, machineId: this.machineId, machineToken: undefined, server: undefined });
+      this.machineId =
+        this.cfg.machineId ??
+        state.machineId ??
+        deriveMachineId(os.hostname(), await (this.opts.machineUuid ?? osMachineUuid)());
+      if (state.machineId !== this.machineId)
+        writeState(this.cfg.dataDir, {
+          ...state,
+          machineId: this.machineId,
+          machineToken: undefined,
+          server: undefined,
+        });
       this.setState({ machineId: this.machineId });
     }
     if (this.machineToken) return;
     const saved = readState(this.cfg.dataDir);
-    if (saved.machineToken && saved.server === this.cfg.server && saved.machineId === this.machineId ) {
+    if (saved.machineToken && saved.server === this.cfg.server && saved.machineId === this.machineId) {
       this.machineToken = saved.machineToken;
       this.startPush();
       return;
@@ -224,7 +257,12 @@ export class Agent {
     const r = await this.api.enroll({ machineId: this.machineId, ...identity });
     this.machineToken = r.machineToken;
     this.identitySent = true;
-    writeState(this.cfg.dataDir, { machineId: this.machineId, server: this.cfg.server!, machineToken: r.machineToken, enrolledAt: this.now().toISOString() });
+    writeState(this.cfg.dataDir, {
+      machineId: this.machineId,
+      server: this.cfg.server!,
+      machineToken: r.machineToken,
+      enrolledAt: this.now().toISOString(),
+    });
     this.log.info(`enrolled as ${this.machineId}`);
     this.startPush();
   }
@@ -232,7 +270,10 @@ export class Agent {
   private startPush(): void {
     if (!this.opts.push || this.pushHandle || this.stopped) return;
     try {
-      this.pushHandle = this.opts.push(() => this.wake(), { serverUrl: this.cfg.server!, machineToken: this.machineToken! });
+      this.pushHandle = this.opts.push(() => this.wake(), {
+        serverUrl: this.cfg.server!,
+        machineToken: this.machineToken!,
+      });
     } catch (err) {
       this.log.warn(`push channel not started: ${errText(err)}`);
     }
@@ -261,7 +302,14 @@ export class Agent {
     const r = raw as { id?: unknown; claimToken?: unknown; type?: unknown; data?: unknown } | null;
     if (!d.success) {
       if (typeof r?.id === "string" && typeof r.claimToken === "string") {
-        this.journal.put({ actionId: r.id, claimToken: r.claimToken, type: String(r.type), data: r.data ?? null, state: "result", result: { status: "error", result: clip(`unsupported action "${String(r.type)}": not run`) } });
+        this.journal.put({
+          actionId: r.id,
+          claimToken: r.claimToken,
+          type: String(r.type),
+          data: r.data ?? null,
+          state: "result",
+          result: { status: "error", result: clip(`unsupported action "${String(r.type)}": not run`) },
+        });
       } else this.log.warn("ignoring a malformed action from the server");
       return;
     }
@@ -275,10 +323,23 @@ export class Agent {
     if (!spec.success) {
       const why = spec.error.issues.map((i) => `${["data", ...i.path].join(".")}: ${i.message}`).join("; ");
       this.log.warn(`invalid ${a.type} action ${a.id}: ${why}`);
-      this.journal.put({ actionId: a.id, claimToken: a.claimToken, type: a.type, data: a.data, state: "result", result: { status: "error", result: clip(`invalid ${a.type} action, not run: ${why}`) } });
+      this.journal.put({
+        actionId: a.id,
+        claimToken: a.claimToken,
+        type: a.type,
+        data: a.data,
+        state: "result",
+        result: { status: "error", result: clip(`invalid ${a.type} action, not run: ${why}`) },
+      });
       return;
     }
-    const entry = this.journal.put({ actionId: a.id, claimToken: a.claimToken, type: spec.data.type, data: spec.data.data, state: "received" });
+    const entry = this.journal.put({
+      actionId: a.id,
+      claimToken: a.claimToken,
+      type: spec.data.type,
+      data: spec.data.data,
+      state: "received",
+    });
     await this.ack(entry);
   }
 
@@ -321,14 +382,23 @@ export class Agent {
   private replay(): void {
     for (const e of this.journal.load()) {
       if (e.state === "executing") {
-        this.journal.update(e.actionId, { state: "result", result: { status: "error", result: "agent stopped while running the action; not run again" } });
+        this.journal.update(e.actionId, {
+          state: "result",
+          result: { status: "error", result: "agent stopped while running the action; not run again" },
+        });
       } else if (e.state === "relaunching") {
-        this.journal.update(e.actionId, { state: "result", result: { status: "done", result: "agent restarted", ...(e.outcome ? { outcome: e.outcome } : {}) } });
+        this.journal.update(e.actionId, {
+          state: "result",
+          result: { status: "done", result: "agent restarted", ...(e.outcome ? { outcome: e.outcome } : {}) },
+        });
       } else if (e.state === "rebooting") {
         const since = (this.now().getTime() - Date.parse(e.updatedAt)) / 1000;
         const uptime = (this.opts.uptimeSeconds ?? os.uptime)();
         const text = uptime < since ? "machine rebooted" : "reboot command accepted by the system; the agent restarted";
-        this.journal.update(e.actionId, { state: "result", result: { status: "done", result: text, ...(e.outcome ? { outcome: e.outcome } : {}) } });
+        this.journal.update(e.actionId, {
+          state: "result",
+          result: { status: "done", result: text, ...(e.outcome ? { outcome: e.outcome } : {}) },
+        });
       }
     }
   }
@@ -354,14 +424,22 @@ export class Agent {
   private async execute(e: JournalEntry): Promise<void> {
     const spec = ActionSpec.safeParse({ type: e.type, data: e.data });
     if (!spec.success) {
-      this.journal.update(e.actionId, { state: "result", result: { status: "error", result: "invalid action in the journal; not run" } });
+      this.journal.update(e.actionId, {
+        state: "result",
+        result: { status: "error", result: "invalid action in the journal; not run" },
+      });
       return;
     }
     this.journal.update(e.actionId, { state: "executing" });
     const waits = spec.data.type !== "message" || spec.data.data.display === "dialog";
     if (waits) this.setState({ actionWaiting: true });
     if (spec.data.type === "message") {
-      const m = { actionId: e.actionId, title: spec.data.data.title, message: spec.data.data.message, at: this.now().toISOString() };
+      const m = {
+        actionId: e.actionId,
+        title: spec.data.data.title,
+        message: spec.data.data.message,
+        at: this.now().toISOString(),
+      };
       this.setState({ recentMessages: [m, ...this.state.recentMessages].slice(0, MAX_RECENT) });
     }
     const ctx = {
@@ -420,7 +498,10 @@ export class Agent {
   }
 
   private finish(actionId: string, status: "done" | "error", result: string, outcome?: ActionOutcome): void {
-    this.journal.update(actionId, { state: "result", result: { status, result: clip(result), ...(outcome ? { outcome } : {}) } });
+    this.journal.update(actionId, {
+      state: "result",
+      result: { status, result: clip(result), ...(outcome ? { outcome } : {}) },
+    });
     this.log.info(`action ${actionId}: ${status} (${result})`);
     this.wake();
   }

@@ -7,11 +7,20 @@ import type { AppRouter } from "../../../server/routers/_app.ts";
 /** What the agent calls. A fake implements it in unit tests; integration tests use the real one. */
 export interface AgentApi {
   enroll(identity: MachineIdentity): Promise<{ machineToken: string; reportIntervalSeconds: number }>;
-  report(input: { metrics: MetricReport; identity?: Partial<Omit<MachineIdentity, "machineId">> }): Promise<{ nextReportInSeconds: number }>;
+  report(input: {
+    metrics: MetricReport;
+    identity?: Partial<Omit<MachineIdentity, "machineId">>;
+  }): Promise<{ nextReportInSeconds: number }>;
   /** Raw delivered actions: the agent validates each one itself. */
   pendingActions(): Promise<{ actions: unknown[] }>;
   ack(input: { actionId: string; claimToken: string }): Promise<unknown>;
-  reportResult(input: { actionId: string; claimToken: string; status: ResultStatus; result: string; outcome?: ActionOutcome }): Promise<{ duplicate: boolean }>;
+  reportResult(input: {
+    actionId: string;
+    claimToken: string;
+    status: ResultStatus;
+    result: string;
+    outcome?: ActionOutcome;
+  }): Promise<{ duplicate: boolean }>;
 }
 
 /** Per-request timeout: a hung connection must not stall the agent. */
@@ -27,14 +36,15 @@ export function createAgentApi(serverUrl: string, token: () => string | null): A
           const t = token();
           return t ? { authorization: `Bearer ${t}` } : {};
         },
-        fetch: (input, init) => fetch(input, { ...(init as RequestInit), signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }),
+        fetch: (input, init) =>
+          fetch(input, { ...(init as RequestInit), signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }),
       }),
     ],
   });
   return {
     enroll: (identity) => client.agent.enroll.mutate(identity),
     report: (input) => client.agent.report.mutate(input),
-    pendingActions: async () => ({ actions: (await client.agent.pendingActions.query({})).actions as unknown[] }),
+    pendingActions: async () => ({ actions: (await client.agent.pendingActions.query({})).actions }),
     ack: (input) => client.agent.ack.mutate(input),
     reportResult: (input) => client.agent.reportResult.mutate(input),
   };
@@ -59,6 +69,13 @@ export function errorCodeOf(err: unknown): string | null {
 export function classifyFailure(err: unknown): FailureKind {
   const code = errorCodeOf(err);
   if (code === "UNAUTHORIZED") return "unauthorized";
-  if (code === "CONFLICT" || code === "NOT_FOUND" || code === "BAD_REQUEST" || code === "FORBIDDEN" || code === "PRECONDITION_FAILED") return "rejected";
+  if (
+    code === "CONFLICT" ||
+    code === "NOT_FOUND" ||
+    code === "BAD_REQUEST" ||
+    code === "FORBIDDEN" ||
+    code === "PRECONDITION_FAILED"
+  )
+    return "rejected";
   return "unreachable";
 }

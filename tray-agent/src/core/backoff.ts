@@ -2,7 +2,10 @@
 // so a fleet whose server comes back does not reconnect in lockstep.
 
 /** Milliseconds to wait before attempt `failures` (1 = first retry). `random` returns [0, 1). */
-export function backoffDelay(failures: number, opts: { baseMs?: number; capMs: number; random?: () => number }): number {
+export function backoffDelay(
+  failures: number,
+  opts: { baseMs?: number; capMs: number; random?: () => number },
+): number {
   const base = opts.baseMs ?? 1000;
   const ceiling = Math.min(opts.capMs, base * 2 ** Math.min(Math.max(failures - 1, 0), 30));
   const r = (opts.random ?? Math.random)();

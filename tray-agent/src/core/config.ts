@@ -85,15 +85,24 @@ export class ConfigError extends Error {}
 type Platform = NodeJS.Platform;
 
 /** The per-user data directory of the agent on each platform. */
-export function defaultDataDir(platform: Platform = process.platform, env: Record<string, string | undefined> = process.env, home = os.homedir()): string {
-  if (platform === "win32") return path.win32.join(env.APPDATA ?? path.win32.join(home, "AppData", "Roaming"), "DashFleet Agent");
+export function defaultDataDir(
+  platform: Platform = process.platform,
+  env: Record<string, string | undefined> = process.env,
+  home = os.homedir(),
+): string {
+  if (platform === "win32")
+    return path.win32.join(env.APPDATA ?? path.win32.join(home, "AppData", "Roaming"), "DashFleet Agent");
   if (platform === "darwin") return path.posix.join(home, "Library", "Application Support", "DashFleet Agent");
   return path.posix.join(env.XDG_CONFIG_HOME || path.posix.join(home, ".config"), "dashfleet-agent");
 }
 
 /** The machine-wide config file an installer writes (read below the user's own file). */
-export function systemConfigFile(platform: Platform = process.platform, env: Record<string, string | undefined> = process.env): string {
-  if (platform === "win32") return path.win32.join(env.ProgramData ?? env.PROGRAMDATA ?? "C:\\ProgramData", "DashFleet", "agent.json");
+export function systemConfigFile(
+  platform: Platform = process.platform,
+  env: Record<string, string | undefined> = process.env,
+): string {
+  if (platform === "win32")
+    return path.win32.join(env.ProgramData ?? env.PROGRAMDATA ?? "C:\\ProgramData", "DashFleet", "agent.json");
   if (platform === "darwin") return "/Library/Application Support/DashFleet/agent.json";
   return "/etc/dashfleet/agent.json";
 }
@@ -143,28 +152,46 @@ function readJsonFile(file: string): ConfigFile | null {
     throw new ConfigError(`${file}: not valid JSON (${(err as Error).message})`);
   }
   const parsed = ConfigFile.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(`${file}: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
+  if (!parsed.success)
+    throw new ConfigError(
+      `${file}: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`,
+    );
   return parsed.data;
 }
 
-const envBool = (v: string | undefined) => (v === undefined ? undefined : ["1", "true", "yes"].includes(v.toLowerCase()));
+const envBool = (v: string | undefined) =>
+  v === undefined ? undefined : ["1", "true", "yes"].includes(v.toLowerCase());
 
 /**
  * Resolves the configuration. `strict` rejects unknown flags (headless); the Electron shell passes
  * false because Chromium adds switches of its own.
  */
 export function loadAgentConfig(
-  opts: { argv?: string[]; env?: Record<string, string | undefined>; platform?: Platform; home?: string; strict?: boolean; systemFile?: string | null } = {},
+  opts: {
+    argv?: string[];
+    env?: Record<string, string | undefined>;
+    platform?: Platform;
+    home?: string;
+    strict?: boolean;
+    systemFile?: string | null;
+  } = {},
 ): AgentConfig & { help: boolean } {
   const env = opts.env ?? process.env;
   const platform = opts.platform ?? process.platform;
   let flags: { [K in keyof typeof flagOptions]?: (typeof flagOptions)[K]["type"] extends "boolean" ? boolean : string };
   try {
-    flags = parseArgs({ args: opts.argv ?? process.argv.slice(2), options: flagOptions, strict: opts.strict ?? true, allowPositionals: !(opts.strict ?? true) }).values as typeof flags;
+    flags = parseArgs({
+      args: opts.argv ?? process.argv.slice(2),
+      options: flagOptions,
+      strict: opts.strict ?? true,
+      allowPositionals: !(opts.strict ?? true),
+    }).values as typeof flags;
   } catch (err) {
     throw new ConfigError(`${(err as Error).message}\n${USAGE}`);
   }
-  const dataDir = path.resolve(flags["data-dir"] ?? env.DASHFLEET_DATA_DIR ?? defaultDataDir(platform, env, opts.home ?? os.homedir()));
+  const dataDir = path.resolve(
+    flags["data-dir"] ?? env.DASHFLEET_DATA_DIR ?? defaultDataDir(platform, env, opts.home ?? os.homedir()),
+  );
   const userFile = flags.config ?? env.DASHFLEET_AGENT_CONFIG ?? path.join(dataDir, "config.json");
   const sysFile = opts.systemFile === undefined ? systemConfigFile(platform, env) : opts.systemFile;
   const sources: string[] = [];
@@ -180,7 +207,8 @@ export function loadAgentConfig(
     token: pick(flags.token, env.DASHFLEET_TOKEN, file.token) ?? null,
     machineId: pick(flags["machine-id"], env.DASHFLEET_MACHINE_ID, file.machineId) ?? null,
     intervalSeconds: pick<string | number>(flags.interval, env.DASHFLEET_INTERVAL, file.intervalSeconds) ?? 10,
-    pollIntervalSeconds: pick<string | number>(flags["poll-interval"], env.DASHFLEET_POLL_INTERVAL, file.pollIntervalSeconds) ?? 30,
+    pollIntervalSeconds:
+      pick<string | number>(flags["poll-interval"], env.DASHFLEET_POLL_INTERVAL, file.pollIntervalSeconds) ?? 30,
     allowReboot: pick(flags["allow-reboot"], envBool(env.DASHFLEET_ALLOW_REBOOT), file.allowReboot) ?? false,
     postponeSeconds: pick<string | number>(flags["postpone-seconds"], file.postponeSeconds) ?? 600,
     backoffMaxSeconds: pick<string | number>(flags["backoff-max"], file.backoffMaxSeconds) ?? 60,
@@ -189,8 +217,16 @@ export function loadAgentConfig(
   };
   const parsed = Resolved.safeParse(candidate);
   if (!parsed.success) {
-    const names: Record<string, string> = { intervalSeconds: "--interval", pollIntervalSeconds: "--poll-interval", machineId: "--machine-id", server: "--server", token: "--token" };
-    throw new ConfigError(parsed.error.issues.map((i) => `${names[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`).join("\n"));
+    const names: Record<string, string> = {
+      intervalSeconds: "--interval",
+      pollIntervalSeconds: "--poll-interval",
+      machineId: "--machine-id",
+      server: "--server",
+      token: "--token",
+    };
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${names[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`).join("\n"),
+    );
   }
   return { ...parsed.data, dataDir, sources, help: flags.help ?? false };
 }
@@ -231,7 +267,12 @@ export function writeState(dataDir: string, state: AgentState): void {
  * IOPlatformUUID) is hashed with an app-specific salt and never sent as is.
  */
 export function deriveMachineId(hostname: string, osMachineUuid: string | null): string {
-  const host = hostname.toLowerCase().replace(/[^a-z0-9_.-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 80) || "machine";
+  const host =
+    hostname
+      .toLowerCase()
+      .replace(/[^a-z0-9_.-]+/g, "-")
+      .replace(/^-+|-+$/g, "")
+      .slice(0, 80) || "machine";
   const seed = osMachineUuid && osMachineUuid.trim() ? osMachineUuid.trim().toLowerCase() : randomUUID();
   const digest = createHash("sha256").update(`dashfleet-agent:${seed}`).digest("hex").slice(0, 12);
   return `${host}-${digest}`;

@@ -30,7 +30,12 @@ export interface Desktop {
   /** A yes/no question (restart). True = yes. */
   confirm(q: { title: string; message: string; yes: string; no: string }): Promise<boolean>;
   /** A visible countdown with "Now" and (if postponesLeft > 0) "Postpone". */
-  confirmWithCountdown(q: { title: string; message: string; seconds: number; postponesLeft: number }): Promise<CountdownAnswer>;
+  confirmWithCountdown(q: {
+    title: string;
+    message: string;
+    seconds: number;
+    postponesLeft: number;
+  }): Promise<CountdownAnswer>;
   /** Relaunches the agent. Normally does not return (the process ends). */
   relaunch(): Promise<void>;
   /** Reboots the machine with the platform's command. Rejects if the command fails. */

@@ -1,7 +1,14 @@
 // Executors: one per action type behind one interface, plus the confirmation policy for restart and
 // reboot. An executor either finishes with a result, or asks the agent to relaunch or reboot (the
 // agent journals that first, and reports `done` after it comes back).
-import type { ActionOutcome, ActionSpec, ActionType, MessageData, RebootData, UserChoice } from "../../../server/contract/index.ts";
+import type {
+  ActionOutcome,
+  ActionSpec,
+  ActionType,
+  MessageData,
+  RebootData,
+  UserChoice,
+} from "../../../server/contract/index.ts";
 import type { Sleep } from "./backoff.ts";
 import type { Desktop } from "./desktop.ts";
 import type { Logger } from "./log.ts";
@@ -34,10 +41,18 @@ export async function runMessage(data: MessageData, ctx: ExecContext): Promise<E
   const m = { actionId: ctx.actionId, title: data.title, message: data.message };
   if (data.display === "dialog") {
     await ctx.desktop.dialog(m);
-    return { kind: "result", status: "done", result: ctx.desktop.interactive ? "dialog closed by the user" : "dialog logged (no desktop)" };
+    return {
+      kind: "result",
+      status: "done",
+      result: ctx.desktop.interactive ? "dialog closed by the user" : "dialog logged (no desktop)",
+    };
   }
   await ctx.desktop.notify(m);
-  return { kind: "result", status: "done", result: ctx.desktop.interactive ? "notification shown" : "notification logged (no desktop)" };
+  return {
+    kind: "result",
+    status: "done",
+    result: ctx.desktop.interactive ? "notification shown" : "notification logged (no desktop)",
+  };
 }
 
 /** `restart`: ask the user, then relaunch the agent. Declined → error with the user's choice. */
@@ -63,7 +78,12 @@ export async function runRestart(_data: unknown, ctx: ExecContext): Promise<Exec
  */
 export async function runReboot(data: RebootData, ctx: ExecContext): Promise<ExecOutcome> {
   if (!ctx.desktop.interactive && !ctx.allowReboot) {
-    return { kind: "result", status: "error", result: "reboot refused: this headless agent was not started with --allow-reboot", outcome: { userChoice: "not-asked" } };
+    return {
+      kind: "result",
+      status: "error",
+      result: "reboot refused: this headless agent was not started with --allow-reboot",
+      outcome: { userChoice: "not-asked" },
+    };
   }
   let postponements = 0;
   for (;;) {

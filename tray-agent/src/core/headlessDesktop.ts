@@ -49,7 +49,12 @@ export class HeadlessDesktop implements Desktop {
     return true;
   }
 
-  async confirmWithCountdown(q: { title: string; message: string; seconds: number; postponesLeft: number }): Promise<CountdownAnswer> {
+  async confirmWithCountdown(q: {
+    title: string;
+    message: string;
+    seconds: number;
+    postponesLeft: number;
+  }): Promise<CountdownAnswer> {
     this.o.log.warn(`${q.title}: rebooting in ${q.seconds} s`);
     await this.o.sleep(q.seconds * 1000);
     return "elapsed";
@@ -70,6 +75,7 @@ export class HeadlessDesktop implements Desktop {
     if (s.connection === this.lastConnection) return;
     this.lastConnection = s.connection;
     if (s.connection === "connected") this.o.log.info("connected to the server");
-    else if (s.connection === "offline") this.o.log.warn("offline: results are kept in the journal until the server answers");
+    else if (s.connection === "offline")
+      this.o.log.warn("offline: results are kept in the journal until the server answers");
   }
 }

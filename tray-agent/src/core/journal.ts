@@ -17,7 +17,15 @@ import { z } from "zod";
 import { ActionOutcome, ResultStatus } from "../../../server/contract/index.ts";
 import { writeFileAtomic } from "./fsatomic.ts";
 
-export const journalStates = ["received", "acked", "executing", "relaunching", "rebooting", "result", "reported"] as const;
+export const journalStates = [
+  "received",
+  "acked",
+  "executing",
+  "relaunching",
+  "rebooting",
+  "result",
+  "reported",
+] as const;
 export type JournalState = (typeof journalStates)[number];
 
 /** One journal record (the on-disk format, version 1). */
@@ -45,7 +53,10 @@ export class Journal {
   private readonly entries = new Map<string, JournalEntry>();
   readonly dir: string;
 
-  constructor(dataDir: string, private readonly now: () => Date = () => new Date()) {
+  constructor(
+    dataDir: string,
+    private readonly now: () => Date = () => new Date(),
+  ) {
     this.dir = path.join(dataDir, "journal");
   }
 
@@ -91,14 +102,22 @@ export class Journal {
   /** Writes an entry durably (it is on disk when this returns). */
   put(entry: Omit<JournalEntry, "v" | "updatedAt" | "receivedAt"> & { receivedAt?: string }): JournalEntry {
     const now = this.now().toISOString();
-    const full: JournalEntry = { v: 1, ...entry, receivedAt: entry.receivedAt ?? this.entries.get(entry.actionId)?.receivedAt ?? now, updatedAt: now };
+    const full: JournalEntry = {
+      v: 1,
+      ...entry,
+      receivedAt: entry.receivedAt ?? this.entries.get(entry.actionId)?.receivedAt ?? now,
+      updatedAt: now,
+    };
     writeFileAtomic(this.fileOf(entry.actionId), `${JSON.stringify(full)}\n`, 0o600);
     this.entries.set(entry.actionId, full);
     return full;
   }
 
   /** Moves an entry to a new state (with optional extra fields). */
-  update(actionId: string, patch: Partial<Pick<JournalEntry, "state" | "claimToken" | "outcome" | "result">>): JournalEntry {
+  update(
+    actionId: string,
+    patch: Partial<Pick<JournalEntry, "state" | "claimToken" | "outcome" | "result">>,
+  ): JournalEntry {
     const e = this.entries.get(actionId);
     if (!e) throw new Error(`journal: no entry ${actionId}`);
     return this.put({ ...e, ...patch });

@@ -29,7 +29,11 @@ export async function collectMetrics(): Promise<MetricReport> {
 export async function collectIdentity(): Promise<{ hostname: string; os: string; agentVersion: string }> {
   const info = await si.osInfo().catch(() => null);
   const osText = info ? `${info.distro || info.platform} ${info.release}`.trim() : `${os.type()} ${os.release()}`;
-  return { hostname: (os.hostname() || "unknown").slice(0, 255), os: (osText || process.platform).slice(0, 255), agentVersion: AGENT_VERSION };
+  return {
+    hostname: (os.hostname() || "unknown").slice(0, 255),
+    os: (osText || process.platform).slice(0, 255),
+    agentVersion: AGENT_VERSION,
+  };
 }
 
 /** The OS's own machine id (machine-id, MachineGuid, IOPlatformUUID), or null. */

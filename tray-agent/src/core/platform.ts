@@ -14,10 +14,15 @@ export type Exec = (argv: Argv, opts?: { timeoutMs?: number }) => Promise<{ stdo
 export const execArgv: Exec = (argv, opts) =>
   new Promise((resolve, reject) => {
     const [file, ...args] = argv;
-    execFile(file, args, { timeout: opts?.timeoutMs ?? 30_000, windowsHide: true, encoding: "utf8" }, (err, stdout, stderr) => {
-      if (err) reject(Object.assign(err, { stdout, stderr }));
-      else resolve({ stdout, stderr });
-    });
+    execFile(
+      file,
+      args,
+      { timeout: opts?.timeoutMs ?? 30_000, windowsHide: true, encoding: "utf8" },
+      (err, stdout, stderr) => {
+        if (err) reject(Object.assign(err as Error, { stdout, stderr }));
+        else resolve({ stdout, stderr });
+      },
+    );
   });
 
 /** Seconds Windows waits after `shutdown /r` (the user already saw our countdown). */
@@ -43,7 +48,10 @@ export function rebootCommands(platform: NodeJS.Platform): Argv[] {
 }
 
 /** Runs the first reboot command that succeeds; throws with every failure if none does. */
-export async function rebootMachine(exec: Exec = execArgv, platform: NodeJS.Platform = process.platform): Promise<Argv> {
+export async function rebootMachine(
+  exec: Exec = execArgv,
+  platform: NodeJS.Platform = process.platform,
+): Promise<Argv> {
   const failures: string[] = [];
   for (const argv of rebootCommands(platform)) {
     try {

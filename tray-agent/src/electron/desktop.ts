@@ -32,7 +32,10 @@ export class ElectronDesktop implements Desktop {
     private readonly api: ElectronApi,
     private readonly opts: { html: string; log: Logger; exec?: Exec; timers?: Timers },
   ) {
-    this.timers = opts.timers ?? { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout) };
+    this.timers = opts.timers ?? {
+      setTimeout: (fn, ms) => setTimeout(fn, ms),
+      clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout),
+    };
     api.handle(IPC.init, (senderId) => this.open.get(senderId)?.request ?? null);
     api.on(IPC.answer, (senderId, payload) => this.onAnswer(senderId, payload));
   }
@@ -48,7 +51,10 @@ export class ElectronDesktop implements Desktop {
       void this.ask({ kind: "message", title: m.title, message: m.message });
       return;
     }
-    const n = this.api.createNotification({ title: m.title, body: m.message.length > 240 ? `${m.message.slice(0, 239)}…` : m.message });
+    const n = this.api.createNotification({
+      title: m.title,
+      body: m.message.length > 240 ? `${m.message.slice(0, 239)}…` : m.message,
+    });
     n.onClick(() => this.showMessage(m.actionId));
     n.show();
   }
@@ -68,7 +74,12 @@ export class ElectronDesktop implements Desktop {
     return (await this.ask({ kind: "confirm", ...q })) === "yes";
   }
 
-  async confirmWithCountdown(q: { title: string; message: string; seconds: number; postponesLeft: number }): Promise<CountdownAnswer> {
+  async confirmWithCountdown(q: {
+    title: string;
+    message: string;
+    seconds: number;
+    postponesLeft: number;
+  }): Promise<CountdownAnswer> {
     let timer: unknown = null;
     let settle!: (a: CountdownAnswer) => void;
     const elapsed = new Promise<CountdownAnswer>((resolve) => {
@@ -111,7 +122,12 @@ export class ElectronDesktop implements Desktop {
   /** Opens a window for a request; resolves with the (validated) answer, or "closed". */
   private ask(request: WindowRequest, o: { closable?: boolean } = {}): Promise<WindowAnswer | "closed"> {
     return new Promise((resolve) => {
-      const win = this.api.createWindow({ ...SIZES[request.kind], title: request.kind === "setup" ? "DashFleet Agent setup" : request.title, alwaysOnTop: true, closable: o.closable ?? true });
+      const win = this.api.createWindow({
+        ...SIZES[request.kind],
+        title: request.kind === "setup" ? "DashFleet Agent setup" : request.title,
+        alwaysOnTop: true,
+        closable: o.closable ?? true,
+      });
       let done = false;
       const answer = (a: WindowAnswer | "closed") => {
         if (done) return;
@@ -150,7 +166,11 @@ export class ElectronDesktop implements Desktop {
   }
 
   private closeWhere(pred: (o: Open) => boolean): void {
-    for (const o of [...this.open.values()]) if (pred(o)) o.answer("closed"), o.win.isDestroyed() || o.win.close();
+    for (const o of [...this.open.values()]) {
+      if (!pred(o)) continue;
+      o.answer("closed");
+      if (!o.win.isDestroyed()) o.win.close();
+    }
   }
 }
 

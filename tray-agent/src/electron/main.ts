@@ -26,7 +26,11 @@ async function start(): Promise<void> {
   if (app.isPackaged) api.setOpenAtLogin(true);
 
   let config = readConfig();
-  const log = createLogger({ level: config.logLevel, file: path.join(config.dataDir, "agent.log"), stderr: !app.isPackaged });
+  const log = createLogger({
+    level: config.logLevel,
+    file: path.join(config.dataDir, "agent.log"),
+    stderr: !app.isPackaged,
+  });
   const desktop = new ElectronDesktop(api, { html: asset("window.html"), log });
 
   // First run without an installer-provided configuration: ask for the server and the key.
@@ -60,7 +64,10 @@ async function start(): Promise<void> {
     config,
     desktop,
     log,
-    push: config.push ? (onWake, ctx) => createPushChannel({ ...ctx, log: { info: (m) => log.info(m), warn: (m) => log.warn(m) } })(onWake) : undefined,
+    push: config.push
+      ? (onWake, ctx) =>
+          createPushChannel({ ...ctx, log: { info: (m) => log.info(m), warn: (m) => log.warn(m) } })(onWake)
+      : undefined,
   });
   tray.update(agent.getState());
   log.info(`DashFleet agent (tray) → ${config.server}`);

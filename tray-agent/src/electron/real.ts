@@ -1,7 +1,16 @@
 // The real ElectronApi, built from `electron` imports. The only file of the main process that imports
 // electron (main.ts imports `app` for start-up only).
 import { pathToFileURL } from "node:url";
-import { app, BrowserWindow, ipcMain, Menu, Notification, shell, Tray, type MenuItemConstructorOptions } from "electron";
+import {
+  app,
+  BrowserWindow,
+  ipcMain,
+  Menu,
+  Notification,
+  shell,
+  Tray,
+  type MenuItemConstructorOptions,
+} from "electron";
 import type { ElectronApi, MenuItem } from "./ports.ts";
 import { isAllowedNavigation, secureWebPreferences } from "./security.ts";
 

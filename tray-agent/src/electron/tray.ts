@@ -20,10 +20,21 @@ export function trayIcon(s: TrayState, icons: TrayIcons): string {
 
 /** The status line: connection and last sync. */
 export function statusLine(s: TrayState, now: Date = new Date()): string {
-  const state = s.actionWaiting ? "Action waiting" : s.connection === "connected" ? "Connected" : s.connection === "offline" ? "Offline" : "Connecting…";
+  const state = s.actionWaiting
+    ? "Action waiting"
+    : s.connection === "connected"
+      ? "Connected"
+      : s.connection === "offline"
+        ? "Offline"
+        : "Connecting…";
   if (!s.lastSync) return `${state} · never synced`;
   const secs = Math.max(0, Math.round((now.getTime() - Date.parse(s.lastSync)) / 1000));
-  const ago = secs < 60 ? `${secs} s ago` : secs < 3600 ? `${Math.round(secs / 60)} min ago` : new Date(s.lastSync).toLocaleString();
+  const ago =
+    secs < 60
+      ? `${secs} s ago`
+      : secs < 3600
+        ? `${Math.round(secs / 60)} min ago`
+        : new Date(s.lastSync).toLocaleString();
   return `${state} · last sync ${ago}`;
 }
 
@@ -34,7 +45,10 @@ export function trayMenu(s: TrayState, h: TrayHandlers, now: Date = new Date()):
   const recent: MenuItem[] =
     s.recentMessages.length === 0
       ? [{ label: "No messages", enabled: false }]
-      : s.recentMessages.map((m) => ({ label: short(`${m.title}: ${m.message}`, 60), click: () => h.openMessage(m.actionId) }));
+      : s.recentMessages.map((m) => ({
+          label: short(`${m.title}: ${m.message}`, 60),
+          click: () => h.openMessage(m.actionId),
+        }));
   return [
     { label: statusLine(s, now), enabled: false },
     ...(s.machineId ? [{ label: `Machine: ${s.machineId}`, enabled: false }] : []),
