@@ -8,6 +8,7 @@ import type { AppDeps } from "./context.ts";
 import { migrate, openDb } from "./db.ts";
 import { createHttpServer } from "./http/server.ts";
 import { createServices } from "./services/index.ts";
+import { flushReports } from "./services/machines.ts";
 
 export type RunningServer = {
   url: string;
@@ -50,6 +51,8 @@ export async function startServer(opts: { config: Config; clock?: Clock; log?: L
       services.dispatch.close();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
+      // Metric reports are written in batches: commit the last one before the database closes.
+      await flushReports(db);
       await db.$disconnect();
     },
   };

@@ -58,8 +58,8 @@ export const agentRouter = router({
   /** Agent key → a per-machine token (re-enrolling replaces the old token). */
   enroll: agentProcedure.input(MachineIdentity).mutation(async ({ ctx, input }) => {
     if (ctx.agent.kind !== "key") throw new TRPCError({ code: "FORBIDDEN", message: "Enroll with an agent key, not a machine token" });
-    const { machineToken } = await enrollMachine(ctx.db, ctx.clock, ctx.agent.orgId, input, ctx.config.reportIntervalSeconds);
-    ctx.services.principals.invalidate();
+    const { machineToken, machineRef } = await enrollMachine(ctx.db, ctx.clock, ctx.agent.orgId, input, ctx.config.reportIntervalSeconds);
+    ctx.services.principals.forgetMachine(machineRef);
     return { machineToken, machineId: input.machineId, reportIntervalSeconds: ctx.config.reportIntervalSeconds };
   }),
 

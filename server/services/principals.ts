@@ -7,6 +7,14 @@ import type { Db } from "../db.ts";
 import { hashSecret, KEY_PREFIX, MACHINE_TOKEN_PREFIX, sameDigest } from "./crypto.ts";
 
 const CACHE_TTL_MS = 10_000;
+/**
+ * Machine tokens are cached longer than one poll interval (30 s), or every poll of a large fleet would
+ * miss and query the database. Only this server changes a machine's token (enroll), and it forgets the
+ * machine's entry when it does, so the longer life costs no correctness.
+ */
+const MACHINE_CACHE_TTL_MS = 10 * 60_000;
+/** Past this many entries the oldest are dropped (a 100,000-machine fleet fits with room to spare). */
+const CACHE_MAX = 1_000_000;
 /** lastUsedAt is written at most this often per key, not on every request. */
 const TOUCH_EVERY_MS = 60_000;
 
@@ -24,6 +32,13 @@ export class PrincipalResolver {
     this.#cache.clear();
   }
 
+  /** Forget one machine's cached token (it was re-enrolled or removed), leaving the rest of the fleet cached. */
+  forgetMachine(machineRef: string): void {
+    for (const [hash, hit] of this.#cache) {
+      if (hit.principal?.kind === "machine" && hit.principal.machineRef === machineRef) this.#cache.delete(hash);
+    }
+  }
+
   /** Resolves `Authorization: Bearer <secret>`; null for anything unknown, revoked or malformed. */
   async fromBearer(secret: string): Promise<Principal | null> {
     if (secret.length < 10 || secret.length > 200) return null;
@@ -34,8 +49,16 @@ export class PrincipalResolver {
     let principal: Principal | null = null;
     if (secret.startsWith(KEY_PREFIX)) principal = await this.#key(hash);
     else if (secret.startsWith(MACHINE_TOKEN_PREFIX)) principal = await this.#machine(hash);
-    if (this.#cache.size > 100_000) this.#cache.clear();
-    this.#cache.set(hash, { principal, until: now + CACHE_TTL_MS });
+    if (this.#cache.size >= CACHE_MAX) {
+      // Maps iterate in insertion order: drop the oldest tenth.
+      let drop = CACHE_MAX / 10;
+      for (const k of this.#cache.keys()) {
+        if (drop-- <= 0) break;
+        this.#cache.delete(k);
+      }
+    }
+    this.#cache.delete(hash);
+    this.#cache.set(hash, { principal, until: now + (principal?.kind === "machine" ? MACHINE_CACHE_TTL_MS : CACHE_TTL_MS) });
     if (principal?.kind === "key") this.#touch(principal.keyId, now);
     return principal;
   }
@@ -66,10 +89,13 @@ export class PrincipalResolver {
   }
 
   async #machine(hash: string): Promise<Principal | null> {
-    const m = await this.db.machine.findUnique({
-      where: { tokenHash: hash },
-      select: { id: true, orgId: true, machineId: true, tokenHash: true },
-    });
+    // Raw SQL: this runs once per machine per cache lifetime, for the whole fleet, and a plain query
+    // costs a fraction of a compiled findUnique.
+    const rows = await this.db.$queryRawUnsafe<{ id: string; orgId: string; machineId: string; tokenHash: string | null }[]>(
+      `SELECT "id", "orgId", "machineId", "tokenHash" FROM "Machine" WHERE "tokenHash" = ? LIMIT 1`,
+      hash,
+    );
+    const m = rows[0];
     if (!m || !m.tokenHash || !sameDigest(m.tokenHash, hash)) return null;
     return { kind: "machine", orgId: m.orgId, machineRef: m.id, machineId: m.machineId };
   }
