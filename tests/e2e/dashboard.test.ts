@@ -11,8 +11,23 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Browser, Page } from "playwright-core";
-import { buildDashboard, eventually, launchBrowser, openPage, screenshot, signInAs, type WatchedPage } from "../helpers/browser.ts";
-import { enroll, PASSWORD, startTestServer, type TestOrg, type TestServer, type TRPCClient } from "../helpers/server.ts";
+import {
+  buildDashboard,
+  eventually,
+  launchBrowser,
+  openPage,
+  screenshot,
+  signInAs,
+  type WatchedPage,
+} from "../helpers/browser.ts";
+import {
+  enroll,
+  PASSWORD,
+  startTestServer,
+  type TestOrg,
+  type TestServer,
+  type TRPCClient,
+} from "../helpers/server.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -30,14 +45,42 @@ function startHeadlessAgent(serverUrl: string, agentKey: string, machineId: stri
   let output = "";
   const child: ChildProcess = spawn(
     process.execPath,
-    ["--import", "tsx", "tray-agent/src/headless.ts", "--server", serverUrl, "--token", agentKey, "--machine-id", machineId, "--interval", "1", "--poll-interval", "1", "--data-dir", path.join(dir, "data")],
-    { cwd: ROOT, env: { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH ?? ""}` }, stdio: ["ignore", "pipe", "pipe"] },
+    [
+      "--import",
+      "tsx",
+      "tray-agent/src/headless.ts",
+      "--server",
+      serverUrl,
+      "--token",
+      agentKey,
+      "--machine-id",
+      machineId,
+      "--interval",
+      "1",
+      "--poll-interval",
+      "1",
+      "--data-dir",
+      path.join(dir, "data"),
+    ],
+    {
+      cwd: ROOT,
+      env: { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH ?? ""}` },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
   );
   child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
   return {
     output: () => output,
-    shown: (): string[][] => (fs.existsSync(record) ? fs.readFileSync(record, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as string[]) : []),
+    shown: (): string[][] =>
+      fs.existsSync(record)
+        ? fs
+            .readFileSync(record, "utf8")
+            .trim()
+            .split("\n")
+            .filter(Boolean)
+            .map((l) => JSON.parse(l) as string[])
+        : [],
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once("exit", r));
@@ -66,7 +109,13 @@ class SimulatedAgent {
     await this.api.agent.reportResult.mutate({ actionId: a.id, claimToken: a.claimToken, status: "done", result });
   }
 
-  static async start(server: TestServer, agentKey: string, machineId: string, hostname: string, metrics = { cpu: 37, memory: 52, disk: 61 }) {
+  static async start(
+    server: TestServer,
+    agentKey: string,
+    machineId: string,
+    hostname: string,
+    metrics = { cpu: 37, memory: 52, disk: 61 },
+  ) {
     const token = await enroll(server, agentKey, machineId, hostname);
     const agent = new SimulatedAgent(server.client(token));
     await agent.report(metrics);
@@ -74,7 +123,9 @@ class SimulatedAgent {
   }
 
   async report(m: { cpu: number; memory: number; disk: number }) {
-    await this.api.agent.report.mutate({ metrics: { cpuPercent: m.cpu, memoryPercent: m.memory, diskPercent: m.disk, uptimeSeconds: 7200 } });
+    await this.api.agent.report.mutate({
+      metrics: { cpuPercent: m.cpu, memoryPercent: m.memory, diskPercent: m.disk, uptimeSeconds: 7200 },
+    });
   }
 
   /** One poll: claim, acknowledge and complete every pending action. Returns how many ran. */
@@ -135,7 +186,10 @@ describe("dashboard in Chromium", () => {
   test("a machine reported by the headless agent appears with its hostname, health and metrics", async () => {
     const { page } = owner;
     const c = page.locator(`article[data-machine-id="${HEADLESS_ID}"]`);
-    await eventually(async () => (await c.count()) === 1 && (await c.getByRole("meter", { name: "CPU" }).count()) === 1, 30_000).catch((err: unknown) => {
+    await eventually(
+      async () => (await c.count()) === 1 && (await c.getByRole("meter", { name: "CPU" }).count()) === 1,
+      30_000,
+    ).catch((err: unknown) => {
       throw new Error(`headless agent never showed up: ${String(err)}\n${headless.output()}`);
     });
     expect(await c.getByRole("heading").textContent()).toBe(os.hostname());
@@ -152,7 +206,9 @@ describe("dashboard in Chromium", () => {
     const alpha = card(page, "alpha-workstation");
     expect(await alpha.getByRole("meter", { name: "CPU" }).getAttribute("aria-valuenow")).toBe("37");
     await agent.report({ cpu: 88, memory: 40, disk: 61 });
-    await eventually(async () => (await alpha.getByRole("meter", { name: "CPU" }).getAttribute("aria-valuenow")) === "88");
+    await eventually(
+      async () => (await alpha.getByRole("meter", { name: "CPU" }).getAttribute("aria-valuenow")) === "88",
+    );
     await screenshot(page, "fleet-view");
   });
 
@@ -212,7 +268,10 @@ describe("dashboard in Chromium", () => {
     await row.locator('[data-status="pending"]').waitFor();
 
     const [a] = await agent.claim();
-    expect(a).toMatchObject({ type: "message", data: { message: "Lunch is served", title: "DashFleet", display: "dialog" } });
+    expect(a).toMatchObject({
+      type: "message",
+      data: { message: "Lunch is served", title: "DashFleet", display: "dialog" },
+    });
     await row.locator('[data-status="delivered"]').waitFor();
     await agent.ack(a!);
     await row.locator('[data-status="executing"]').waitFor();
@@ -230,7 +289,10 @@ describe("dashboard in Chromium", () => {
     const row = page.locator("tbody tr").filter({ hasText: "Agent restart" }).first();
     await row.locator('[data-status="pending"]').waitFor();
     await row.getByRole("button", { name: /^Cancel/ }).click();
-    await page.getByRole("dialog", { name: "Cancel this action?" }).getByRole("button", { name: "Cancel action" }).click();
+    await page
+      .getByRole("dialog", { name: "Cancel this action?" })
+      .getByRole("button", { name: "Cancel action" })
+      .click();
     await row.locator('[data-status="cancelled"]').waitFor();
     expect(await agent.runPending()).toBe(0);
   });
@@ -265,7 +327,11 @@ describe("dashboard in Chromium", () => {
 
   test("selected cards get one action each from a single bulk send", async () => {
     const { page } = owner;
-    const beta = await SimulatedAgent.start(server, org.agentKey, "pc-beta-02", "beta-laptop", { cpu: 12, memory: 30, disk: 95 });
+    const beta = await SimulatedAgent.start(server, org.agentKey, "pc-beta-02", "beta-laptop", {
+      cpu: 12,
+      memory: 30,
+      disk: 95,
+    });
     await card(page, "beta-laptop").waitFor();
     await page.getByLabel("Select alpha-workstation").check();
     await page.getByLabel("Select beta-laptop").check();
@@ -294,7 +360,10 @@ describe("dashboard in Chromium", () => {
     expect(await c.locator("img, b").count()).toBe(0);
 
     await c.getByRole("button", { name: "Actions" }).click();
-    await page.getByRole("dialog").getByLabel("Message", { exact: true }).fill(`<script>window.pwned=2</script><i>hi</i>`);
+    await page
+      .getByRole("dialog")
+      .getByLabel("Message", { exact: true })
+      .fill(`<script>window.pwned=2</script><i>hi</i>`);
     await page.getByRole("dialog").getByRole("button", { name: "Send message" }).click();
     await page.getByRole("status").getByText(`Message sent to ${evil}`, { exact: true }).waitFor();
     expect(await m.runPending(`<img src=y onerror="window.pwned=3">`)).toBe(1);

@@ -14,10 +14,21 @@ export const ARTIFACTS = path.join(root, "tests/artifacts");
 
 /** Builds the dashboard (vite build) so the server under test serves the current sources. */
 export function buildDashboard(): string {
-  execFileSync(process.execPath, [path.join(root, "node_modules/vite/bin/vite.js"), "build", "--config", "dashboard/vite.config.ts", "--logLevel", "warn"], {
-    cwd: root,
-    stdio: ["ignore", "ignore", "inherit"],
-  });
+  execFileSync(
+    process.execPath,
+    [
+      path.join(root, "node_modules/vite/bin/vite.js"),
+      "build",
+      "--config",
+      "dashboard/vite.config.ts",
+      "--logLevel",
+      "warn",
+    ],
+    {
+      cwd: root,
+      stdio: ["ignore", "ignore", "inherit"],
+    },
+  );
   return DASHBOARD_DIST;
 }
 
@@ -25,7 +36,14 @@ export function buildDashboard(): string {
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--no-first-run",
+    ],
   });
 }
 
@@ -33,7 +51,11 @@ export function launchBrowser(): Promise<Browser> {
 export type WatchedPage = { page: Page; context: BrowserContext; problems: string[] };
 
 /** A fresh context (own cookies) at a laptop-sized viewport. */
-export async function openPage(browser: Browser, baseURL: string, viewport = { width: 1366, height: 900 }): Promise<WatchedPage> {
+export async function openPage(
+  browser: Browser,
+  baseURL: string,
+  viewport = { width: 1366, height: 900 },
+): Promise<WatchedPage> {
   const context = await browser.newContext({ baseURL, viewport });
   const page = await context.newPage();
   const problems: string[] = [];
@@ -71,7 +93,11 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 }
 
 /** Polls `check` until it returns a truthy value (or throws its last error after `timeoutMs`). */
-export async function eventually<T>(check: () => Promise<T | null | undefined | false>, timeoutMs = 15_000, everyMs = 100): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | null | undefined | false>,
+  timeoutMs = 15_000,
+  everyMs = 100,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {

@@ -17,7 +17,10 @@ export class ActionHistory {
   error = $state<string | null>(null);
   status = $state<ActionStatus | "all">("all");
 
-  constructor(readonly machineId: string | null, readonly limit = 50) {}
+  constructor(
+    readonly machineId: string | null,
+    readonly limit = 50,
+  ) {}
 
   async refresh(): Promise<void> {
     try {
@@ -51,7 +54,11 @@ export async function sendAction(
       await trpc.actions.queue.mutate({ machineId: machines[0]!.machineId, ...spec, expiresInSeconds });
       toasts.push("success", `${label(spec.type)} sent to ${machines[0]!.hostname}`);
     } else {
-      const r = await trpc.actions.queueBulk.mutate({ machineIds: machines.map((m) => m.machineId), ...spec, expiresInSeconds });
+      const r = await trpc.actions.queueBulk.mutate({
+        machineIds: machines.map((m) => m.machineId),
+        ...spec,
+        expiresInSeconds,
+      });
       toasts.push("success", `${label(spec.type)} sent to ${r.ids.length} machines`);
     }
     return null;

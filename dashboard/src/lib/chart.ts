@@ -1,6 +1,16 @@
 // Chart.js, registered once with only the parts the console uses (line charts on a category axis),
 // so the bundle stays small. Chart.js draws on a canvas: no inline script, fine under our CSP.
-import { CategoryScale, Chart, Filler, LinearScale, LineController, LineElement, PointElement, Tooltip, Legend } from "chart.js";
+import {
+  CategoryScale,
+  Chart,
+  Filler,
+  LinearScale,
+  LineController,
+  LineElement,
+  PointElement,
+  Tooltip,
+  Legend,
+} from "chart.js";
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Filler, Tooltip, Legend);
 

@@ -53,7 +53,10 @@ export function handleError(err: unknown, what = "That"): FieldErrors | null {
       toasts.push("error", `Not allowed: ${err.message}`);
       return null;
     case "TOO_MANY_REQUESTS":
-      toasts.push("error", `Too many requests${data.retryAfterSeconds ? `; try again in ${data.retryAfterSeconds} s` : ""}.`);
+      toasts.push(
+        "error",
+        `Too many requests${data.retryAfterSeconds ? `; try again in ${data.retryAfterSeconds} s` : ""}.`,
+      );
       return null;
     case "NOT_FOUND":
     case "CONFLICT":
@@ -63,7 +66,10 @@ export function handleError(err: unknown, what = "That"): FieldErrors | null {
       toasts.push("error", `${what} failed on the server. Try again.`);
       return null;
     default:
-      toasts.push("error", data?.code ? `${what} failed: ${err.message}` : "Cannot reach the server. Check your connection.");
+      toasts.push(
+        "error",
+        data?.code ? `${what} failed: ${err.message}` : "Cannot reach the server. Check your connection.",
+      );
       return null;
   }
 }

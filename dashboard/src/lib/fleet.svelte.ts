@@ -57,7 +57,9 @@ class Fleet {
     try {
       const r = await trpc.fleet.list.query();
       this.machines = r.machines;
-      for (const m of r.machines) if (m.metrics) this.#append(m.machineId, { at: m.metrics.at, cpu: m.metrics.cpuPercent, memory: m.metrics.memoryPercent });
+      for (const m of r.machines)
+        if (m.metrics)
+          this.#append(m.machineId, { at: m.metrics.at, cpu: m.metrics.cpuPercent, memory: m.metrics.memoryPercent });
       this.error = null;
       const ids = new Set(r.machines.map((m) => m.machineId));
       if (this.selected.some((id) => !ids.has(id))) this.selected = this.selected.filter((id) => ids.has(id));
@@ -106,7 +108,9 @@ class Fleet {
   }
 
   toggle(machineId: string): void {
-    this.selected = this.isSelected(machineId) ? this.selected.filter((id) => id !== machineId) : [...this.selected, machineId];
+    this.selected = this.isSelected(machineId)
+      ? this.selected.filter((id) => id !== machineId)
+      : [...this.selected, machineId];
   }
 
   selectVisible(): void {
