@@ -74,7 +74,14 @@ afterEach(async () => {
 });
 
 function makeAgent(
-  opts: { dataDir?: string; desktop?: FakeDesktop; random?: () => number; waits?: number[]; token?: string } = {},
+  opts: {
+    dataDir?: string;
+    desktop?: FakeDesktop;
+    random?: () => number;
+    waits?: number[];
+    token?: string;
+    metrics?: typeof fixedMetrics;
+  } = {},
 ) {
   let api!: FakeApi;
   const desktop = opts.desktop ?? new FakeDesktop();
@@ -90,7 +97,7 @@ function makeAgent(
     }),
     desktop,
     api: (_url, token) => (api = new FakeApi(token)),
-    metrics: fixedMetrics,
+    metrics: opts.metrics ?? fixedMetrics,
     identity: fixedIdentity,
     sleep: recordingSleep(waits),
     random: opts.random ?? (() => 0.5),
@@ -288,5 +295,28 @@ describe("agent core (fake server)", () => {
     await waitFor(() => api.results.length === 1, "the message result");
     expect(api.log.filter((l) => l === "report").length).toBe(reports);
     expect(agent.getState().paused).toBe(true);
+  });
+
+  it("a metrics failure skips that report without marking the agent offline", async () => {
+    const { agent, api } = makeAgent({ metrics: () => Promise.reject(new Error("wmi timeout")) });
+    void agent.run();
+    await waitFor(() => api.log.includes("poll"), "a poll");
+    await waitFor(() => agent.getState().connection === "connected", "connected");
+    expect(api.log).not.toContain("report");
+  });
+
+  it("stop() returns while a dialog is still open; the next start reports that action as interrupted", async () => {
+    const desktop = new FakeDesktop();
+    desktop.hold = new Promise(() => {}); // the user never answers
+    const { agent, api, dataDir } = makeAgent({ desktop });
+    api.queue.push([{ ...message(ID1), data: { message: "read me", display: "dialog" } }]);
+    void agent.run();
+    await waitFor(() => desktop.count("dialog") === 1, "the dialog");
+    await agent.stop();
+    const next = makeAgent({ dataDir });
+    void next.agent.run();
+    await waitFor(() => next.api.results.length === 1, "the replayed result");
+    expect(next.api.results[0]).toMatchObject({ actionId: ID1, status: "error" });
+    expect(next.desktop.calls).toEqual([]);
   });
 });

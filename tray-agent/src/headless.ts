@@ -42,7 +42,7 @@ log.info(
 );
 // The pid file lets service scripts (and tests) find the agent, also after a restart re-executed it.
 const pidFile = path.join(config.dataDir, "agent.pid");
-fs.mkdirSync(config.dataDir, { recursive: true });
+fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
 fs.writeFileSync(pidFile, `${process.pid}\n`);
 process.once("exit", () => {
   try {

@@ -202,7 +202,7 @@ export class Agent {
       this.stopCtrl.signal.removeEventListener("abort", onStop);
       this.wakeCtrl = null;
     }
-    await this.worker?.catch(() => undefined);
+    // The worker is not awaited: a dialog may stay open; the journal already covers what it was doing.
   }
 
   /** A failed exchange: re-enroll on a rejected token (if we hold a key), back off with full jitter. */
@@ -280,8 +280,16 @@ export class Agent {
   }
 
   private async sendReport(): Promise<void> {
-    const metrics = await (this.opts.metrics ?? collectMetrics)();
-    const identity = this.identitySent ? undefined : await (this.opts.identity ?? collectIdentity)();
+    let metrics: MetricReport;
+    let identity: Omit<MachineIdentity, "machineId"> | undefined;
+    try {
+      metrics = await (this.opts.metrics ?? collectMetrics)();
+      identity = this.identitySent ? undefined : await (this.opts.identity ?? collectIdentity)();
+    } catch (err) {
+      // A local collection failure is not a server outage: skip this report, stay connected.
+      this.log.warn(`metrics not collected: ${errText(err)}`);
+      return;
+    }
     try {
       await this.api.report(identity ? { metrics, identity } : { metrics });
       this.identitySent = true;

@@ -6,7 +6,8 @@ import path from "node:path";
 /** Replaces `file` with `content` atomically and durably. */
 export function writeFileAtomic(file: string, content: string, mode = 0o600): void {
   const dir = path.dirname(file);
-  fs.mkdirSync(dir, { recursive: true });
+  // The data directory holds the machine token: owner only.
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
   const fd = fs.openSync(tmp, "w", mode);
   try {

@@ -22,7 +22,7 @@ const MAX_LOG_BYTES = 1024 * 1024;
 export function createLogger(opts: { level?: LogLevel; file?: string | null; stderr?: boolean } = {}): Logger {
   const min = order[opts.level ?? "info"];
   const file = opts.file ?? null;
-  if (file) fs.mkdirSync(path.dirname(file), { recursive: true });
+  if (file) fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const write = (level: LogLevel, msg: string, extra?: Record<string, unknown>) => {
     if (order[level] < min) return;
     const line = `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${msg}${extra ? ` ${JSON.stringify(extra)}` : ""}\n`;
