@@ -1,28 +1,87 @@
-// The hot path of a large fleet: an agent's poll when nothing is waiting for its machine. The tRPC
-// handler turns every request into a Fetch Request/Response pair with web streams, which costs several
-// times what answering takes; an empty poll is answered here instead, with the same authentication, the
-// same rate limit and the same body tRPC would send. Anything else (work may be waiting, an input, an
-// unknown or wrong credential, a limit reached) falls through to tRPC, which answers as usual.
+// The two hot requests of a large fleet, answered without the tRPC machinery: an agent's poll when
+// nothing is waiting for its machine, and a valid metric report. The tRPC handler turns every request
+// into a Fetch Request/Response pair with web streams, which costs several times what answering takes.
+// Here the same credential check, the same input schema and text check, the same rate limit and the
+// same service run, and the body is what tRPC would send. Anything else (work may be waiting, another
+// input, a bad credential or body, a limit reached, a failed write) falls through to tRPC, which
+// answers it as usual, so every error keeps tRPC's shape.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AppDeps } from "../context.ts";
+import { ReportInput } from "../routers/agent.ts";
+import { assertWellFormedText } from "../services/errors.ts";
+import { recordReport } from "../services/machines.ts";
 import { bearerOf } from "./context.ts";
 
 const EMPTY = Buffer.from(JSON.stringify({ result: { data: { actions: [] } } }));
-/** The paths an input-less `agent.pendingActions` query arrives on (no input, or `{}`). */
-const PATHS = new Set(["/trpc/agent.pendingActions", "/trpc/agent.pendingActions?input=%7B%7D", "/trpc/agent.pendingActions?input={}"]);
+/** The paths an input-less `agent.pendingActions` query arrives on (no input, or `{}` as the agent sends). */
+const POLL_PATHS = new Set(["/trpc/agent.pendingActions", "/trpc/agent.pendingActions?input=%7B%7D", "/trpc/agent.pendingActions?input={}"]);
+const HEADERS = { "content-type": "application/json", vary: "trpc-accept, accept" };
 
-/** Answers an empty poll and returns true, or returns false without touching the response. */
-export async function answerEmptyPoll(deps: AppDeps, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
-  if (req.method !== "GET" || !PATHS.has(req.url ?? "")) return false;
+async function machineOf(deps: AppDeps, req: IncomingMessage) {
   const bearer = bearerOf(req);
-  if (!bearer) return false;
+  if (!bearer) return null;
   const p = await deps.services.principals.fromBearer(bearer);
-  if (p?.kind !== "machine" || deps.services.dispatch.mayHaveWork(p.machineRef)) return false;
+  return p?.kind === "machine" ? p : null;
+}
+
+function withinLimit(deps: AppDeps, key: string, what: string): boolean {
   try {
-    deps.services.limiter.hit(`polls:${p.machineRef}`, deps.config.limits.agentPerMinute, "polls");
+    deps.services.limiter.hit(key, deps.config.limits.agentPerMinute, what);
+    return true;
   } catch {
-    return false; // over the limit: tRPC answers TOO_MANY_REQUESTS with its retry hint
+    return false; // over the limit: tRPC answers TOO_MANY_REQUESTS with its retry hint (one more hit is harmless)
   }
-  res.writeHead(200, { "content-type": "application/json", vary: "trpc-accept, accept", "content-length": EMPTY.length }).end(EMPTY);
+}
+
+/** Answers the request and returns true, or returns false and leaves it to tRPC. */
+export async function answerHotPath(deps: AppDeps, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+  if (req.method === "GET" && POLL_PATHS.has(req.url ?? "")) return emptyPoll(deps, req, res);
+  if (req.method === "POST" && req.url === "/trpc/agent.report") return report(deps, req, res);
+  return false;
+}
+
+async function emptyPoll(deps: AppDeps, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+  const m = await machineOf(deps, req);
+  if (!m || deps.services.dispatch.mayHaveWork(m.machineRef)) return false;
+  if (!withinLimit(deps, `polls:${m.machineRef}`, "polls")) return false;
+  res.writeHead(200, { ...HEADERS, "content-length": EMPTY.length }).end(EMPTY);
+  return true;
+}
+
+async function report(deps: AppDeps, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+  const length = Number(req.headers["content-length"]);
+  const type = req.headers["content-type"] ?? "";
+  // Only a plain JSON body of a stated, allowed size is read here; tRPC handles the rest (413, 415, …).
+  if (!(length > 0 && length <= deps.config.maxBodyBytes) || !/^application\/json\b/i.test(type)) return false;
+  const m = await machineOf(deps, req);
+  if (!m) return false;
+  const chunks: Buffer[] = [];
+  try {
+    for await (const c of req as AsyncIterable<Buffer>) chunks.push(c);
+  } catch {
+    res.destroy(); // the client went away mid-body: nobody to answer
+    return true;
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  // The body is consumed: hand tRPC the text (its Node adapter reads `req.body` when present).
+  (req as IncomingMessage & { body?: string }).body = text;
+  let input;
+  try {
+    const raw = JSON.parse(text) as unknown;
+    assertWellFormedText(raw);
+    const parsed = ReportInput.safeParse(raw);
+    if (!parsed.success) return false;
+    input = parsed.data;
+  } catch {
+    return false;
+  }
+  if (!withinLimit(deps, `reports:${m.machineRef}`, "reports")) return false;
+  try {
+    await recordReport(deps.db, deps.clock, m.machineRef, input.metrics, input.identity);
+  } catch {
+    return false; // nothing was stored: tRPC tries once more and answers any error in its own shape
+  }
+  const body = Buffer.from(JSON.stringify({ result: { data: { nextReportInSeconds: deps.config.reportIntervalSeconds } } }));
+  res.writeHead(200, { ...HEADERS, "content-length": body.length }).end(body);
   return true;
 }

@@ -4,7 +4,7 @@ import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import type { AppDeps } from "../context.ts";
 import { appRouter } from "../routers/_app.ts";
 import { createHttpContext } from "./context.ts";
-import { answerEmptyPoll } from "./fastPoll.ts";
+import { answerHotPath } from "./fastPoll.ts";
 import { handleRest } from "./rest.ts";
 import { securityHeaders, serveStatic } from "./static.ts";
 
@@ -24,11 +24,11 @@ export function createHttpServer(deps: AppDeps): http.Server {
     const url = req.url ?? "/";
     if (url.startsWith("/trpc/")) {
       securityHeaders(res);
-      // Empty polls (most requests of a fleet) are answered without the tRPC machinery; see fastPoll.ts.
-      void answerEmptyPoll(deps, req, res).then(
+      // Empty polls and metric reports (most requests of a fleet) skip the tRPC machinery; see fastPoll.ts.
+      void answerHotPath(deps, req, res).then(
         (answered) => answered || trpc(req, res),
         (err: unknown) => {
-          deps.log.error({ err }, "poll fast path failed");
+          deps.log.error({ err }, "hot path failed");
           if (!res.headersSent) trpc(req, res);
         },
       );

@@ -9,6 +9,9 @@ import { enrollMachine, machineRefOf, recordReport } from "../services/machines.
 import { agentProcedure, machineProcedure, router, type AgentPrincipal } from "../trpc.ts";
 import type { Context } from "../context.ts";
 
+/** agent.report input (also checked by the HTTP fast path for reports, server/http/fastPoll.ts). */
+export const ReportInput = z.object({ metrics: MetricReport, identity: MachineIdentity.omit({ machineId: true }).partial().optional() }).strict();
+
 /** Which machine an agent call is about: the token's machine, or (agent key) the named one. */
 async function machineOf(ctx: Context & { agent: AgentPrincipal }, machineId: string | undefined) {
   const a = ctx.agent;
@@ -65,7 +68,7 @@ export const agentRouter = router({
 
   /** Metrics (and identity changes, e.g. a new agent version) → when to report next. */
   report: machineProcedure
-    .input(z.object({ metrics: MetricReport, identity: MachineIdentity.omit({ machineId: true }).partial().optional() }).strict())
+    .input(ReportInput)
     .mutation(async ({ ctx, input }) => {
       limitAgent(ctx, ctx.machine.machineRef, "reports");
       await recordReport(ctx.db, ctx.clock, ctx.machine.machineRef, input.metrics, input.identity);
