@@ -217,7 +217,7 @@ async function fleetLoad(fleet: BenchFleet, port: number, pid: number) {
     pollMs,
     reportMs,
     durationMs: seconds * 1000,
-    maxSockets: 128,
+    maxSockets: 1000,
   });
   // Warm-up, not measured: one poll interval, so every agent has been seen once (a running server's
   // state). A cold start of the whole fleet is a herd of credential lookups; its figures are logged.
