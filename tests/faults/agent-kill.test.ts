@@ -21,6 +21,13 @@ const dirs: string[] = [];
 const running: AgentProcess[] = [];
 const figures = { agentKills: 0, actionsChecked: 0, executedTwice: 0, reportedTwice: 0 };
 
+/** Counts what the assertions below then require to be zero, so the figures are measured, not assumed. */
+async function tally(id: string, shownCount: number, finalStatus: string): Promise<void> {
+  figures.actionsChecked += 1;
+  if (shownCount > 1) figures.executedTwice += 1;
+  if ((await eventCount(id, finalStatus)) > 1) figures.reportedTwice += 1;
+}
+
 function tempDir(): string {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), "dashfleet-agentkill-"));
   dirs.push(d);
@@ -87,13 +94,13 @@ describe("agent killed with SIGKILL at the dangerous moments", () => {
     await waitFor("the result on the server", async () => (await statusOf(id)) === "done");
     await new Promise((r) => setTimeout(r, 3000)); // a few more polls: nothing runs again
     await a.stop();
+    await tally(id, shown(shownFile).length, "done");
     expect(shown(shownFile)).toHaveLength(1);
     expect(await eventCount(id, "done")).toBe(1);
     expect(await eventCount(id, "delivered")).toBe(1);
     // Shell metacharacters: shown verbatim, as one argument, and never run.
     expect(shown(shownFile)[0]!.at(-1)).toBe(message);
     for (const f of ["", "2", "3", "4"]) expect(fs.existsSync(`${pwned}${f}`)).toBe(false);
-    figures.actionsChecked += 1;
   }, 90_000);
 
   it("killed after the server recorded its ack but before the agent heard back: runs once after restart, reported once", async () => {
@@ -115,10 +122,10 @@ describe("agent killed with SIGKILL at the dangerous moments", () => {
     await waitFor("the result on the server", async () => (await statusOf(id)) === "done");
     await new Promise((r) => setTimeout(r, 3000));
     await a.stop();
+    await tally(id, shown(shownFile).length, "done");
     expect(shown(shownFile)).toHaveLength(1);
     expect(await eventCount(id, "executing")).toBe(1);
     expect(await eventCount(id, "done")).toBe(1);
-    figures.actionsChecked += 1;
   }, 90_000);
 
   it("killed while the action runs: reported once as not completed, and not run again", async () => {
@@ -140,12 +147,12 @@ describe("agent killed with SIGKILL at the dangerous moments", () => {
     });
     await new Promise((r) => setTimeout(r, 3000));
     await a.stop();
+    await tally(id, shown(shownFile).length, "error");
     expect(final).toBe("error");
     const view = await server.client(org.adminKey).actions.get.query({ id });
     expect(view.result).toMatch(/not run again/);
     expect(shown(shownFile)).toHaveLength(1);
     expect(await eventCount(id, "error")).toBe(1);
-    figures.actionsChecked += 1;
   }, 90_000);
 });
 
