@@ -4,6 +4,7 @@ import type { Clock } from "../clock.ts";
 
 export class RateLimiter {
   readonly #windows = new Map<string, { start: number; count: number }>();
+  #lastSweep = 0;
   constructor(private readonly clock: Clock) {}
 
   /** Counts one hit on `key`; throws when more than `perMinute` fell in the current minute. */
@@ -13,7 +14,9 @@ export class RateLimiter {
     if (!w || now - w.start >= 60_000) {
       w = { start: now, count: 0 };
       this.#windows.set(key, w);
-      if (this.#windows.size > 200_000) this.#sweep(now);
+      // A fleet of 100,000 machines keeps 200,000 live windows (polls and reports): sweep at most every
+      // 10 s, or every new window would walk them all.
+      if (this.#windows.size > 200_000 && now - this.#lastSweep >= 10_000) this.#sweep(now);
     }
     w.count += 1;
     if (w.count > perMinute) {
@@ -27,6 +30,7 @@ export class RateLimiter {
   }
 
   #sweep(now: number): void {
+    this.#lastSweep = now;
     for (const [k, w] of this.#windows) if (now - w.start >= 60_000) this.#windows.delete(k);
   }
 }
