@@ -3,10 +3,10 @@
 // on every page (fleet, machine, activity, keys, users); nothing runs, no element is injected, the
 // CSP blocks an inline script planted in the page, and the session cookie is out of JavaScript's reach.
 import fs from "node:fs";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser } from "playwright-core";
-import { buildDashboard, DASHBOARD_DIST, launchBrowser, openPage, signInAs, type WatchedPage } from "../helpers/browser.ts";
+import { launchBrowser, openPage, signInAs, type WatchedPage } from "../helpers/browser.ts";
+import { dashboardCopy } from "../helpers/dashboard-copy.ts";
 import { startTestServer, type TestOrg, type TestServer } from "../helpers/server.ts";
 
 const payload = (n: number) => `<img src=x onerror="window.__xss=${n}"><script>window.__xss=${n}</script><b>b${n}</b>`;
@@ -23,10 +23,11 @@ let server: TestServer;
 let org: TestOrg;
 let browser: Browser;
 let w: WatchedPage;
+let dist: string;
 
 beforeAll(async () => {
-  if (!fs.existsSync(path.join(DASHBOARD_DIST, "index.html"))) buildDashboard();
-  server = await startTestServer({ env: { DASHFLEET_DASHBOARD_DIR: DASHBOARD_DIST } });
+  dist = await dashboardCopy();
+  server = await startTestServer({ env: { DASHFLEET_DASHBOARD_DIR: dist } });
   org = await server.createOrg(ORG_NAME);
   const agentClient = server.client(org.agentKey);
   const { machineToken } = await agentClient.agent.enroll.mutate({ machineId: "xss-m1", hostname: HOSTNAME, os: OS, agentVersion: VERSION });
@@ -50,6 +51,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await server?.stop();
+  if (dist) fs.rmSync(dist, { recursive: true, force: true });
 });
 
 /** No script ran, no element came from the data, and no CSP violation was needed to stop one. */
