@@ -46,7 +46,7 @@ export function storageError(err: unknown): TRPCError | null {
   const text: string[] = [];
   for (let e: unknown = err, i = 0; e && typeof e === "object" && i < 6; e = (e as { cause?: unknown }).cause, i++) {
     const o = e as { message?: unknown; code?: unknown; kind?: unknown };
-    text.push(String(o.message ?? ""), String(o.code ?? ""), String(o.kind ?? ""));
+    for (const v of [o.message, o.code, o.kind]) if (typeof v === "string" || typeof v === "number") text.push(String(v));
   }
   const all = text.join(" ");
   const say = (message: string) => new TRPCError({ code: "SERVICE_UNAVAILABLE", message, cause: err });

@@ -49,13 +49,17 @@ async function eventCount(id: string, status: string): Promise<number> {
 }
 
 async function queueMessage(machineId: string, message: string): Promise<string> {
-  const { id } = await server.client(org.adminKey).actions.queue.mutate({ machineId, type: "message", data: { message, title: "Kill test" } });
+  const { id } = await server
+    .client(org.adminKey)
+    .actions.queue.mutate({ machineId, type: "message", data: { message, title: "Kill test" } });
   return id;
 }
 
 /** Waits for the machine to exist (the agent enrolls itself with the agent key). */
 async function enrolled(machineId: string): Promise<void> {
-  await waitFor(`${machineId} to enroll`, () => server.deps.db.machine.findFirst({ where: { orgId: org.orgId, machineId }, select: { id: true } }));
+  await waitFor(`${machineId} to enroll`, () =>
+    server.deps.db.machine.findFirst({ where: { orgId: org.orgId, machineId }, select: { id: true } }),
+  );
 }
 
 beforeAll(async () => {
@@ -136,7 +140,10 @@ describe("agent killed with SIGKILL at the dangerous moments", () => {
     let a = agent("kill-while-running", dataDir, bin);
     await enrolled("kill-while-running");
     const id = await queueMessage("kill-while-running", "on screen when the agent dies");
-    await waitFor("the message on screen", () => shown(shownFile).length === 1 && journalEntry(dataDir, id)?.state === "executing");
+    await waitFor(
+      "the message on screen",
+      () => shown(shownFile).length === 1 && journalEntry(dataDir, id)?.state === "executing",
+    );
     await a.kill();
     figures.agentKills += 1;
 
@@ -164,7 +171,10 @@ describe("the agent runs only what the shared schemas allow", () => {
     proxy.rule = () => "pass";
     const a = agent("schema-check", dataDir, bin);
     await enrolled("schema-check");
-    const machine = await server.deps.db.machine.findFirstOrThrow({ where: { orgId: org.orgId, machineId: "schema-check" }, select: { id: true } });
+    const machine = await server.deps.db.machine.findFirstOrThrow({
+      where: { orgId: org.orgId, machineId: "schema-check" },
+      select: { id: true },
+    });
     // A server that is newer, buggy or compromised hands out what the contract does not allow.
     const pwned = path.join(dir, "pwned");
     const rows = [

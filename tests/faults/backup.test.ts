@@ -8,7 +8,18 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { enrollFleet, integrityCheck, newLedger, prepareDb, readRows, recordFigures, runLoad, SimAgent, sleep, spawnServer } from "../helpers/fleet-sim.ts";
+import {
+  enrollFleet,
+  integrityCheck,
+  newLedger,
+  prepareDb,
+  readRows,
+  recordFigures,
+  runLoad,
+  SimAgent,
+  sleep,
+  spawnServer,
+} from "../helpers/fleet-sim.ts";
 import { trpcClient } from "../helpers/server.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -34,16 +45,24 @@ describe("online backup under load", () => {
         const before = new Set(ledger.queued.keys());
         const reportedBefore = new Map(ledger.reported);
         const target = path.join(dir, `backup-${i}.db`);
-        const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "server/cli.ts", "backup", "--to", target, "--json"], {
-          cwd: root,
-          env: { ...process.env, DASHFLEET_DB: dbFile },
-        });
+        const { stdout } = await promisify(execFile)(
+          process.execPath,
+          ["--import", "tsx", "server/cli.ts", "backup", "--to", target, "--json"],
+          {
+            cwd: root,
+            env: { ...process.env, DASHFLEET_DB: dbFile },
+          },
+        );
         expect(JSON.parse(stdout)).toMatchObject({ integrity: "ok" });
         expect(integrityCheck(target)).toBe("ok");
-        const rows = readRows<{ id: string; status: string; result: string | null }>(target, "SELECT id, status, result FROM Action");
+        const rows = readRows<{ id: string; status: string; result: string | null }>(
+          target,
+          "SELECT id, status, result FROM Action",
+        );
         const byId = new Map(rows.map((r) => [r.id, r]));
         expect([...before].filter((id) => !byId.has(id))).toEqual([]);
-        for (const [id, r] of reportedBefore) expect(byId.get(id)).toMatchObject({ status: r.status, result: r.result });
+        for (const [id, r] of reportedBefore)
+          expect(byId.get(id)).toMatchObject({ status: r.status, result: r.result });
         rounds.push({ before: before.size, reportedBefore: reportedBefore.size, present: rows.length });
       }
     } finally {
@@ -63,7 +82,10 @@ describe("online backup under load", () => {
       let seen = 0;
       let cursor: string | null = null;
       do {
-        const page: { items: unknown[]; nextCursor: string | null } = await admin.actions.list.query({ limit: 100, cursor });
+        const page: { items: unknown[]; nextCursor: string | null } = await admin.actions.list.query({
+          limit: 100,
+          cursor,
+        });
         seen += page.items.length;
         cursor = page.nextCursor;
       } while (cursor);

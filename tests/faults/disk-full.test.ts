@@ -8,7 +8,18 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { codeOf, enrollFleet, integrityCheck, newLedger, prepareDb, queueOne, recordFigures, SimAgent, spawnServer, type PreparedOrg } from "../helpers/fleet-sim.ts";
+import {
+  codeOf,
+  enrollFleet,
+  integrityCheck,
+  newLedger,
+  prepareDb,
+  queueOne,
+  recordFigures,
+  SimAgent,
+  spawnServer,
+  type PreparedOrg,
+} from "../helpers/fleet-sim.ts";
 import { checkLedger } from "./kill-rounds.ts";
 import { trpcClient } from "../helpers/server.ts";
 
@@ -76,7 +87,11 @@ describe("disk full and read-only database (real 4 MiB tmpfs)", () => {
     const messages = new Set<string>();
     for (let i = 0; i < 40; i++) {
       try {
-        const { id } = await admin.actions.queue.mutate({ machineId: "full-0", type: "message", data: { message: `during ${i} ${"x".repeat(3000)}` } });
+        const { id } = await admin.actions.queue.mutate({
+          machineId: "full-0",
+          type: "message",
+          data: { message: `during ${i} ${"x".repeat(3000)}` },
+        });
         ledger.queued.set(id, "full-0"); // SQLite found room (a free page): then it must be kept
       } catch (err) {
         expect(codeOf(err)).toBe("SERVICE_UNAVAILABLE");
@@ -85,11 +100,21 @@ describe("disk full and read-only database (real 4 MiB tmpfs)", () => {
       }
     }
     expect(refused).toBeGreaterThan(30);
-    expect([...messages]).toEqual(["The server's disk is full: nothing new can be saved until space is freed. Nothing already saved is lost; retry later."]);
+    expect([...messages]).toEqual([
+      "The server's disk is full: nothing new can be saved until space is freed. Nothing already saved is lost; retry later.",
+    ]);
     const report = await fetch(`${server.url}/trpc/agent.report`, {
       method: "POST",
       headers: { authorization: `Bearer ${fleet[1]!.token}`, "content-type": "application/json" },
-      body: JSON.stringify({ metrics: { cpuPercent: 1, memoryPercent: 1, diskPercent: 100, uptimeSeconds: 1, extras: { pad: "p".repeat(200) } } }),
+      body: JSON.stringify({
+        metrics: {
+          cpuPercent: 1,
+          memoryPercent: 1,
+          diskPercent: 100,
+          uptimeSeconds: 1,
+          extras: { pad: "p".repeat(200) },
+        },
+      }),
     });
     expect(report.status).toBe(503);
     const rest = await fetch(`${server.url}/api/actions/queue`, {
@@ -109,11 +134,16 @@ describe("disk full and read-only database (real 4 MiB tmpfs)", () => {
 
     // Space returns: writes work again, the agents deliver everything, nothing acknowledged is lost.
     fs.rmSync(path.join(dir, "filler"));
-    const { id: after } = await admin.actions.queue.mutate({ machineId: "full-1", type: "message", data: { message: "after the disk was freed" } });
+    const { id: after } = await admin.actions.queue.mutate({
+      machineId: "full-1",
+      type: "message",
+      data: { message: "after the disk was freed" },
+    });
     ledger.queued.set(after, "full-1");
     for (let round = 0; round < 30; round++) {
       await Promise.all(agents.map((a, i) => a.cycle(clients[i]!)));
-      const open = (await admin.actions.list.query({ status: ["pending", "delivered", "executing"], limit: 100 })).items.length;
+      const open = (await admin.actions.list.query({ status: ["pending", "delivered", "executing"], limit: 100 })).items
+        .length;
       if (open === 0 && agents.every((a) => a.journal.size === 0)) break;
       await new Promise((r) => setTimeout(r, 300));
     }
@@ -121,7 +151,13 @@ describe("disk full and read-only database (real 4 MiB tmpfs)", () => {
     expect(integrityCheck(dbFile)).toBe("ok");
     expect(checkLedger(dbFile, ledger)).toEqual([]);
     expect(ledger.reported.size).toBe(ledger.queued.size);
-    recordFigures("disk-full", { fillerBytes: filler, writesRefusedWith503: refused, actionsChecked: ledger.queued.size, resultsChecked: ledger.reported.size, lost: 0 });
+    recordFigures("disk-full", {
+      fillerBytes: filler,
+      writesRefusedWith503: refused,
+      actionsChecked: ledger.queued.size,
+      resultsChecked: ledger.reported.size,
+      lost: 0,
+    });
   }, 120_000);
 
   it("refuses to start on a read-only file system with a clear message, and starts once it is writable", async () => {
@@ -133,7 +169,9 @@ describe("disk full and read-only database (real 4 MiB tmpfs)", () => {
     } catch (err) {
       message = (err as Error).message;
     }
-    expect(message).toContain(`DashFleet cannot start: the database folder ${dir} is not writable (EROFS: read-only file system)`);
+    expect(message).toContain(
+      `DashFleet cannot start: the database folder ${dir} is not writable (EROFS: read-only file system)`,
+    );
     expect(message).not.toMatch(/at .*\.ts:\d+/); // a sentence, not a stack trace
 
     execFileSync("mount", ["-o", "remount,rw", dir]);

@@ -33,7 +33,10 @@ export type KillReport = {
 };
 
 /** Runs `rounds` kill/restart rounds, drains the fleet, and checks the database against the ledger. */
-export async function killRounds(rounds: number, opts: { machines?: number; minMs?: number; maxMs?: number; name: string }): Promise<KillReport> {
+export async function killRounds(
+  rounds: number,
+  opts: { machines?: number; minMs?: number; maxMs?: number; name: string },
+): Promise<KillReport> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dashfleet-kill-"));
   const dbFile = path.join(dir, "fleet.db");
   const [org] = await prepareDb(dbFile);
@@ -70,7 +73,10 @@ export async function killRounds(rounds: number, opts: { machines?: number; minM
       const deadline = Date.now() + 30_000;
       while (Date.now() < deadline) {
         await Promise.all(agents.map((a, i) => a.cycle(clients[i]!)));
-        const open = readRows<{ n: number }>(dbFile, "SELECT count(*) AS n FROM Action WHERE status IN ('pending','delivered','executing')")[0]!.n;
+        const open = readRows<{ n: number }>(
+          dbFile,
+          "SELECT count(*) AS n FROM Action WHERE status IN ('pending','delivered','executing')",
+        )[0]!.n;
         const journals = agents.reduce((s, a) => s + a.journal.size + a.unsureAcks.size, 0);
         if (open === 0 && journals === 0) break;
         await sleep(200);
@@ -85,7 +91,10 @@ export async function killRounds(rounds: number, opts: { machines?: number; minM
       const admin = trpcClient(server.url, { authorization: `Bearer ${org!.adminKey}` });
       let cursor: string | null = null;
       do {
-        const page: { items: { id: string }[]; nextCursor: string | null } = await admin.actions.list.query({ limit: 100, cursor });
+        const page: { items: { id: string }[]; nextCursor: string | null } = await admin.actions.list.query({
+          limit: 100,
+          cursor,
+        });
         for (const a of page.items) listed.add(a.id);
         cursor = page.nextCursor;
       } while (cursor);
@@ -95,7 +104,8 @@ export async function killRounds(rounds: number, opts: { machines?: number; minM
     if (finalIntegrity !== "ok") integrityFailures.push(`final: ${finalIntegrity}`);
 
     const problems = checkLedger(dbFile, ledger);
-    for (const id of ledger.queued.keys()) if (!listed.has(id)) problems.push(`lost action ${id}: not listed by the restarted server`);
+    for (const id of ledger.queued.keys())
+      if (!listed.has(id)) problems.push(`lost action ${id}: not listed by the restarted server`);
     const figures = {
       rounds,
       sigkills: kills,
@@ -156,7 +166,8 @@ export function checkLedger(dbFile: string, ledger: Ledger): string[] {
   );
   const stored = new Map(reports.map((r) => [r.machineId, r.n]));
   for (const [machineId, n] of ledger.metricReports) {
-    if ((stored.get(machineId) ?? 0) < n) problems.push(`lost metric reports of ${machineId}: ${n} returned, ${stored.get(machineId) ?? 0} stored`);
+    if ((stored.get(machineId) ?? 0) < n)
+      problems.push(`lost metric reports of ${machineId}: ${n} returned, ${stored.get(machineId) ?? 0} stored`);
   }
   return problems;
 }

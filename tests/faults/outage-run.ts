@@ -23,7 +23,12 @@ export type OutageReport = {
   peakRequestsPerSecondAfterRecovery: number;
 };
 
-export async function outage(opts: { agents: number; outageSeconds: number; backoffMaxSeconds: number; name: string }): Promise<OutageReport> {
+export async function outage(opts: {
+  agents: number;
+  outageSeconds: number;
+  backoffMaxSeconds: number;
+  name: string;
+}): Promise<OutageReport> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dashfleet-outage-"));
   const server = await startTestServer({ env: { DASHFLEET_AGENT_PER_MINUTE: "100000" } });
   const proxy = await startProxy(server.url);
@@ -36,17 +41,37 @@ export async function outage(opts: { agents: number; outageSeconds: number; back
     proxy.rule = (p) => (p.startsWith("agent.reportResult") ? "refuse" : "pass");
     for (const machineId of ids)
       procs.push(
-        spawnAgent({ server: proxy.url, token: org.agentKey, machineId, dataDir: path.join(dir, machineId), bin, extra: ["--backoff-max", String(opts.backoffMaxSeconds)] }),
+        spawnAgent({
+          server: proxy.url,
+          token: org.agentKey,
+          machineId,
+          dataDir: path.join(dir, machineId),
+          bin,
+          extra: ["--backoff-max", String(opts.backoffMaxSeconds)],
+        }),
       );
     for (const machineId of ids)
-      await waitFor(`${machineId} to enroll`, () => server.deps.db.machine.findFirst({ where: { machineId }, select: { id: true } }), 60_000);
+      await waitFor(
+        `${machineId} to enroll`,
+        () => server.deps.db.machine.findFirst({ where: { machineId }, select: { id: true } }),
+        60_000,
+      );
     const admin = server.client(org.adminKey);
     const actions: { id: string; machineId: string }[] = [];
     for (const machineId of ids) {
-      const { id } = await admin.actions.queue.mutate({ machineId, type: "message", data: { message: `outage test for ${machineId}` } });
+      const { id } = await admin.actions.queue.mutate({
+        machineId,
+        type: "message",
+        data: { message: `outage test for ${machineId}` },
+      });
       actions.push({ id, machineId });
     }
-    for (const a of actions) await waitFor(`${a.id} in a journal`, () => journalEntry(path.join(dir, a.machineId), a.id)?.state === "result", 60_000);
+    for (const a of actions)
+      await waitFor(
+        `${a.id} in a journal`,
+        () => journalEntry(path.join(dir, a.machineId), a.id)?.state === "result",
+        60_000,
+      );
 
     await proxy.down();
     await new Promise((r) => setTimeout(r, opts.outageSeconds * 1000));
@@ -56,9 +81,17 @@ export async function outage(opts: { agents: number; outageSeconds: number; back
     await proxy.up();
     const back = Date.now();
     for (const a of actions)
-      await waitFor(`${a.id} done`, async () => (await admin.actions.get.query({ id: a.id })).status === "done", (opts.backoffMaxSeconds * 2 + 30) * 1000);
+      await waitFor(
+        `${a.id} done`,
+        async () => (await admin.actions.get.query({ id: a.id })).status === "done",
+        (opts.backoffMaxSeconds * 2 + 30) * 1000,
+      );
     // Let the first reconnections of every agent be seen.
-    await waitFor("every agent back", () => new Set(proxy.log.map((r) => r.caller)).size >= opts.agents, (opts.backoffMaxSeconds + 10) * 1000);
+    await waitFor(
+      "every agent back",
+      () => new Set(proxy.log.map((r) => r.caller)).size >= opts.agents,
+      (opts.backoffMaxSeconds + 10) * 1000,
+    );
 
     const first = new Map<string, number>();
     for (const r of proxy.log) if (!first.has(r.caller)) first.set(r.caller, r.at - back);
@@ -69,7 +102,8 @@ export async function outage(opts: { agents: number; outageSeconds: number; back
       most = Math.max(most, i - j + 1);
     }
     let doneEvents = 0;
-    for (const a of actions) doneEvents += await server.deps.db.actionEvent.count({ where: { actionId: a.id, status: "done" } });
+    for (const a of actions)
+      doneEvents += await server.deps.db.actionEvent.count({ where: { actionId: a.id, status: "done" } });
     const report: OutageReport = {
       agents: opts.agents,
       outageSeconds: opts.outageSeconds,

@@ -8,7 +8,13 @@ import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
-export type AgentProcess = { child: ChildProcess; exited: Promise<number | null>; kill: () => Promise<void>; stop: () => Promise<void>; output: () => string };
+export type AgentProcess = {
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  kill: () => Promise<void>;
+  stop: () => Promise<void>;
+  output: () => string;
+};
 
 /**
  * Creates `dir/bin/notify-send`: it appends its argv (as JSON) to `dir/shown.jsonl`, then sleeps
@@ -40,7 +46,14 @@ export function shown(shownFile: string): string[][] {
 }
 
 /** Starts `tray-agent/src/headless.ts` with the given flags; `bin` is put first on PATH. */
-export function spawnAgent(args: { server: string; token: string; machineId: string; dataDir: string; bin?: string; extra?: string[] }): AgentProcess {
+export function spawnAgent(args: {
+  server: string;
+  token: string;
+  machineId: string;
+  dataDir: string;
+  bin?: string;
+  extra?: string[];
+}): AgentProcess {
   const child = spawn(
     process.execPath,
     [
@@ -100,7 +113,10 @@ export function spawnAgent(args: { server: string; token: string; machineId: str
 }
 
 /** The agent's journal entry for an action (null when absent). */
-export function journalEntry(dataDir: string, actionId: string): { state: string; result?: { status: string; result: string } } | null {
+export function journalEntry(
+  dataDir: string,
+  actionId: string,
+): { state: string; result?: { status: string; result: string } } | null {
   const file = path.join(dataDir, "journal", `${actionId.replace(/[^A-Za-z0-9_-]/g, "_")}.json`);
   try {
     return JSON.parse(fs.readFileSync(file, "utf8")) as { state: string; result?: { status: string; result: string } };
@@ -114,7 +130,7 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, ms =
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await check();
-    if (v) return v as NonNullable<T>;
+    if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }

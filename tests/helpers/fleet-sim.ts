@@ -38,7 +38,11 @@ export async function prepareDb(dbFile: string, names: string[] = ["Fault Org"])
     const out: PreparedOrg[] = [];
     for (const name of names) {
       const ownerEmail = `owner-${name.toLowerCase().replace(/\W+/g, "-")}-${Date.now()}@example.test`;
-      const org = await createOrganization(db, systemClock, { name, actor: "test", owner: { email: ownerEmail, password: PASSWORD } });
+      const org = await createOrganization(db, systemClock, {
+        name,
+        actor: "test",
+        owner: { email: ownerEmail, password: PASSWORD },
+      });
       out.push({ ...org, ownerEmail, password: PASSWORD, name });
     }
     return out;
@@ -48,7 +52,12 @@ export async function prepareDb(dbFile: string, names: string[] = ["Fault Org"])
 }
 
 /** Adds a user straight in the database. */
-export async function addUserToDb(dbFile: string, orgId: string, email: string, role: "owner" | "admin" | "viewer"): Promise<void> {
+export async function addUserToDb(
+  dbFile: string,
+  orgId: string,
+  email: string,
+  role: "owner" | "admin" | "viewer",
+): Promise<void> {
   const db = await openDb(dbFile);
   try {
     await createUser(db, systemClock, { orgId, email, password: PASSWORD, role, actor: "test" });
@@ -90,7 +99,10 @@ export function serverEnv(dbFile: string, port: number, extra: Record<string, st
  * Starts the server (`node --import tsx server/index.ts`: one process, so SIGKILL reaches the server
  * itself; the tsx CLI would run it in a grandchild that survives the kill) and waits for /healthz.
  */
-export async function spawnServer(dbFile: string, opts: { port?: number; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<ServerProcess> {
+export async function spawnServer(
+  dbFile: string,
+  opts: { port?: number; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<ServerProcess> {
   const port = opts.port ?? (await freePort());
   const child = spawn(process.execPath, ["--import", "tsx", "server/index.ts"], {
     cwd: root,
@@ -233,7 +245,9 @@ export class SimAgent {
   async cycle(client: TRPCClient): Promise<void> {
     const l = this.ledger;
     try {
-      await client.agent.report.mutate({ metrics: { cpuPercent: 12.5, memoryPercent: 40, diskPercent: 55, uptimeSeconds: 1000 } });
+      await client.agent.report.mutate({
+        metrics: { cpuPercent: 12.5, memoryPercent: 40, diskPercent: 55, uptimeSeconds: 1000 },
+      });
       l.metricReports.set(this.machineId, (l.metricReports.get(this.machineId) ?? 0) + 1);
       for (const [id, claimToken] of [...this.unsureAcks]) await this.#ackAndRun(client, id, claimToken);
       await this.#flush(client);
@@ -270,7 +284,12 @@ export class SimAgent {
 
   async #flush(client: TRPCClient): Promise<void> {
     for (const [id, r] of [...this.journal]) {
-      await client.agent.reportResult.mutate({ actionId: id, claimToken: r.claimToken, status: r.status, result: r.result });
+      await client.agent.reportResult.mutate({
+        actionId: id,
+        claimToken: r.claimToken,
+        status: r.status,
+        result: r.result,
+      });
       this.journal.delete(id);
       this.ledger.reported.set(id, { status: r.status, result: r.result });
     }
@@ -281,7 +300,9 @@ export class SimAgent {
 export async function queueOne(client: TRPCClient, ledger: Ledger, machineId: string, n: number): Promise<void> {
   try {
     const spec: ActionSpecInput =
-      n % 7 === 0 ? { type: "restart", data: {} } : { type: "message", data: { message: `message ${n} <b>&amp;</b> $(rm -rf /)` } };
+      n % 7 === 0
+        ? { type: "restart", data: {} }
+        : { type: "message", data: { message: `message ${n} <b>&amp;</b> $(rm -rf /)` } };
     const { id } = await client.actions.queue.mutate({ machineId, ...spec });
     ledger.queued.set(id, machineId);
   } catch (err) {
@@ -290,12 +311,22 @@ export async function queueOne(client: TRPCClient, ledger: Ledger, machineId: st
 }
 
 /** Enrolls `count` machines through the API; returns their ids and tokens. */
-export async function enrollFleet(url: string, agentKey: string, count: number, prefix = "sim"): Promise<{ machineId: string; token: string }[]> {
+export async function enrollFleet(
+  url: string,
+  agentKey: string,
+  count: number,
+  prefix = "sim",
+): Promise<{ machineId: string; token: string }[]> {
   const c = trpcClient(url, { authorization: `Bearer ${agentKey}` });
   const out: { machineId: string; token: string }[] = [];
   for (let i = 0; i < count; i++) {
     const machineId = `${prefix}-${i}`;
-    const r = await c.agent.enroll.mutate({ machineId, hostname: `${prefix}-host-${i}`, os: "Linux sim", agentVersion: "0.0.0-sim" });
+    const r = await c.agent.enroll.mutate({
+      machineId,
+      hostname: `${prefix}-host-${i}`,
+      os: "Linux sim",
+      agentVersion: "0.0.0-sim",
+    });
     out.push({ machineId, token: r.machineToken });
   }
   return out;
@@ -334,6 +365,9 @@ export async function runLoad(
 export function recordFigures(name: string, figures: Record<string, unknown>): void {
   const dir = path.join(root, "tests", "artifacts", "figures");
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, `${name}.json`), JSON.stringify({ at: new Date().toISOString(), ...figures }, null, 2) + "\n");
+  fs.writeFileSync(
+    path.join(dir, `${name}.json`),
+    JSON.stringify({ at: new Date().toISOString(), ...figures }, null, 2) + "\n",
+  );
   console.log(`FIGURES ${name} ${JSON.stringify(figures)}`);
 }

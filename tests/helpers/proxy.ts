@@ -2,7 +2,7 @@
 // answer of a call the server did process, or disappear altogether (connection refused), and it
 // records every request (time, procedure, caller) for rate measurements.
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 
 /** What to do with one request: forward it, answer 503 without forwarding, or forward it and lose the answer. */
 export type Verdict = "pass" | "refuse" | "lose-answer";
@@ -26,7 +26,7 @@ export type FaultProxy = {
 export async function startProxy(target: string, port = 0): Promise<FaultProxy> {
   const t = new URL(target);
   let server: http.Server | null = null;
-  const sockets = new Set<import("node:net").Socket>();
+  const sockets = new Set<Socket>();
   const proxy: FaultProxy = {
     url: "",
     port,
@@ -96,7 +96,10 @@ export async function startProxy(target: string, port = 0): Promise<FaultProxy> 
 
 /** Most requests seen in any window of `windowMs` within [from, to]. */
 export function peakRate(log: ProxyRequest[], windowMs: number, from = 0, to = Infinity): number {
-  const times = log.map((r) => r.at).filter((t) => t >= from && t <= to).sort((a, b) => a - b);
+  const times = log
+    .map((r) => r.at)
+    .filter((t) => t >= from && t <= to)
+    .sort((a, b) => a - b);
   let best = 0;
   let lo = 0;
   for (let hi = 0; hi < times.length; hi++) {

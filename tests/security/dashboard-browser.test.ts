@@ -30,15 +30,31 @@ beforeAll(async () => {
   server = await startTestServer({ env: { DASHFLEET_DASHBOARD_DIR: dist } });
   org = await server.createOrg(ORG_NAME);
   const agentClient = server.client(org.agentKey);
-  const { machineToken } = await agentClient.agent.enroll.mutate({ machineId: "xss-m1", hostname: HOSTNAME, os: OS, agentVersion: VERSION });
+  const { machineToken } = await agentClient.agent.enroll.mutate({
+    machineId: "xss-m1",
+    hostname: HOSTNAME,
+    os: OS,
+    agentVersion: VERSION,
+  });
   const agent = server.client(machineToken);
-  await agent.agent.report.mutate({ metrics: { cpuPercent: 10, memoryPercent: 20, diskPercent: 30, uptimeSeconds: 40, extras: { note: payload(9) } } });
+  await agent.agent.report.mutate({
+    metrics: { cpuPercent: 10, memoryPercent: 20, diskPercent: 30, uptimeSeconds: 40, extras: { note: payload(9) } },
+  });
   const admin = server.client(org.adminKey);
   await admin.actions.queue.mutate({ machineId: "xss-m1", type: "message", data: { message: MESSAGE, title: TITLE } });
   const [a] = (await agent.agent.pendingActions.query({})).actions;
   await agent.agent.ack.mutate({ actionId: a!.id, claimToken: a!.claimToken });
-  await agent.agent.reportResult.mutate({ actionId: a!.id, claimToken: a!.claimToken, status: "error", result: RESULT });
-  await admin.actions.queue.mutate({ machineId: "xss-m1", type: "message", data: { message: `${payload(10)} still pending` } });
+  await agent.agent.reportResult.mutate({
+    actionId: a!.id,
+    claimToken: a!.claimToken,
+    status: "error",
+    result: RESULT,
+  });
+  await admin.actions.queue.mutate({
+    machineId: "xss-m1",
+    type: "message",
+    data: { message: `${payload(10)} still pending` },
+  });
   // A key whose name is hostile (created by the owner, listed on the keys page and in createdBy).
   await server.deps.db.apiKey.updateMany({ where: { orgId: org.orgId, name: "admin" }, data: { name: KEY_NAME } });
   server.deps.services.principals.invalidate();
@@ -59,7 +75,10 @@ async function assertInert(where: string): Promise<void> {
   const { page } = w;
   expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), where).toBeUndefined();
   expect(await page.locator('img[src="x"], main script, main b').count(), where).toBe(0);
-  expect(w.problems.filter((p) => /CSP|pageerror/.test(p)), where).toEqual([]);
+  expect(
+    w.problems.filter((p) => /CSP|pageerror/.test(p)),
+    where,
+  ).toEqual([]);
 }
 
 describe("hostile text in the dashboard (Chromium)", () => {

@@ -13,7 +13,10 @@ import { signIn } from "../helpers/session.ts";
 const RUNS = Number(process.env.DASHFLEET_FUZZ_RUNS ?? 40);
 
 // Flat at run time: "actions.queue" → procedure.
-const procedures = appRouter._def.procedures as unknown as Record<string, { _def: { type: "query" | "mutation" | "subscription" } }>;
+const procedures = appRouter._def.procedures as unknown as Record<
+  string,
+  { _def: { type: "query" | "mutation" | "subscription" } }
+>;
 
 let server: TestServer;
 let org: TestOrg;
@@ -25,7 +28,15 @@ const statuses = new Map<number, number>();
 const bad: string[] = [];
 
 /** Keys that pollute prototypes when code merges objects carelessly. */
-const POLLUTION_KEYS = ["__proto__", "constructor", "prototype", "__defineGetter__", "toString", "valueOf", "hasOwnProperty"];
+const POLLUTION_KEYS = [
+  "__proto__",
+  "constructor",
+  "prototype",
+  "__defineGetter__",
+  "toString",
+  "valueOf",
+  "hasOwnProperty",
+];
 
 /** Values no schema expects: wrong types, extremes, unicode, huge and deep things. */
 const hostile: fc.Arbitrary<unknown> = fc.oneof(
@@ -80,16 +91,34 @@ function seeds(): Record<string, Record<string, unknown>> {
     "keys.revoke": { id: "nokey", __fuzz: 1 },
     "fleet.list": { search: "fuzz", online: true, sort: "health" },
     "fleet.machine": { machineId: "fuzz-m1" },
-    "actions.queue": { machineId: "fuzz-ghost", type: "message", data: { message: "hi", title: "t", display: "dialog" }, expiresInSeconds: 600 },
-    "actions.queueBulk": { machineIds: ["fuzz-ghost"], type: "reboot", data: { countdownSeconds: 60, maxPostpones: 1 } },
+    "actions.queue": {
+      machineId: "fuzz-ghost",
+      type: "message",
+      data: { message: "hi", title: "t", display: "dialog" },
+      expiresInSeconds: 600,
+    },
+    "actions.queueBulk": {
+      machineIds: ["fuzz-ghost"],
+      type: "reboot",
+      data: { countdownSeconds: 60, maxPostpones: 1 },
+    },
     "actions.cancel": { id: doneActionId },
     "actions.list": { machineId: "fuzz-m1", status: ["done"], type: "message", limit: 10, cursor: doneActionId },
     "actions.get": { id: doneActionId },
     "agent.enroll": { machineId: "fuzz-m2", hostname: "h", os: "o", agentVersion: "1", __fuzz: 1 },
-    "agent.report": { metrics: { cpuPercent: 1, memoryPercent: 2, diskPercent: 3, uptimeSeconds: 4, extras: { a: 1 } }, __fuzz: 1 },
+    "agent.report": {
+      metrics: { cpuPercent: 1, memoryPercent: 2, diskPercent: 3, uptimeSeconds: 4, extras: { a: 1 } },
+      __fuzz: 1,
+    },
     "agent.pendingActions": { machineId: "fuzz-m1" },
     "agent.ack": { actionId: doneActionId, claimToken: "wrong" },
-    "agent.reportResult": { actionId: doneActionId, claimToken: "wrong", status: "done", result: "r", outcome: { userChoice: "accepted", postponements: 1 } },
+    "agent.reportResult": {
+      actionId: doneActionId,
+      claimToken: "wrong",
+      status: "done",
+      result: "r",
+      outcome: { userChoice: "accepted", postponements: 1 },
+    },
   };
 }
 
@@ -97,7 +126,8 @@ function seeds(): Record<string, Record<string, unknown>> {
 function pathsOf(v: unknown, prefix: (string | number)[] = []): (string | number)[][] {
   const out: (string | number)[][] = [prefix];
   if (v && typeof v === "object")
-    for (const [k, child] of Object.entries(v)) if (k !== "__fuzz") out.push(...pathsOf(child, [...prefix, Array.isArray(v) ? Number(k) : k]));
+    for (const [k, child] of Object.entries(v))
+      if (k !== "__fuzz") out.push(...pathsOf(child, [...prefix, Array.isArray(v) ? Number(k) : k]));
   return out;
 }
 
@@ -129,13 +159,20 @@ async function rawTrpc(path: string, text: string | undefined, headers: Record<s
   const h = { ...credFor(path), ...headers };
   const res =
     type === "mutation"
-      ? await fetch(`${server.url}/trpc/${path}`, { method: "POST", headers: { "content-type": "application/json", ...h }, body: text })
-      : await fetch(`${server.url}/trpc/${path}${text === undefined ? "" : `?input=${encodeURIComponent(text)}`}`, { headers: h });
+      ? await fetch(`${server.url}/trpc/${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...h },
+          body: text,
+        })
+      : await fetch(`${server.url}/trpc/${path}${text === undefined ? "" : `?input=${encodeURIComponent(text)}`}`, {
+          headers: h,
+        });
   const body = await res.text();
   note(res.status, `${path} ${String(text).slice(0, 120)}`);
   // Input-less mutations (auth.logout) ignore any input; every other mutation must refuse it.
   const takesInput = (procedures[path]!._def as { inputs?: unknown[] }).inputs?.length !== 0;
-  if (type === "mutation" && takesInput && res.status < 300) bad.push(`${path} accepted fuzzed input ${String(text).slice(0, 200)}`);
+  if (type === "mutation" && takesInput && res.status < 300)
+    bad.push(`${path} accepted fuzzed input ${String(text).slice(0, 200)}`);
   if (body.includes("Internal server error")) bad.push(`${path}: internal error for ${String(text).slice(0, 120)}`);
   return res.status;
 }
@@ -145,7 +182,10 @@ async function snapshot(): Promise<string> {
   const [orgs, users, keys, machines, reports, actions, events, audit, sessions] = await Promise.all([
     db.organization.findMany({ orderBy: { id: "asc" } }),
     db.user.findMany({ orderBy: { id: "asc" } }),
-    db.apiKey.findMany({ orderBy: { id: "asc" }, select: { id: true, name: true, keyHash: true, scopes: true, revokedAt: true } }),
+    db.apiKey.findMany({
+      orderBy: { id: "asc" },
+      select: { id: true, name: true, keyHash: true, scopes: true, revokedAt: true },
+    }),
     db.machine.findMany({ orderBy: { id: "asc" } }),
     db.metricReport.count(),
     db.action.findMany({ orderBy: { id: "asc" } }),
@@ -159,13 +199,23 @@ async function snapshot(): Promise<string> {
 const protoKeysBefore = Object.getOwnPropertyNames(Object.prototype).sort();
 
 beforeAll(async () => {
-  server = await startTestServer({ env: { DASHFLEET_LOGIN_PER_MINUTE: "100000", DASHFLEET_AGENT_PER_MINUTE: "100000", DASHFLEET_QUEUE_PER_MINUTE: "100000" } });
+  server = await startTestServer({
+    env: {
+      DASHFLEET_LOGIN_PER_MINUTE: "100000",
+      DASHFLEET_AGENT_PER_MINUTE: "100000",
+      DASHFLEET_QUEUE_PER_MINUTE: "100000",
+    },
+  });
   org = await server.createOrg("Fuzz Org");
   machineToken = await enroll(server, org.agentKey, "fuzz-m1");
   ownerCookie = (await signIn(server, org.ownerEmail, org.password)).cookie;
   const admin = server.client(org.adminKey);
   const agent = server.client(machineToken);
-  const { id } = await admin.actions.queue.mutate({ machineId: "fuzz-m1", type: "message", data: { message: "before fuzzing" } });
+  const { id } = await admin.actions.queue.mutate({
+    machineId: "fuzz-m1",
+    type: "message",
+    data: { message: "before fuzzing" },
+  });
   const [a] = (await agent.agent.pendingActions.query({})).actions;
   await agent.agent.ack.mutate({ actionId: a!.id, claimToken: a!.claimToken });
   await agent.agent.reportResult.mutate({ actionId: a!.id, claimToken: a!.claimToken, status: "done", result: "ok" });
@@ -215,7 +265,10 @@ describe("fuzzing every procedure and the REST endpoints", () => {
         // Own __proto__ / constructor keys (JSON.stringify cannot write them; JSON.parse makes them own keys).
         for (const key of ["__proto__", "constructor", "prototype"]) {
           counts.trpc += 1;
-          const text = JSON.stringify(seed).replace(/^\{/, `{"${key}":{"polluted":"yes","isAdmin":true,"role":"owner"},`);
+          const text = JSON.stringify(seed).replace(
+            /^\{/,
+            `{"${key}":{"polluted":"yes","isAdmin":true,"role":"owner"},`,
+          );
           expect(await rawTrpc(path, text)).toBeLessThan(500);
         }
       }
@@ -232,7 +285,10 @@ describe("fuzzing every procedure and the REST endpoints", () => {
     const cases: [string, string][] = [
       ["fleet.list", '{"search":"\\udfff"}'],
       ["actions.queue", '{"machineId":"fuzz-m1","type":"message","data":{"message":"hi \\ud800"}}'],
-      ["agent.report", '{"metrics":{"cpuPercent":1,"memoryPercent":1,"diskPercent":1,"uptimeSeconds":1},"identity":{"hostname":"\\ud83d"}}'],
+      [
+        "agent.report",
+        '{"metrics":{"cpuPercent":1,"memoryPercent":1,"diskPercent":1,"uptimeSeconds":1},"identity":{"hostname":"\\ud83d"}}',
+      ],
     ];
     for (const [path, text] of cases) {
       counts.trpc += 1;
@@ -256,11 +312,26 @@ describe("fuzzing every procedure and the REST endpoints", () => {
         fc.constantFrom(...mutations),
         fc.oneof(
           fc.string({ unit: "binary", maxLength: 300 }),
-          fc.constantFrom("{", "[", '{"a":', "{'a':1}", "undefined", "\u0000", '{"email": "a@b.c", "password": }', "1e99999"),
+          fc.constantFrom(
+            "{",
+            "[",
+            '{"a":',
+            "{'a':1}",
+            "undefined",
+            "\u0000",
+            '{"email": "a@b.c", "password": }',
+            "1e99999",
+          ),
           fc.integer({ min: 1000, max: 200_000 }).map((d) => "[".repeat(d) + "]".repeat(d)),
           fc.integer({ min: 1000, max: 200_000 }).map((d) => '{"a":'.repeat(d) + "1" + "}".repeat(d)),
         ),
-        fc.constantFrom("application/json", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", ""),
+        fc.constantFrom(
+          "application/json",
+          "text/plain",
+          "application/x-www-form-urlencoded",
+          "multipart/form-data; boundary=x",
+          "",
+        ),
         async (path, body, type) => {
           counts.raw += 1;
           return (await rawTrpc(path, body, type ? { "content-type": type } : {})) < 500;
@@ -271,13 +342,22 @@ describe("fuzzing every procedure and the REST endpoints", () => {
     // Bodies over the limit (256 KiB by default) are refused whole.
     for (const path of ["actions.queue", "agent.report", "auth.login"]) {
       counts.raw += 1;
-      const status = await rawTrpc(path, JSON.stringify({ machineId: "fuzz-m1", type: "message", data: { message: "x".repeat(2_000_000) } }));
+      const status = await rawTrpc(
+        path,
+        JSON.stringify({ machineId: "fuzz-m1", type: "message", data: { message: "x".repeat(2_000_000) } }),
+      );
       expect(status).toBe(413);
     }
     // Batches and wrong methods.
     for (const [url, init] of [
-      [`/trpc/actions.list,actions.get,fleet.list?batch=1&input=${encodeURIComponent('{"0":{"__proto__":{"x":1}},"1":"\\ud800","2":[[[[[]]]]]}')}`, {}],
-      [`/trpc/actions.queue,orgs.rename?batch=1`, { method: "POST", body: '{"0":{"machineId":1},"1":{"name":{"__proto__":1}}}' }],
+      [
+        `/trpc/actions.list,actions.get,fleet.list?batch=1&input=${encodeURIComponent('{"0":{"__proto__":{"x":1}},"1":"\\ud800","2":[[[[[]]]]]}')}`,
+        {},
+      ],
+      [
+        `/trpc/actions.queue,orgs.rename?batch=1`,
+        { method: "POST", body: '{"0":{"machineId":1},"1":{"name":{"__proto__":1}}}' },
+      ],
       [`/trpc/actions.queue`, { method: "GET" }],
       [`/trpc/actions.list`, { method: "POST", body: "{}" }],
       [`/trpc/no.such.procedure`, { method: "POST", body: "{}" }],
@@ -285,7 +365,10 @@ describe("fuzzing every procedure and the REST endpoints", () => {
       [`/trpc/actions.list?input=${"%".repeat(100)}`, {}],
     ] as [string, RequestInit][]) {
       counts.raw += 1;
-      const res = await fetch(`${server.url}${url}`, { ...init, headers: { cookie: ownerCookie, "content-type": "application/json" } });
+      const res = await fetch(`${server.url}${url}`, {
+        ...init,
+        headers: { cookie: ownerCookie, "content-type": "application/json" },
+      });
       const text = await res.text();
       note(res.status, url.slice(0, 80));
       // A batch answers 207 with one status per call: each must be a 4xx.
@@ -307,12 +390,19 @@ describe("fuzzing every procedure and the REST endpoints", () => {
     const before = await snapshot();
     const adminH = { authorization: `Bearer ${org.adminKey}`, "content-type": "application/json" };
     const agentH = { authorization: `Bearer ${machineToken}`, "content-type": "application/json" };
-    const queueSeed = { machine_id: "fuzz-ghost", action_type: "message", data: { message: "hi" }, expires_in_seconds: 600 };
+    const queueSeed = {
+      machine_id: "fuzz-ghost",
+      action_type: "message",
+      data: { message: "hi" },
+      expires_in_seconds: 600,
+    };
     const reportSeed = { action_id: doneActionId, status: "error", result: "changed?", machine_id: "fuzz-m2" };
     const restBody = (seed: Record<string, unknown>) =>
       fc.oneof(
         hostile.map((v) => JSON.stringify(v)),
-        fc.tuple(fc.nat({ max: pathsOf(seed).length - 1 }), hostile, fc.boolean()).map(([i, v, rm]) => JSON.stringify(replaceAt(seed, pathsOf(seed)[i]!, v, rm && i > 0))),
+        fc
+          .tuple(fc.nat({ max: pathsOf(seed).length - 1 }), hostile, fc.boolean())
+          .map(([i, v, rm]) => JSON.stringify(replaceAt(seed, pathsOf(seed)[i]!, v, rm && i > 0))),
         fc.string({ unit: "binary", maxLength: 200 }),
         fc.constantFrom(`{"__proto__":{"polluted":"yes"},"machine_id":"fuzz-ghost","action_type":"reboot"}`, "{", ""),
       );
@@ -325,7 +415,11 @@ describe("fuzzing every procedure and the REST endpoints", () => {
     await fc.assert(
       fc.asyncProperty(restBody(queueSeed), async (body) => {
         counts.rest += 1;
-        return check(await fetch(`${server.url}/api/actions/queue`, { method: "POST", headers: adminH, body }), `queue ${body.slice(0, 100)}`, false);
+        return check(
+          await fetch(`${server.url}/api/actions/queue`, { method: "POST", headers: adminH, body }),
+          `queue ${body.slice(0, 100)}`,
+          false,
+        );
       }),
       { numRuns: RUNS * 3 },
     );
@@ -333,16 +427,26 @@ describe("fuzzing every procedure and the REST endpoints", () => {
       fc.asyncProperty(restBody(reportSeed), async (body) => {
         counts.rest += 1;
         // A report of a finished action is answered as a duplicate (200) and changes nothing.
-        return check(await fetch(`${server.url}/api/actions/report`, { method: "POST", headers: agentH, body }), `report ${body.slice(0, 100)}`, true);
+        return check(
+          await fetch(`${server.url}/api/actions/report`, { method: "POST", headers: agentH, body }),
+          `report ${body.slice(0, 100)}`,
+          true,
+        );
       }),
       { numRuns: RUNS * 3 },
     );
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.string({ unit: "binary", maxLength: 300 }), hostile.map((v) => JSON.stringify(v))), async (q) => {
-        counts.rest += 1;
-        const url = `${server.url}/api/actions/pending?machine_id=${encodeURIComponent(q)}&machine_id=x&${encodeURIComponent(q)}=1`;
-        return check(await fetch(url, { headers: agentH }), `pending ${q.slice(0, 100)}`, true);
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.string({ unit: "binary", maxLength: 300 }),
+          hostile.map((v) => JSON.stringify(v)),
+        ),
+        async (q) => {
+          counts.rest += 1;
+          const url = `${server.url}/api/actions/pending?machine_id=${encodeURIComponent(q)}&machine_id=x&${encodeURIComponent(q)}=1`;
+          return check(await fetch(url, { headers: agentH }), `pending ${q.slice(0, 100)}`, true);
+        },
+      ),
       { numRuns: RUNS * 3 },
     );
     for (const path of ["/api/actions/queue", "/api/actions/report"]) {

@@ -49,7 +49,14 @@ const PUBLIC: Kind = Object.fromEntries(CREDS.map((c) => [c, "scoped"]));
 const ENROLL: Kind = { otherOrgAgentKey: "scoped" };
 const MACHINE_SCOPED: Kind = { otherMachineToken: "scoped", otherOrgMachineToken: "scoped" };
 
-type Victim = { machineId: string; actionId: string; ownerId: string; viewerId: string; adminKeyId: string; ownerEmail: string };
+type Victim = {
+  machineId: string;
+  actionId: string;
+  ownerId: string;
+  viewerId: string;
+  adminKeyId: string;
+  ownerEmail: string;
+};
 type Case = { kind: Kind; input?: (v: Victim) => unknown; last?: boolean };
 
 let n = 0;
@@ -61,7 +68,10 @@ const CASES: Record<string, Case> = {
   "orgs.current": { kind: ADMIN_LIST },
   "orgs.rename": { kind: OWNER_SCOPED, input: () => ({ name: "Renamed by the other org" }) },
   "orgs.users.list": { kind: ADMIN_LIST },
-  "orgs.users.create": { kind: OWNER_SCOPED, input: () => ({ email: `intruder${++n}@example.test`, password: "intruder password 1", role: "owner" }) },
+  "orgs.users.create": {
+    kind: OWNER_SCOPED,
+    input: () => ({ email: `intruder${++n}@example.test`, password: "intruder password 1", role: "owner" }),
+  },
   "orgs.users.setRole": { kind: TARGET, input: (v) => ({ userId: v.ownerId, role: "viewer" }) },
   "orgs.users.remove": { kind: TARGET, input: (v) => ({ userId: v.viewerId }) },
   "orgs.audit": { kind: ADMIN_LIST, input: () => ({ limit: 200 }) },
@@ -71,24 +81,46 @@ const CASES: Record<string, Case> = {
   "fleet.list": { kind: ADMIN_LIST, input: () => ({}) },
   "fleet.machine": { kind: ADMIN_TARGET, input: (v) => ({ machineId: v.machineId }) },
   "actions.queue": { kind: TARGET, input: (v) => ({ machineId: v.machineId, type: "reboot", data: {} }) },
-  "actions.queueBulk": { kind: TARGET, input: (v) => ({ machineIds: [v.machineId], type: "message", data: { message: "pwned" } }) },
+  "actions.queueBulk": {
+    kind: TARGET,
+    input: (v) => ({ machineIds: [v.machineId], type: "message", data: { message: "pwned" } }),
+  },
   "actions.cancel": { kind: TARGET, input: (v) => ({ id: v.actionId }) },
   "actions.list": { kind: ADMIN_LIST, input: (v) => ({ machineId: v.machineId, limit: 100 }) },
   "actions.get": { kind: ADMIN_TARGET, input: (v) => ({ id: v.actionId }) },
   // Enrolling the victim's machine id with another org's key makes a machine in that org, never a takeover.
-  "agent.enroll": { kind: ENROLL, input: (v) => ({ machineId: v.machineId, hostname: "hijack", os: "x", agentVersion: "1" }), last: true },
-  "agent.report": { kind: MACHINE_SCOPED, input: () => ({ metrics: { cpuPercent: 1, memoryPercent: 1, diskPercent: 1, uptimeSeconds: 1 } }) },
+  "agent.enroll": {
+    kind: ENROLL,
+    input: (v) => ({ machineId: v.machineId, hostname: "hijack", os: "x", agentVersion: "1" }),
+    last: true,
+  },
+  "agent.report": {
+    kind: MACHINE_SCOPED,
+    input: () => ({ metrics: { cpuPercent: 1, memoryPercent: 1, diskPercent: 1, uptimeSeconds: 1 } }),
+  },
   "agent.actionStream": { kind: MACHINE_SCOPED },
   "agent.pendingActions": { kind: TARGET, input: (v) => ({ machineId: v.machineId }) },
-  "agent.ack": { kind: TARGET, input: (v) => ({ actionId: v.actionId, claimToken: "guessed-claim-token", machineId: v.machineId }) },
+  "agent.ack": {
+    kind: TARGET,
+    input: (v) => ({ actionId: v.actionId, claimToken: "guessed-claim-token", machineId: v.machineId }),
+  },
   "agent.reportResult": {
     kind: TARGET,
-    input: (v) => ({ actionId: v.actionId, claimToken: "guessed-claim-token", status: "done", result: "pwned", machineId: v.machineId }),
+    input: (v) => ({
+      actionId: v.actionId,
+      claimToken: "guessed-claim-token",
+      status: "done",
+      result: "pwned",
+      machineId: v.machineId,
+    }),
   },
 };
 
 // Flat at run time: "actions.queue" → procedure.
-const procedures = appRouter._def.procedures as unknown as Record<string, { _def: { type: "query" | "mutation" | "subscription" } }>;
+const procedures = appRouter._def.procedures as unknown as Record<
+  string,
+  { _def: { type: "query" | "mutation" | "subscription" } }
+>;
 
 let server: TestServer;
 let victim: TestOrg;
@@ -107,10 +139,16 @@ async function call(path: string, cred: Cred, input: unknown): Promise<Answer> {
   const enc = input === undefined ? "" : `?input=${encodeURIComponent(JSON.stringify(input))}`;
   if (type === "subscription") {
     const ac = new AbortController();
-    const res = await fetch(`${server.url}/trpc/${path}${enc}`, { headers: { ...h, accept: "text/event-stream" }, signal: ac.signal });
+    const res = await fetch(`${server.url}/trpc/${path}${enc}`, {
+      headers: { ...h, accept: "text/event-stream" },
+      signal: ac.signal,
+    });
     // Read the first event (or the error) and hang up: a stream stays open.
     const reader = res.body!.getReader();
-    const first = await Promise.race([reader.read(), new Promise<{ value: undefined }>((r) => setTimeout(() => r({ value: undefined }), 1500))]);
+    const first = await Promise.race([
+      reader.read(),
+      new Promise<{ value: undefined }>((r) => setTimeout(() => r({ value: undefined }), 1500)),
+    ]);
     ac.abort();
     const body = first.value ? new TextDecoder().decode(first.value) : "";
     // tRPC answers an unauthorised subscription with an error event inside a 200 stream.
@@ -129,7 +167,9 @@ async function call(path: string, cred: Cred, input: unknown): Promise<Answer> {
 }
 
 function codeToStatus(code: string): number {
-  return ({ UNAUTHORIZED: 401, FORBIDDEN: 403, NOT_FOUND: 404, BAD_REQUEST: 400 } as Record<string, number>)[code] ?? 500;
+  return (
+    ({ UNAUTHORIZED: 401, FORBIDDEN: 403, NOT_FOUND: 404, BAD_REQUEST: 400 } as Record<string, number>)[code] ?? 500
+  );
 }
 
 /** The org whose data a credential may see (null: none). */
@@ -141,8 +181,23 @@ function orgOf(cred: Cred): "victim" | "attacker" | null {
 
 function leaks(cred: Cred, body: string): string[] {
   const own = orgOf(cred);
-  const foreign = [...(own === "victim" ? [] : markers.victim), ...(own === "attacker" ? [] : markers.attacker), ...markers.secrets];
-  const technical = ["passwordHash", "tokenHash", "keyHash", "claimToken\":\"", "scrypt$", "prisma", "SELECT ", "node_modules", ".ts:", "\"stack\""];
+  const foreign = [
+    ...(own === "victim" ? [] : markers.victim),
+    ...(own === "attacker" ? [] : markers.attacker),
+    ...markers.secrets,
+  ];
+  const technical = [
+    "passwordHash",
+    "tokenHash",
+    "keyHash",
+    'claimToken":"',
+    "scrypt$",
+    "prisma",
+    "SELECT ",
+    "node_modules",
+    ".ts:",
+    '"stack"',
+  ];
   const found = foreign.filter((m) => body.includes(m));
   // A victim's own claim tokens are never shown to admins; no answer here carries internals.
   for (const t of technical) if (body.includes(t)) found.push(t);
@@ -156,9 +211,21 @@ async function victimSnapshot(): Promise<string> {
   const [org, users, keys, machines, actions, events] = await Promise.all([
     db.organization.findUnique({ where: { id: orgId }, select: { name: true } }),
     db.user.findMany({ where: { orgId }, select: { id: true, email: true, role: true }, orderBy: { id: "asc" } }),
-    db.apiKey.findMany({ where: { orgId }, select: { id: true, revokedAt: true, scopes: true }, orderBy: { id: "asc" } }),
-    db.machine.findMany({ where: { orgId }, select: { machineId: true, hostname: true, tokenHash: true, orgId: true }, orderBy: { id: "asc" } }),
-    db.action.findMany({ where: { orgId }, select: { id: true, status: true, claimToken: true, result: true, deliveryCount: true }, orderBy: { id: "asc" } }),
+    db.apiKey.findMany({
+      where: { orgId },
+      select: { id: true, revokedAt: true, scopes: true },
+      orderBy: { id: "asc" },
+    }),
+    db.machine.findMany({
+      where: { orgId },
+      select: { machineId: true, hostname: true, tokenHash: true, orgId: true },
+      orderBy: { id: "asc" },
+    }),
+    db.action.findMany({
+      where: { orgId },
+      select: { id: true, status: true, claimToken: true, result: true, deliveryCount: true },
+      orderBy: { id: "asc" },
+    }),
     db.actionEvent.count({ where: { action: { orgId } } }),
   ]);
   return JSON.stringify({ org, users, keys, machines, actions, events });
@@ -173,9 +240,17 @@ beforeAll(async () => {
   const victimToken2 = await enroll(server, victim.agentKey, "victim-m2", "VICTIMHOST-2");
   const attackerToken = await enroll(server, attacker.agentKey, "attacker-m1", "ATTACKERHOST-1");
   const victimAdmin = server.client(victim.adminKey);
-  const { id: actionId } = await victimAdmin.actions.queue.mutate({ machineId: "victim-m1", type: "message", data: { message: "VICTIMMESSAGE secret" } });
-  await server.client(attacker.adminKey).actions.queue.mutate({ machineId: "attacker-m1", type: "message", data: { message: "ATTACKERMESSAGE" } });
-  await server.client(victimToken).agent.report.mutate({ metrics: { cpuPercent: 5, memoryPercent: 5, diskPercent: 5, uptimeSeconds: 5 } });
+  const { id: actionId } = await victimAdmin.actions.queue.mutate({
+    machineId: "victim-m1",
+    type: "message",
+    data: { message: "VICTIMMESSAGE secret" },
+  });
+  await server
+    .client(attacker.adminKey)
+    .actions.queue.mutate({ machineId: "attacker-m1", type: "message", data: { message: "ATTACKERMESSAGE" } });
+  await server
+    .client(victimToken)
+    .agent.report.mutate({ metrics: { cpuPercent: 5, memoryPercent: 5, diskPercent: 5, uptimeSeconds: 5 } });
 
   // Revoked keys (revoked through keys.revoke by the victim's owner) and an expired session.
   const owner = await signIn(server, victim.ownerEmail, victim.password);
@@ -187,13 +262,33 @@ beforeAll(async () => {
   const expired = "dfs_expired_session_token_for_isolation_tests_0001";
   const db = server.deps.db;
   const ownerRow = await db.user.findUniqueOrThrow({ where: { email: victim.ownerEmail }, select: { id: true } });
-  await db.session.create({ data: { tokenHash: hashSecret(expired), userId: ownerRow.id, createdAt: new Date(0), expiresAt: new Date(Date.now() - 1000) } });
+  await db.session.create({
+    data: {
+      tokenHash: hashSecret(expired),
+      userId: ownerRow.id,
+      createdAt: new Date(0),
+      expiresAt: new Date(Date.now() - 1000),
+    },
+  });
   const viewer = await signIn(server, "viewer-victim@example.test", victim.password);
   const attackerOwner = await signIn(server, attacker.ownerEmail, attacker.password);
-  const viewerRow = await db.user.findUniqueOrThrow({ where: { email: "viewer-victim@example.test" }, select: { id: true } });
-  const adminKeyRow = await db.apiKey.findFirstOrThrow({ where: { orgId: victim.orgId, name: "admin" }, select: { id: true } });
+  const viewerRow = await db.user.findUniqueOrThrow({
+    where: { email: "viewer-victim@example.test" },
+    select: { id: true },
+  });
+  const adminKeyRow = await db.apiKey.findFirstOrThrow({
+    where: { orgId: victim.orgId, name: "admin" },
+    select: { id: true },
+  });
 
-  v = { machineId: "victim-m1", actionId, ownerId: ownerRow.id, viewerId: viewerRow.id, adminKeyId: adminKeyRow.id, ownerEmail: victim.ownerEmail };
+  v = {
+    machineId: "victim-m1",
+    actionId,
+    ownerId: ownerRow.id,
+    viewerId: viewerRow.id,
+    adminKeyId: adminKeyRow.id,
+    ownerEmail: victim.ownerEmail,
+  };
   const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
   Object.assign(headers, {
     otherOrgAdminKey: bearer(attacker.adminKey),
@@ -207,9 +302,25 @@ beforeAll(async () => {
     expiredSession: { cookie: `dashfleet_session=${expired}` },
     none: {},
   } satisfies Record<Cred, Record<string, string>>);
-  markers.victim = ["VICTIMORG", "VICTIMHOST", "VICTIMMESSAGE", victim.ownerEmail, "viewer-victim@example.test", victim.orgId];
+  markers.victim = [
+    "VICTIMORG",
+    "VICTIMHOST",
+    "VICTIMMESSAGE",
+    victim.ownerEmail,
+    "viewer-victim@example.test",
+    victim.orgId,
+  ];
   markers.attacker = ["ATTACKERORG", "ATTACKERHOST", "ATTACKERMESSAGE", attacker.ownerEmail, attacker.orgId];
-  markers.secrets = [victim.adminKey, victim.agentKey, attacker.adminKey, attacker.agentKey, victimToken, victimToken2, attackerToken, owner.cookie.split("=")[1]!];
+  markers.secrets = [
+    victim.adminKey,
+    victim.agentKey,
+    attacker.adminKey,
+    attacker.agentKey,
+    victimToken,
+    victimToken2,
+    attackerToken,
+    owner.cookie.split("=")[1]!,
+  ];
 }, 120_000);
 
 afterAll(async () => {
@@ -226,7 +337,9 @@ describe("tenant isolation matrix (every procedure × every hostile credential)"
 
   it("refuses every cross-org, cross-machine, viewer, revoked, expired and anonymous call, and leaks nothing", async () => {
     const before = await victimSnapshot();
-    const paths = Object.keys(procedures).sort((a, b) => Number(CASES[a]?.last ?? false) - Number(CASES[b]?.last ?? false) || a.localeCompare(b));
+    const paths = Object.keys(procedures).sort(
+      (a, b) => Number(CASES[a]?.last ?? false) - Number(CASES[b]?.last ?? false) || a.localeCompare(b),
+    );
     const failures: string[] = [];
     let cases = 0;
     let refused = 0;
@@ -240,7 +353,8 @@ describe("tenant isolation matrix (every procedure × every hostile credential)"
         const leaked = leaks(cred, a.body);
         if (leaked.length) failures.push(`${path} as ${cred}: answer contains ${leaked.join(", ")}`);
         if (expectation === "refused") {
-          if (![401, 403, 404].includes(a.status)) failures.push(`${path} as ${cred}: expected a refusal, got HTTP ${a.status} ${a.body.slice(0, 200)}`);
+          if (![401, 403, 404].includes(a.status))
+            failures.push(`${path} as ${cred}: expected a refusal, got HTTP ${a.status} ${a.body.slice(0, 200)}`);
           else refused += 1;
         } else if (a.status >= 500) failures.push(`${path} as ${cred}: HTTP ${a.status}`);
       }
@@ -255,7 +369,13 @@ describe("tenant isolation matrix (every procedure × every hostile credential)"
     // The victim owner's session still works (another org's logout ended only its own).
     const me = await server.cookieClient(victimOwnerCookie).auth.me.query();
     expect(me?.email).toBe(victim.ownerEmail);
-    recordFigures("isolation", { procedures: paths.length, credentials: CREDS.length, cases, refused, scopedAnswersChecked: cases - refused });
+    recordFigures("isolation", {
+      procedures: paths.length,
+      credentials: CREDS.length,
+      cases,
+      refused,
+      scopedAnswersChecked: cases - refused,
+    });
   }, 120_000);
 
   it("a revoked key stops working at once, even right after it was used (no stale cache)", async () => {
@@ -270,16 +390,36 @@ describe("tenant isolation matrix (every procedure × every hostile credential)"
   // (agent.enroll above made a "victim-m1" in the other org, so the REST checks aim at victim-m2 too.)
   it("the original design's REST endpoints refuse other orgs and other machines", async () => {
     const post = (p: string, h: Record<string, string>, body: unknown) =>
-      fetch(`${server.url}${p}`, { method: "POST", headers: { ...h, "content-type": "application/json" }, body: JSON.stringify(body) });
-    const queue = await post("/api/actions/queue", headers.otherOrgAdminKey, { machine_id: "victim-m2", action_type: "reboot", data: {} });
+      fetch(`${server.url}${p}`, {
+        method: "POST",
+        headers: { ...h, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const queue = await post("/api/actions/queue", headers.otherOrgAdminKey, {
+      machine_id: "victim-m2",
+      action_type: "reboot",
+      data: {},
+    });
     expect(queue.status).toBe(404);
-    const pending = await fetch(`${server.url}/api/actions/pending?machine_id=victim-m1`, { headers: headers.otherMachineToken });
+    const pending = await fetch(`${server.url}/api/actions/pending?machine_id=victim-m1`, {
+      headers: headers.otherMachineToken,
+    });
     expect(pending.status).toBe(403);
-    const pendingOtherOrg = await fetch(`${server.url}/api/actions/pending?machine_id=victim-m2`, { headers: headers.otherOrgAgentKey });
+    const pendingOtherOrg = await fetch(`${server.url}/api/actions/pending?machine_id=victim-m2`, {
+      headers: headers.otherOrgAgentKey,
+    });
     expect([403, 404]).toContain(pendingOtherOrg.status);
-    const report = await post("/api/actions/report", headers.otherOrgAgentKey, { action_id: v.actionId, status: "done", result: "pwned" });
+    const report = await post("/api/actions/report", headers.otherOrgAgentKey, {
+      action_id: v.actionId,
+      status: "done",
+      result: "pwned",
+    });
     expect(report.status).toBe(404);
-    const reportOtherMachine = await post("/api/actions/report", headers.otherMachineToken, { action_id: v.actionId, status: "done", result: "pwned" });
+    const reportOtherMachine = await post("/api/actions/report", headers.otherMachineToken, {
+      action_id: v.actionId,
+      status: "done",
+      result: "pwned",
+    });
     expect([403, 404, 409]).toContain(reportOtherMachine.status);
     for (const r of [queue, pending, pendingOtherOrg, report, reportOtherMachine]) {
       const body = await r.text();

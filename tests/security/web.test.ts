@@ -2,6 +2,7 @@
 // attributes, cross-site requests refused, login rate-limited, no first-run setup once an org exists,
 // and secrets stored only as hashes (a copy of the database lets no one in), compared in constant time.
 import crypto from "node:crypto";
+import type * as nodeCrypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -14,7 +15,7 @@ import { signIn } from "../helpers/session.ts";
 
 // Count constant-time comparisons made by the server code running in this process.
 vi.mock("node:crypto", async (importOriginal) => {
-  const real = await importOriginal<typeof import("node:crypto")>();
+  const real = await importOriginal<typeof nodeCrypto>();
   const timingSafeEqual = vi.fn(real.timingSafeEqual);
   return { ...real, default: { ...real, timingSafeEqual }, timingSafeEqual };
 });
@@ -27,7 +28,10 @@ beforeAll(async () => {
   // A stand-in dashboard build (the CSP comes from the server, whatever the build holds).
   distDir = fs.mkdtempSync(path.join(os.tmpdir(), "dashfleet-dist-"));
   fs.mkdirSync(path.join(distDir, "assets"));
-  fs.writeFileSync(path.join(distDir, "index.html"), '<!doctype html><script type="module" src="/assets/app.js"></script>');
+  fs.writeFileSync(
+    path.join(distDir, "index.html"),
+    '<!doctype html><script type="module" src="/assets/app.js"></script>',
+  );
   fs.writeFileSync(path.join(distDir, "assets", "app.js"), "document.title = 'ok';");
   server = await startTestServer({ env: { DASHFLEET_DASHBOARD_DIR: distDir, DASHFLEET_LOGIN_PER_MINUTE: "10" } });
   org = await server.createOrg("Web Org");
@@ -108,7 +112,9 @@ describe("session cookie and cross-site requests", () => {
     });
     expect(form.status).toBeGreaterThanOrEqual(400);
     expect(form.status).toBeLessThan(500);
-    const read = await fetch(`${server.url}/trpc/fleet.list`, { headers: { cookie: s.cookie, "sec-fetch-site": "cross-site" } });
+    const read = await fetch(`${server.url}/trpc/fleet.list`, {
+      headers: { cookie: s.cookie, "sec-fetch-site": "cross-site" },
+    });
     expect(read.status).toBe(401);
     expect(await server.deps.db.action.count({ where: { orgId: org.orgId } })).toBe(0);
     // The same cookie from the dashboard's own origin works.
@@ -155,7 +161,11 @@ describe("first run", () => {
       const ac = new AbortController();
       const res =
         proc._def.type === "mutation"
-          ? await fetch(`${server.url}/trpc/${p}`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })
+          ? await fetch(`${server.url}/trpc/${p}`, {
+              method: "POST",
+              headers: { "content-type": "application/json" },
+              body: "{}",
+            })
           : await fetch(`${server.url}/trpc/${p}`, { signal: ac.signal });
       if (proc._def.type === "subscription") {
         // A subscription answers inside its event stream: the first event must be the refusal.
@@ -177,7 +187,9 @@ describe("first run", () => {
       await prepareDb(dbFile, ["Existing Org"]);
       const s = await spawnServer(dbFile, { env: { DASHFLEET_DEMO: "true", LOG_LEVEL: "info" } });
       await s.stop();
-      expect(readRows<{ name: string }>(dbFile, "SELECT name FROM Organization").map((o) => o.name)).toEqual(["Existing Org"]);
+      expect(readRows<{ name: string }>(dbFile, "SELECT name FROM Organization").map((o) => o.name)).toEqual([
+        "Existing Org",
+      ]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -200,7 +212,10 @@ describe("secrets at rest", () => {
     }
     // What a thief of the file holds: hashes. Sent as credentials, they open nothing.
     const keys = readRows<{ keyHash: string; prefix: string }>(server.dbFile, "SELECT keyHash, prefix FROM ApiKey");
-    const machines = readRows<{ tokenHash: string }>(server.dbFile, "SELECT tokenHash FROM Machine WHERE tokenHash IS NOT NULL");
+    const machines = readRows<{ tokenHash: string }>(
+      server.dbFile,
+      "SELECT tokenHash FROM Machine WHERE tokenHash IS NOT NULL",
+    );
     const sessions = readRows<{ tokenHash: string }>(server.dbFile, "SELECT tokenHash FROM Session");
     const users = readRows<{ passwordHash: string }>(server.dbFile, "SELECT passwordHash FROM User");
     expect(users.every((u) => u.passwordHash.startsWith("scrypt$"))).toBe(true);
@@ -212,12 +227,16 @@ describe("secrets at rest", () => {
       const res = await fetch(`${server.url}/trpc/fleet.list`, { headers: { authorization: `Bearer ${s}` } });
       expect(res.status).toBe(401);
       await res.arrayBuffer();
-      const agentRes = await fetch(`${server.url}/api/actions/pending?machine_id=rest-m1`, { headers: { authorization: `Bearer ${s}` } });
+      const agentRes = await fetch(`${server.url}/api/actions/pending?machine_id=rest-m1`, {
+        headers: { authorization: `Bearer ${s}` },
+      });
       expect(agentRes.status).toBe(401);
       await agentRes.arrayBuffer();
     }
     for (const s of sessions) {
-      const res = await fetch(`${server.url}/trpc/fleet.list`, { headers: { cookie: `dashfleet_session=${s.tokenHash}` } });
+      const res = await fetch(`${server.url}/trpc/fleet.list`, {
+        headers: { cookie: `dashfleet_session=${s.tokenHash}` },
+      });
       expect(res.status).toBe(401);
       await res.arrayBuffer();
     }
