@@ -9,7 +9,7 @@ import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { z } from "zod";
 import type { AppDeps, Principal } from "../context.ts";
 import { ExpiresInSeconds, MachineId, RESULT_MAX, ResultStatus } from "../contract/index.ts";
-import { claimActions, parseSpec, queueActions, reportResult } from "../services/actions.ts";
+import { ackAction, claimActions, parseSpec, queueActions, reportResult } from "../services/actions.ts";
 import { assertWellFormedText, storageError } from "../services/errors.ts";
 import { machineRefOf } from "../services/machines.ts";
 import { bearerOf } from "./context.ts";
@@ -94,6 +94,10 @@ async function route(deps: AppDeps, req: IncomingMessage, res: ServerResponse): 
     const m = await agentMachine(deps, p, machineId);
     deps.services.limiter.hit(`polls:${m.machineRef}`, deps.config.limits.agentPerMinute, "polls");
     const actions = await claimActions(queueDeps, m.machineRef, deps.config);
+    // The original design's agents have no ack: they run what they receive at once (a restart execs
+    // before it can report). So a REST delivery is the start of execution, acknowledged here; otherwise
+    // the lease would hand it out again after the agent restarted (the original defect).
+    for (const a of actions) await ackAction(queueDeps, m, { actionId: a.id, claimToken: a.claimToken }, deps.config);
     return send(res, 200, { actions: actions.map((a) => ({ action_id: a.id, type: a.type, data: a.data, claim_token: a.claimToken })) });
   }
 
