@@ -296,15 +296,39 @@ export class SimAgent {
   }
 }
 
-/** Queues one action through tRPC and records it if the call returned. */
-export async function queueOne(client: TRPCClient, ledger: Ledger, machineId: string, n: number): Promise<void> {
+/**
+ * Queues one action and records it if the call returned: mostly actions.queue, every 5th through the
+ * original design's REST endpoint (when `rest` is given), every 11th as a queueBulk for two machines.
+ */
+export async function queueOne(
+  client: TRPCClient,
+  ledger: Ledger,
+  machineId: string,
+  n: number,
+  rest?: { url: string; adminKey: string; otherMachineId: string },
+): Promise<void> {
   try {
     const spec: ActionSpecInput =
       n % 7 === 0
         ? { type: "restart", data: {} }
         : { type: "message", data: { message: `message ${n} <b>&amp;</b> $(rm -rf /)` } };
-    const { id } = await client.actions.queue.mutate({ machineId, ...spec });
-    ledger.queued.set(id, machineId);
+    if (rest && n % 5 === 0) {
+      const res = await fetch(`${rest.url}/api/actions/queue`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${rest.adminKey}`, "content-type": "application/json" },
+        body: JSON.stringify({ machine_id: machineId, action_type: spec.type, data: spec.data }),
+      });
+      const body = (await res.json()) as { action_id?: string };
+      if (res.status === 201 && body.action_id) ledger.queued.set(body.action_id, machineId);
+      else ledger.answeredErrors.set(`REST ${res.status}`, (ledger.answeredErrors.get(`REST ${res.status}`) ?? 0) + 1);
+    } else if (rest && n % 11 === 0) {
+      const machines = [machineId, rest.otherMachineId];
+      const { ids } = await client.actions.queueBulk.mutate({ machineIds: machines, ...spec });
+      ids.forEach((id, i) => ledger.queued.set(id, machines[i]!));
+    } else {
+      const { id } = await client.actions.queue.mutate({ machineId, ...spec });
+      ledger.queued.set(id, machineId);
+    }
   } catch (err) {
     noteError(ledger, err);
   }
@@ -347,7 +371,8 @@ export async function runLoad(
     while (!stop.stopped) {
       const a = agents[n % agents.length]!;
       n += 1;
-      await queueOne(admin, ledger, a.machineId, n);
+      const other = agents[(n + 1) % agents.length]!;
+      await queueOne(admin, ledger, a.machineId, n, { url, adminKey, otherMachineId: other.machineId });
       await sleep(opts.queueEvery ?? 5);
     }
   };
