@@ -8,26 +8,77 @@ import { performance } from "node:perf_hooks";
 import { machineToken } from "./setup.ts";
 
 export type Job =
-  | { mode: "load"; port: number; targets: { method: "GET"; path: string; headers: Record<string, string> }[]; concurrency: number; durationMs: number }
-  | { mode: "fleet"; port: number; salt: string; from: number; to: number; pollMs: number; reportMs: number; durationMs: number; maxSockets: number }
-  | { mode: "queue"; port: number; adminKey: string; machineIds: string[]; perSecond: number; durationMs: number; maxSockets: number }
+  | {
+      mode: "load";
+      port: number;
+      targets: { method: "GET"; path: string; headers: Record<string, string> }[];
+      concurrency: number;
+      durationMs: number;
+    }
+  | {
+      mode: "fleet";
+      port: number;
+      salt: string;
+      from: number;
+      to: number;
+      pollMs: number;
+      reportMs: number;
+      /** Requests due in this first stretch are counted apart (the fleet arriving at a fresh server). */
+      warmupMs: number;
+      durationMs: number;
+      maxSockets: number;
+    }
+  | {
+      mode: "queue";
+      port: number;
+      adminKey: string;
+      machineIds: string[];
+      perSecond: number;
+      durationMs: number;
+      maxSockets: number;
+    }
   | { mode: "push"; port: number; salt: string; from: number; to: number; maxMs: number };
 
-export type LoadResult = { count: number; errors: number; firstError: string | null; latencies: number[]; elapsedMs: number };
+export type LoadResult = {
+  count: number;
+  errors: number;
+  firstError: string | null;
+  latencies: number[];
+  elapsedMs: number;
+};
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable across processes on one machine. */
 export const nowMs = () => performance.timeOrigin + performance.now();
 
 type Reply = { status: number; body: string };
 
-function request(agent: http.Agent, port: number, method: string, path: string, headers: Record<string, string>, body?: string): Promise<Reply> {
+function request(
+  agent: http.Agent,
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port, method, path, agent, headers: body ? { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(body) } : headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
-      res.on("error", reject);
-    });
+    const req = http.request(
+      {
+        host: "127.0.0.1",
+        port,
+        method,
+        path,
+        agent,
+        headers: body
+          ? { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(body) }
+          : headers,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+        res.on("error", reject);
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });
@@ -62,22 +113,37 @@ async function load(job: Extract<Job, { mode: "load" }>): Promise<LoadResult> {
   return { count: latencies.length, errors, firstError, latencies, elapsedMs: nowMs() - start };
 }
 
-const metrics = () => ({ cpuPercent: Math.round(Math.random() * 1000) / 10, memoryPercent: 42.5, diskPercent: 61.2, uptimeSeconds: 12345 });
+const metrics = () => ({
+  cpuPercent: Math.round(Math.random() * 1000) / 10,
+  memoryPercent: 42.5,
+  diskPercent: 61.2,
+  uptimeSeconds: 12345,
+});
 
 /**
  * Simulated agents from..to-1: each polls every pollMs and reports every reportMs, starting at a random
  * phase so the load is spread. Latency counts from the moment a request was due, so a client that falls
  * behind shows up as latency, not as a lower rate.
  */
-async function fleet(job: Extract<Job, { mode: "fleet" }>): Promise<LoadResult & { polls: number; reports: number }> {
+async function fleet(
+  job: Extract<Job, { mode: "fleet" }>,
+): Promise<
+  LoadResult & {
+    polls: number;
+    reports: number;
+    warm: { latencies: number[]; errors: number; reports: number; firstError: string | null };
+  }
+> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: job.maxSockets });
   const latencies: number[] = [];
+  const warm = { latencies: [] as number[], errors: 0, reports: 0, firstError: null as string | null };
   let errors = 0;
   let firstError: string | null = null;
   let polls = 0;
   let reports = 0;
   const start = nowMs();
-  const end = start + job.durationMs;
+  const measuredFrom = start + job.warmupMs;
+  const end = measuredFrom + job.durationMs;
   // Time wheel of 10 ms slots: each agent sits in the slot of its next due time.
   const SLOT = 10;
   const wheel = new Map<number, { i: number; kind: "poll" | "report" }[]>();
@@ -101,11 +167,20 @@ async function fleet(job: Extract<Job, { mode: "fleet" }>): Promise<LoadResult &
     )
       .then((r) => {
         if (r.status !== 200) throw new Error(`${e.kind} HTTP ${r.status}: ${r.body.slice(0, 200)}`);
+        if (due < measuredFrom) {
+          if (e.kind === "report") warm.reports += 1;
+          return void warm.latencies.push(nowMs() - due);
+        }
         latencies.push(nowMs() - due);
         if (e.kind === "poll") polls += 1;
         else reports += 1;
       })
       .catch((err: unknown) => {
+        if (due < measuredFrom) {
+          warm.errors += 1;
+          warm.firstError ??= String(err);
+          return;
+        }
         errors += 1;
         firstError ??= String(err);
       })
@@ -129,11 +204,22 @@ async function fleet(job: Extract<Job, { mode: "fleet" }>): Promise<LoadResult &
   }
   await Promise.all(inflight);
   agent.destroy();
-  return { count: latencies.length, errors, firstError, latencies, elapsedMs: nowMs() - start, polls, reports };
+  return {
+    count: latencies.length,
+    errors,
+    firstError,
+    latencies,
+    elapsedMs: nowMs() - measuredFrom,
+    polls,
+    reports,
+    warm,
+  };
 }
 
 /** Queues message actions at a fixed rate, round-robin over machines; returns each id with its return time. */
-async function queue(job: Extract<Job, { mode: "queue" }>): Promise<LoadResult & { ids: string[]; queuedAt: Record<string, { at: number; machineId: string }> }> {
+async function queue(
+  job: Extract<Job, { mode: "queue" }>,
+): Promise<LoadResult & { ids: string[]; queuedAt: Record<string, { at: number; machineId: string }> }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: job.maxSockets });
   const latencies: number[] = [];
   const ids: string[] = [];
@@ -188,7 +274,13 @@ async function queue(job: Extract<Job, { mode: "queue" }>): Promise<LoadResult &
  * Agents holding the push channel: one SSE stream each (GET /trpc/agent.actionStream). On every wake
  * the agent claims through agent.pendingActions and records when it held each action.
  */
-async function push(job: Extract<Job, { mode: "push" }>): Promise<{ connected: number; errors: number; firstError: string | null; heldAt: Record<string, number>; claims: number }> {
+async function push(job: Extract<Job, { mode: "push" }>): Promise<{
+  connected: number;
+  errors: number;
+  firstError: string | null;
+  heldAt: Record<string, number>;
+  claims: number;
+}> {
   const pollAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const heldAt: Record<string, number> = {};
   let connected = 0;
@@ -200,48 +292,60 @@ async function push(job: Extract<Job, { mode: "push" }>): Promise<{ connected: n
   const claim = (i: number, headers: Record<string, string>) => {
     // One claim at a time per agent; a wake during a claim triggers one more.
     const prev = claiming.get(i) ?? Promise.resolve();
-    const p = prev.then(async () => {
-      const r = await request(pollAgent, job.port, "GET", "/trpc/agent.pendingActions?input=%7B%7D", headers);
-      claims += 1;
-      if (r.status !== 200) throw new Error(`claim HTTP ${r.status}: ${r.body.slice(0, 200)}`);
-      const t = nowMs();
-      for (const a of (JSON.parse(r.body) as { result: { data: { actions: { id: string }[] } } }).result.data.actions) {
-        if (heldAt[a.id] !== undefined) throw new Error(`action ${a.id} delivered twice`);
-        heldAt[a.id] = t;
-      }
-    }).catch((err: unknown) => {
-      errors += 1;
-      firstError ??= String(err);
-    });
+    const p = prev
+      .then(async () => {
+        const r = await request(pollAgent, job.port, "GET", "/trpc/agent.pendingActions?input=%7B%7D", headers);
+        claims += 1;
+        if (r.status !== 200) throw new Error(`claim HTTP ${r.status}: ${r.body.slice(0, 200)}`);
+        const t = nowMs();
+        for (const a of (JSON.parse(r.body) as { result: { data: { actions: { id: string }[] } } }).result.data
+          .actions) {
+          if (heldAt[a.id] !== undefined) throw new Error(`action ${a.id} delivered twice`);
+          heldAt[a.id] = t;
+        }
+      })
+      .catch((err: unknown) => {
+        errors += 1;
+        firstError ??= String(err);
+      });
     claiming.set(i, p);
   };
   const open = (i: number) =>
     new Promise<void>((resolve) => {
       const headers = { authorization: `Bearer ${machineToken(job.salt, i)}` };
       // Each stream holds its own connection (no pooling), as a real agent's does.
-      const req = http.get({ host: "127.0.0.1", port: job.port, path: "/trpc/agent.actionStream", agent: false, headers: { ...headers, accept: "text/event-stream" } }, (res) => {
-        if (res.statusCode !== 200) {
-          errors += 1;
-          firstError ??= `stream HTTP ${res.statusCode}`;
-          res.resume();
-          return resolve();
-        }
-        connected += 1;
-        resolve();
-        let buf = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => {
-          buf += chunk;
-          let cut;
-          while ((cut = buf.indexOf("\n\n")) >= 0) {
-            const ev = buf.slice(0, cut);
-            buf = buf.slice(cut + 2);
-            // Data events are wakes; "connected" and ping comments are not.
-            if (/^data: /m.test(ev) && !/^event: /m.test(ev)) claim(i, headers);
+      const req = http.get(
+        {
+          host: "127.0.0.1",
+          port: job.port,
+          path: "/trpc/agent.actionStream",
+          agent: false,
+          headers: { ...headers, accept: "text/event-stream" },
+        },
+        (res) => {
+          if (res.statusCode !== 200) {
+            errors += 1;
+            firstError ??= `stream HTTP ${res.statusCode}`;
+            res.resume();
+            return resolve();
           }
-        });
-        res.on("error", () => {});
-      });
+          connected += 1;
+          resolve();
+          let buf = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk: string) => {
+            buf += chunk;
+            let cut;
+            while ((cut = buf.indexOf("\n\n")) >= 0) {
+              const ev = buf.slice(0, cut);
+              buf = buf.slice(cut + 2);
+              // Data events are wakes; "connected" and ping comments are not.
+              if (/^data: /m.test(ev) && !/^event: /m.test(ev)) claim(i, headers);
+            }
+          });
+          res.on("error", () => {});
+        },
+      );
       req.on("error", (err) => {
         errors += 1;
         firstError ??= String(err);
@@ -268,7 +372,8 @@ async function push(job: Extract<Job, { mode: "push" }>): Promise<{ connected: n
 }
 
 process.once("message", (job: Job) => {
-  const run = job.mode === "load" ? load(job) : job.mode === "fleet" ? fleet(job) : job.mode === "queue" ? queue(job) : push(job);
+  const run =
+    job.mode === "load" ? load(job) : job.mode === "fleet" ? fleet(job) : job.mode === "queue" ? queue(job) : push(job);
   run.then(
     (result) => process.send!({ result }, () => process.exit(0)),
     (err: unknown) => process.send!({ error: String(err) }, () => process.exit(1)),

@@ -31,7 +31,8 @@ export async function startServer(opts: { config: Config; clock?: Clock; log?: L
   const server = createHttpServer(deps);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(config.port, config.host, () => resolve());
+    // A large fleet reconnects all at once after a restart: Node's default accept backlog (511) overflows.
+    server.listen({ port: config.port, host: config.host, backlog: 4096 }, () => resolve());
   });
   const timer =
     opts.sweep === false

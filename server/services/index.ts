@@ -16,8 +16,10 @@ export type Services = {
 export async function createServices(db: Db, clock: Clock, _config: Config): Promise<Services> {
   const dispatch = new ActionDispatch(db, clock);
   await dispatch.load();
+  const principals = new PrincipalResolver(db, clock);
+  await principals.preloadMachines();
   return {
-    principals: new PrincipalResolver(db, clock),
+    principals,
     limiter: new RateLimiter(clock),
     dispatch,
   };
