@@ -387,6 +387,15 @@ describe("tenant isolation matrix (every procedure × every hostile credential)"
     expect(res.status).toBe(401);
   });
 
+  it("re-enrolling a machine retires its old token at once, even right after it was used (no stale cache)", async () => {
+    const old = await enroll(server, victim.agentKey, "victim-reenrolled");
+    expect((await server.client(old).agent.pendingActions.query({})).actions).toEqual([]);
+    const fresh = await enroll(server, victim.agentKey, "victim-reenrolled");
+    const res = await fetch(`${server.url}/trpc/agent.pendingActions`, { headers: { authorization: `Bearer ${old}` } });
+    expect(res.status).toBe(401);
+    expect((await server.client(fresh).agent.pendingActions.query({})).actions).toEqual([]);
+  });
+
   // (agent.enroll above made a "victim-m1" in the other org, so the REST checks aim at victim-m2 too.)
   it("the original design's REST endpoints refuse other orgs and other machines", async () => {
     const post = (p: string, h: Record<string, string>, body: unknown) =>
