@@ -2,17 +2,8 @@
 // injected clock, health, pending work, one machine's history and actions; roles and isolation.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../server/clock.ts";
-import {
-  enroll,
-  errorCode,
-  failure,
-  PASSWORD,
-  startTestServer,
-  type TestOrg,
-  type TestServer,
-  type TRPCClient,
-} from "../helpers/server.ts";
-import { signIn } from "../helpers/session.ts";
+import { enroll, errorCode, failure, type TestOrg, type TestServer, type TRPCClient } from "../helpers/server.ts";
+import { startWithRoles } from "../helpers/session.ts";
 
 let server: TestServer;
 let org: TestOrg;
@@ -30,16 +21,12 @@ const metrics = (cpu: number, memory = 30, disk = 40) => ({
 });
 
 beforeAll(async () => {
-  server = await startTestServer({
+  ({ server, org, other, viewer } = await startWithRoles("Fleet Org", "fleet.test", {
     clock,
     sweep: false,
     env: { DASHFLEET_AGENT_PER_MINUTE: "10000", DASHFLEET_REPORT_INTERVAL_SECONDS: "10" },
-  });
-  org = await server.createOrg("Fleet Org");
-  other = await server.createOrg("Other Org");
-  await server.addUser(org.orgId, "viewer@fleet.test", "viewer");
+  }));
   admin = server.client(org.adminKey);
-  viewer = (await signIn(server, "viewer@fleet.test", PASSWORD)).client;
   tokens = {
     alpha: await enroll(server, org.agentKey, "m-alpha", "alpha.local"),
     beta: await enroll(server, org.agentKey, "m-beta", "beta.local"),

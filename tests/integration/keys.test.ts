@@ -1,16 +1,8 @@
 // keys.*: listing without secrets, creating within the creator's rights, revoking with immediate effect,
 // and isolation between organizations.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  errorCode,
-  failure,
-  PASSWORD,
-  startTestServer,
-  type TestOrg,
-  type TestServer,
-  type TRPCClient,
-} from "../helpers/server.ts";
-import { signIn } from "../helpers/session.ts";
+import { errorCode, failure, type TestOrg, type TestServer, type TRPCClient } from "../helpers/server.ts";
+import { startWithRoles } from "../helpers/session.ts";
 
 let server: TestServer;
 let org: TestOrg;
@@ -20,14 +12,7 @@ let admin: TRPCClient;
 let viewer: TRPCClient;
 
 beforeAll(async () => {
-  server = await startTestServer();
-  org = await server.createOrg("Keys Org");
-  other = await server.createOrg("Other Org");
-  await server.addUser(org.orgId, "admin@keys.test", "admin");
-  await server.addUser(org.orgId, "viewer@keys.test", "viewer");
-  owner = (await signIn(server, org.ownerEmail, PASSWORD)).client;
-  admin = (await signIn(server, "admin@keys.test", PASSWORD)).client;
-  viewer = (await signIn(server, "viewer@keys.test", PASSWORD)).client;
+  ({ server, org, other, owner, admin, viewer } = await startWithRoles("Keys Org", "keys.test"));
 });
 afterAll(() => server.stop());
 

@@ -1,16 +1,8 @@
 // orgs.*: the current org, rename, users (owner-only changes, at least one owner always left),
 // and the audit log (every change audited, newest first, paged), all scoped to the caller's org.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  errorCode,
-  failure,
-  PASSWORD,
-  startTestServer,
-  type TestOrg,
-  type TestServer,
-  type TRPCClient,
-} from "../helpers/server.ts";
-import { signIn } from "../helpers/session.ts";
+import { errorCode, failure, PASSWORD, type TestOrg, type TestServer, type TRPCClient } from "../helpers/server.ts";
+import { signIn, startWithRoles } from "../helpers/session.ts";
 
 let server: TestServer;
 let org: TestOrg;
@@ -20,14 +12,7 @@ let admin: TRPCClient;
 let viewer: TRPCClient;
 
 beforeAll(async () => {
-  server = await startTestServer();
-  org = await server.createOrg("Orgs Org");
-  other = await server.createOrg("Other Org");
-  await server.addUser(org.orgId, "admin@orgs.test", "admin");
-  await server.addUser(org.orgId, "viewer@orgs.test", "viewer");
-  owner = (await signIn(server, org.ownerEmail, PASSWORD)).client;
-  admin = (await signIn(server, "admin@orgs.test", PASSWORD)).client;
-  viewer = (await signIn(server, "viewer@orgs.test", PASSWORD)).client;
+  ({ server, org, other, owner, admin, viewer } = await startWithRoles("Orgs Org", "orgs.test"));
 });
 afterAll(() => server.stop());
 
