@@ -6,7 +6,14 @@ import { migrate, openDb } from "../server/db.ts";
 import { createOrganization } from "../server/services/accounts.ts";
 import { hashSecret, MACHINE_TOKEN_PREFIX } from "../server/services/crypto.ts";
 
-export type BenchFleet = { dbFile: string; orgId: string; adminKey: string; agentKey: string; salt: string; machines: number };
+export type BenchFleet = {
+  dbFile: string;
+  orgId: string;
+  adminKey: string;
+  agentKey: string;
+  salt: string;
+  machines: number;
+};
 
 /** The machine token of simulated machine i (the simulators derive it the same way). */
 export function machineToken(salt: string, i: number): string {
@@ -31,7 +38,17 @@ export async function prepareFleet(dbFile: string, machines: number): Promise<Be
       const n = Math.min(CHUNK, machines - start);
       const params: unknown[] = [];
       for (let i = start; i < start + n; i++) {
-        params.push(`bm_${salt}_${i}`, org.orgId, machineIdOf(i), `host-${i}`, "Linux bench", "0.0.0-bench", hashSecret(machineToken(salt, i)), now, now);
+        params.push(
+          `bm_${salt}_${i}`,
+          org.orgId,
+          machineIdOf(i),
+          `host-${i}`,
+          "Linux bench",
+          "0.0.0-bench",
+          hashSecret(machineToken(salt, i)),
+          now,
+          now,
+        );
       }
       await db.$executeRawUnsafe(
         `INSERT INTO "Machine" ("id", "orgId", "machineId", "hostname", "os", "agentVersion", "tokenHash", "firstSeenAt", "lastSeenAt") VALUES ${Array.from({ length: n }, () => "(?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ")}`,

@@ -14,7 +14,11 @@ import { bearerOf } from "./context.ts";
 
 const EMPTY = Buffer.from(JSON.stringify({ result: { data: { actions: [] } } }));
 /** The paths an input-less `agent.pendingActions` query arrives on (no input, or `{}` as the agent sends). */
-const POLL_PATHS = new Set(["/trpc/agent.pendingActions", "/trpc/agent.pendingActions?input=%7B%7D", "/trpc/agent.pendingActions?input={}"]);
+const POLL_PATHS = new Set([
+  "/trpc/agent.pendingActions",
+  "/trpc/agent.pendingActions?input=%7B%7D",
+  "/trpc/agent.pendingActions?input={}",
+]);
 const HEADERS = { "content-type": "application/json", vary: "trpc-accept, accept" };
 
 async function machineOf(deps: AppDeps, req: IncomingMessage) {
@@ -81,7 +85,9 @@ async function report(deps: AppDeps, req: IncomingMessage, res: ServerResponse):
   } catch {
     return false; // nothing was stored: tRPC tries once more and answers any error in its own shape
   }
-  const body = Buffer.from(JSON.stringify({ result: { data: { nextReportInSeconds: deps.config.reportIntervalSeconds } } }));
+  const body = Buffer.from(
+    JSON.stringify({ result: { data: { nextReportInSeconds: deps.config.reportIntervalSeconds } } }),
+  );
   res.writeHead(200, { ...HEADERS, "content-length": body.length }).end(body);
   return true;
 }

@@ -18,7 +18,14 @@ export async function enrollMachine(
 ): Promise<{ machineToken: string; machineRef: string }> {
   const token = newSecret(MACHINE_TOKEN_PREFIX);
   const now = clock.now();
-  const fields = { hostname: identity.hostname, os: identity.os, agentVersion: identity.agentVersion, tokenHash: hashSecret(token), lastSeenAt: now, reportIntervalSec };
+  const fields = {
+    hostname: identity.hostname,
+    os: identity.os,
+    agentVersion: identity.agentVersion,
+    tokenHash: hashSecret(token),
+    lastSeenAt: now,
+    reportIntervalSec,
+  };
   const m = await db.machine.upsert({
     where: { orgId_machineId: { orgId, machineId: identity.machineId } },
     create: { orgId, machineId: identity.machineId, firstSeenAt: now, ...fields },
@@ -137,7 +144,16 @@ async function writeBatch(db: Db, batch: PendingReport[]): Promise<void> {
     const chunk = rows.slice(i, i + UPDATE_CHUNK);
     // SQLite names VALUES columns column1..column8; one statement updates the whole chunk.
     const values = chunk.map(() => "(?, ?, ?, ?, ?, ?, ?, ?)").join(", ");
-    const params = chunk.flatMap((r) => [r.machineRef, r.at, r.at, r.report.cpuPercent, r.report.memoryPercent, r.report.diskPercent, r.report.uptimeSeconds, extrasOf(r.report)]);
+    const params = chunk.flatMap((r) => [
+      r.machineRef,
+      r.at,
+      r.at,
+      r.report.cpuPercent,
+      r.report.memoryPercent,
+      r.report.diskPercent,
+      r.report.uptimeSeconds,
+      extrasOf(r.report),
+    ]);
     updates.push(
       db.$executeRawUnsafe(
         `UPDATE "Machine" SET "lastSeenAt" = v.column2, "lastReportAt" = v.column3, "lastCpu" = v.column4, "lastMemory" = v.column5, ` +
@@ -155,14 +171,24 @@ async function writeBatch(db: Db, batch: PendingReport[]): Promise<void> {
     inserts.push(
       db.$executeRawUnsafe(
         `INSERT INTO "MetricReport" ("machineRef", "at", "cpu", "memory", "disk", "uptime", "extras") VALUES ${chunk.map(() => "(?, ?, ?, ?, ?, ?, ?)").join(", ")}`,
-        ...chunk.flatMap((r) => [r.machineRef, r.at, r.report.cpuPercent, r.report.memoryPercent, r.report.diskPercent, r.report.uptimeSeconds, extrasOf(r.report)]),
+        ...chunk.flatMap((r) => [
+          r.machineRef,
+          r.at,
+          r.report.cpuPercent,
+          r.report.memoryPercent,
+          r.report.diskPercent,
+          r.report.uptimeSeconds,
+          extrasOf(r.report),
+        ]),
       ),
     );
   }
   await db.$transaction([
     ...inserts,
     ...updates,
-    ...identities.map((r) => db.machine.update({ where: { id: r.machineRef }, data: r.identity!, select: { id: true } })),
+    ...identities.map((r) =>
+      db.machine.update({ where: { id: r.machineRef }, data: r.identity!, select: { id: true } }),
+    ),
   ]);
 }
 

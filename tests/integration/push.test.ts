@@ -107,10 +107,18 @@ describe("push channel", () => {
     try {
       await until(() => agent.connects >= 1);
       const admin = server.client(org.adminKey);
-      const { id } = await admin.actions.queue.mutate({ machineId: "push-one", type: "message", data: { message: "hello" } });
+      const { id } = await admin.actions.queue.mutate({
+        machineId: "push-one",
+        type: "message",
+        data: { message: "hello" },
+      });
       await until(() => agent.held.length >= 1);
       // Later wakes and claims (another queue, a poll) do not hand the same action out again.
-      const { id: second } = await admin.actions.queue.mutate({ machineId: "push-one", type: "message", data: { message: "again" } });
+      const { id: second } = await admin.actions.queue.mutate({
+        machineId: "push-one",
+        type: "message",
+        data: { message: "again" },
+      });
       await until(() => agent.held.length >= 2);
       await agent.settled();
       const { actions } = await agent.api.agent.pendingActions.query();
@@ -132,7 +140,11 @@ describe("push channel", () => {
       await until(() => agent.connects >= 1);
       await proxy.down();
       const admin = server.client(org.adminKey);
-      const { id } = await admin.actions.queue.mutate({ machineId: "push-reconnect", type: "message", data: { message: "while away" } });
+      const { id } = await admin.actions.queue.mutate({
+        machineId: "push-reconnect",
+        type: "message",
+        data: { message: "while away" },
+      });
       // Claims go straight to the server; only the stream runs through the proxy. Nothing is held yet,
       // because the wake for this action was sent while the stream was down.
       await new Promise((r) => setTimeout(r, 200));
@@ -142,7 +154,11 @@ describe("push channel", () => {
       await until(() => agent.held.length >= 1);
       expect(agent.held.map((a) => a.id)).toEqual([id]);
       // And the reconnected stream carries new wakes.
-      const { id: after } = await admin.actions.queue.mutate({ machineId: "push-reconnect", type: "message", data: { message: "after" } });
+      const { id: after } = await admin.actions.queue.mutate({
+        machineId: "push-reconnect",
+        type: "message",
+        data: { message: "after" },
+      });
       await until(() => agent.held.length >= 2);
       expect(agent.held.map((a) => a.id)).toEqual([id, after]);
     } finally {
@@ -161,7 +177,11 @@ describe("push channel", () => {
       await b.settled();
       const bWakesBefore = b.wakes;
       const admin = server.client(org.adminKey);
-      const { id } = await admin.actions.queue.mutate({ machineId: "push-a", type: "message", data: { message: "for A only" } });
+      const { id } = await admin.actions.queue.mutate({
+        machineId: "push-a",
+        type: "message",
+        data: { message: "for A only" },
+      });
       await until(() => a.held.length >= 1);
       // Give a stray wake time to arrive before asserting it did not.
       await new Promise((r) => setTimeout(r, 300));
@@ -171,7 +191,9 @@ describe("push channel", () => {
       expect(b.held).toEqual([]);
       expect((await b.api.agent.pendingActions.query()).actions).toEqual([]);
       // Even knowing the id and claim token, B cannot acknowledge A's action.
-      expect(await errorCode(b.api.agent.ack.mutate({ actionId: id, claimToken: a.held[0]!.claimToken }))).toBe("NOT_FOUND");
+      expect(await errorCode(b.api.agent.ack.mutate({ actionId: id, claimToken: a.held[0]!.claimToken }))).toBe(
+        "NOT_FOUND",
+      );
     } finally {
       a.close();
       b.close();
