@@ -4,11 +4,9 @@
 // rendering. The headless agent (`npm run agent`) runs as a child process with a fake notify-send on
 // PATH that records what it was asked to show; a few extra machines are simulated over the agent API
 // so their steps (claim, ack, result) can be timed by the test.
-import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import {
@@ -20,6 +18,8 @@ import {
   signInAs,
   type WatchedPage,
 } from "../helpers/browser.ts";
+import { fakeNotifySend, shown } from "../helpers/agent-proc.ts";
+import { spawnTsx } from "../helpers/child.ts";
 import {
   enroll,
   PASSWORD,
@@ -29,26 +29,13 @@ import {
   type TRPCClient,
 } from "../helpers/server.ts";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-
 /** The real headless agent as a child process; `shown()` lists the notify-send calls it made. */
 function startHeadlessAgent(serverUrl: string, agentKey: string, machineId: string) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dashfleet-e2e-agent-"));
-  const bin = path.join(dir, "bin");
-  const record = path.join(dir, "notify-send.jsonl");
-  fs.mkdirSync(bin);
-  fs.writeFileSync(
-    path.join(bin, "notify-send"),
-    `#!${process.execPath}\nrequire("node:fs").appendFileSync(${JSON.stringify(record)}, JSON.stringify(process.argv.slice(2)) + "\\n");\n`,
-    { mode: 0o755 },
-  );
-  let output = "";
-  const child: ChildProcess = spawn(
-    process.execPath,
+  const { bin, shownFile } = fakeNotifySend(dir);
+  const agent = spawnTsx(
+    "tray-agent/src/headless.ts",
     [
-      "--import",
-      "tsx",
-      "tray-agent/src/headless.ts",
       "--server",
       serverUrl,
       "--token",
@@ -62,32 +49,13 @@ function startHeadlessAgent(serverUrl: string, agentKey: string, machineId: stri
       "--data-dir",
       path.join(dir, "data"),
     ],
-    {
-      cwd: ROOT,
-      env: { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH ?? ""}` },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
+    { pathFirst: bin },
   );
-  child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
   return {
-    output: () => output,
-    shown: (): string[][] =>
-      fs.existsSync(record)
-        ? fs
-            .readFileSync(record, "utf8")
-            .trim()
-            .split("\n")
-            .filter(Boolean)
-            .map((l) => JSON.parse(l) as string[])
-        : [],
+    output: agent.output,
+    shown: () => shown(shownFile),
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((r) => child.once("exit", r));
-        child.kill("SIGTERM");
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-        if (child.exitCode === null) child.kill("SIGKILL");
-      }
+      await agent.stop(5000);
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,20 +1,11 @@
 // The real headless agent as a child process (so tests can SIGKILL it and start it again on the same
 // data directory), with a fake notify-send on PATH that records each message it is asked to show,
 // verbatim, one JSON line per call: the count of lines is the count of executions.
-import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { spawnTsx, type NodeChild } from "./child.ts";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-
-export type AgentProcess = {
-  child: ChildProcess;
-  exited: Promise<number | null>;
-  kill: () => Promise<void>;
-  stop: () => Promise<void>;
-  output: () => string;
-};
+export type AgentProcess = NodeChild;
 
 /**
  * Creates `dir/bin/notify-send`: it appends its argv (as JSON) to `dir/shown.jsonl`, then sleeps
@@ -54,12 +45,9 @@ export function spawnAgent(args: {
   bin?: string;
   extra?: string[];
 }): AgentProcess {
-  const child = spawn(
-    process.execPath,
+  return spawnTsx(
+    "tray-agent/src/headless.ts",
     [
-      "--import",
-      "tsx",
-      "tray-agent/src/headless.ts",
       "--server",
       args.server,
       "--token",
@@ -77,39 +65,8 @@ export function spawnAgent(args: {
       "debug",
       ...(args.extra ?? []),
     ],
-    {
-      cwd: root,
-      env: { ...process.env, PATH: `${args.bin ? `${args.bin}${path.delimiter}` : ""}${process.env.PATH ?? ""}` },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
+    { pathFirst: args.bin },
   );
-  let out = "";
-  const keep = (d: Buffer) => {
-    out += d.toString();
-    if (out.length > 400_000) out = out.slice(-200_000);
-  };
-  child.stdout?.on("data", keep);
-  child.stderr?.on("data", keep);
-  let done = false;
-  const exited = new Promise<number | null>((r) =>
-    child.once("exit", (code) => {
-      done = true;
-      r(code);
-    }),
-  );
-  return {
-    child,
-    exited,
-    output: () => out,
-    async kill() {
-      if (!done) child.kill("SIGKILL");
-      await exited;
-    },
-    async stop() {
-      if (!done) child.kill("SIGTERM");
-      await exited;
-    },
-  };
 }
 
 /** The agent's journal entry for an action (null when absent). */

@@ -1,20 +1,17 @@
 // Fault-injection helpers: the server as a child process (so it can be SIGKILLed and restarted on the
 // same database), an organization created straight in the database, a simulated fleet of agents and
 // admins that records which calls returned, and a direct SQLite reader for checks after the fact.
-import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { TRPCClientError } from "@trpc/client";
 import { systemClock } from "../../server/clock.ts";
 import type { ActionSpecInput } from "../../server/contract/index.ts";
 import { migrate, openDb } from "../../server/db.ts";
 import { createOrganization, createUser, type CreatedOrg } from "../../server/services/accounts.ts";
+import { ROOT, spawnTsx, type NodeChild } from "./child.ts";
 import { PASSWORD, trpcClient, type TRPCClient } from "./server.ts";
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 /** A free TCP port on loopback (bound then released). */
 export async function freePort(): Promise<number> {
@@ -66,18 +63,11 @@ export async function addUserToDb(
   }
 }
 
-export type ServerProcess = {
+export type ServerProcess = Omit<NodeChild, "output"> & {
   url: string;
   port: number;
-  child: ChildProcess;
-  /** Resolves with the exit code or signal when the process ends. */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Everything the process wrote to stderr (for failure messages). */
   stderr: () => string;
-  /** SIGKILL and wait for the exit. */
-  kill: () => Promise<void>;
-  /** SIGTERM (graceful) and wait for the exit. */
-  stop: () => Promise<void>;
 };
 
 /** Default environment for child servers: no demo org, quiet logs, limits high enough for load. */
@@ -95,34 +85,22 @@ export function serverEnv(dbFile: string, port: number, extra: Record<string, st
   };
 }
 
-/**
- * Starts the server (`node --import tsx server/index.ts`: one process, so SIGKILL reaches the server
- * itself; the tsx CLI would run it in a grandchild that survives the kill) and waits for /healthz.
- */
+/** Starts the server (`server/index.ts`, one process: see spawnTsx) and waits for /healthz. */
 export async function spawnServer(
   dbFile: string,
   opts: { port?: number; env?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<ServerProcess> {
   const port = opts.port ?? (await freePort());
-  const child = spawn(process.execPath, ["--import", "tsx", "server/index.ts"], {
-    cwd: root,
-    env: { ...process.env, ...serverEnv(dbFile, port, opts.env) },
-    stdio: ["ignore", process.env.DASHFLEET_SERVER_STDOUT ? "inherit" : "ignore", "pipe"],
+  const { output, ...proc } = spawnTsx("server/index.ts", [], {
+    env: serverEnv(dbFile, port, opts.env),
+    stdout: process.env.DASHFLEET_SERVER_STDOUT ? "inherit" : "ignore",
   });
-  let err = "";
-  child.stderr?.on("data", (d: Buffer) => {
-    err += d.toString();
-    if (err.length > 200_000) err = err.slice(-100_000);
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once("exit", (code, signal) => resolve({ code, signal })),
-  );
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   let done = false;
-  void exited.then(() => (done = true));
+  void proc.exited.then(() => (done = true));
   for (;;) {
-    if (done) throw new Error(`server exited before it was ready:\n${err}`);
+    if (done) throw new Error(`server exited before it was ready:\n${output()}`);
     try {
       const r = await fetch(`${url}/healthz`);
       if (r.ok) break;
@@ -130,26 +108,12 @@ export async function spawnServer(
       // not listening yet
     }
     if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error(`server did not start within the time limit:\n${err}`);
+      await proc.kill();
+      throw new Error(`server did not start within the time limit:\n${output()}`);
     }
     await sleep(50);
   }
-  return {
-    url,
-    port,
-    child,
-    exited,
-    stderr: () => err,
-    async kill() {
-      if (!done) child.kill("SIGKILL");
-      await exited;
-    },
-    async stop() {
-      if (!done) child.kill("SIGTERM");
-      await exited;
-    },
-  };
+  return { ...proc, url, port, stderr: output };
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -388,7 +352,7 @@ export async function runLoad(
 
 /** Writes a figures file under tests/artifacts/ (gitignored) and prints it, for docs/reliability.md. */
 export function recordFigures(name: string, figures: Record<string, unknown>): void {
-  const dir = path.join(root, "tests", "artifacts", "figures");
+  const dir = path.join(ROOT, "tests", "artifacts", "figures");
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(
     path.join(dir, `${name}.json`),

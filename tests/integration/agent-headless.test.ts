@@ -2,20 +2,19 @@
 // metrics and answers a message (through notify-send, argv intact); killed with SIGKILL in the middle
 // of a reboot countdown and started again, it reports the action once and never runs it again.
 // notify-send, systemctl and shutdown are fakes on PATH that only record their argv.
-import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tempDataDir, waitFor } from "../helpers/agent.ts";
+import { spawnTsx, type NodeChild } from "../helpers/child.ts";
 import { startTestServer, type TestOrg, type TestServer, type TRPCClient } from "../helpers/server.ts";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 let server: TestServer;
 let org: TestOrg;
 let admin: TRPCClient;
 let fakeBin: string;
 let recordFile: string;
-const children: ChildProcess[] = [];
+const children: NodeChild[] = [];
 
 beforeAll(async () => {
   server = await startTestServer({ env: { DASHFLEET_AGENT_PER_MINUTE: "100000" } });
@@ -34,7 +33,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  await Promise.all(children.map((c) => c.kill()));
   await server.stop();
 });
 
@@ -48,49 +47,51 @@ function recorded(): string[][] {
     .map((l) => JSON.parse(l) as string[]);
 }
 
-/** `npm run agent -- …` as one process (node --import tsx), so SIGKILL reaches the agent itself. */
-function startHeadless(args: string[], dataDir: string): ChildProcess & { output: () => string } {
-  let output = "";
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", "tray-agent/src/headless.ts", ...args, "--data-dir", dataDir],
-    {
-      cwd: ROOT,
-      env: { ...process.env, PATH: `${fakeBin}${path.delimiter}${process.env.PATH ?? ""}` },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
-  children.push(child);
-  return Object.assign(child, { output: () => output });
+/** `npm run agent -- …` with the fake commands first on PATH (killed after the file if still running). */
+function startHeadless(args: string[], dataDir: string): NodeChild {
+  const agent = spawnTsx("tray-agent/src/headless.ts", [...args, "--data-dir", dataDir], { pathFirst: fakeBin });
+  children.push(agent);
+  return agent;
 }
 
-async function stopChild(c: ChildProcess, signal: NodeJS.Signals = "SIGTERM") {
-  if (c.exitCode !== null || c.signalCode !== null) return;
-  const exited = new Promise((r) => c.once("exit", r));
-  c.kill(signal);
-  await exited;
+/** The agent flags for `machineId` (report every `interval` s, poll every `poll` s). */
+function agentArgs(machineId: string, { interval = 5, poll = 1, allowReboot = false } = {}): string[] {
+  return [
+    "--server",
+    server.url,
+    "--token",
+    org.agentKey,
+    "--machine-id",
+    machineId,
+    "--interval",
+    String(interval),
+    "--poll-interval",
+    String(poll),
+    ...(allowReboot ? ["--allow-reboot"] : []),
+  ];
+}
+
+/** Waits until the machine has enrolled (it is listed in fleet.list). */
+async function enrolled(machineId: string): Promise<void> {
+  await waitFor(
+    async () => (await admin.fleet.list.query({})).machines.some((x) => x.machineId === machineId),
+    "enrollment",
+    30_000,
+  );
+}
+
+/** Waits until action `id` has the final `status`; returns it with its events. */
+async function finished(id: string, status: "done" | "error", what: string) {
+  return waitFor(async () => {
+    const x = await admin.actions.get.query({ id });
+    return x.status === status ? x : null;
+  }, what);
 }
 
 describe("headless agent (npm run agent)", () => {
   it("appears in fleet.list with metrics and answers a message action, passing the text to notify-send as one argument", async () => {
     const machineId = "headless-e2e-1";
-    const agent = startHeadless(
-      [
-        "--server",
-        server.url,
-        "--token",
-        org.agentKey,
-        "--machine-id",
-        machineId,
-        "--interval",
-        "1",
-        "--poll-interval",
-        "2",
-      ],
-      tempDataDir(),
-    );
+    const agent = startHeadless(agentArgs(machineId, { interval: 1, poll: 2 }), tempDataDir());
     try {
       const m = await waitFor(
         async () => {
@@ -110,75 +111,35 @@ describe("headless agent (npm run agent)", () => {
         type: "message",
         data: { message: text, title: "-t 1 Title" },
       });
-      const a = await waitFor(async () => {
-        const x = await admin.actions.get.query({ id });
-        return x.status === "done" ? x : null;
-      }, "the message result");
+      const a = await finished(id, "done", "the message result");
       expect(a.result).toBe("notification logged (no desktop)");
       expect(recorded()).toContainEqual(["notify-send", "--app-name=DashFleet", "--", "-t 1 Title", text]);
     } finally {
-      await stopChild(agent);
+      await agent.stop();
     }
   });
 
   it("refuses a reboot without --allow-reboot and says so", async () => {
     const machineId = "headless-noreboot";
-    const agent = startHeadless(
-      [
-        "--server",
-        server.url,
-        "--token",
-        org.agentKey,
-        "--machine-id",
-        machineId,
-        "--interval",
-        "5",
-        "--poll-interval",
-        "1",
-      ],
-      tempDataDir(),
-    );
+    const agent = startHeadless(agentArgs(machineId), tempDataDir());
     try {
-      await waitFor(
-        async () => (await admin.fleet.list.query({})).machines.some((x) => x.machineId === machineId),
-        "enrollment",
-        30_000,
-      );
+      await enrolled(machineId);
       const { id } = await admin.actions.queue.mutate({ machineId, type: "reboot", data: {} });
-      const a = await waitFor(async () => {
-        const x = await admin.actions.get.query({ id });
-        return x.status === "error" ? x : null;
-      }, "the refusal");
+      const a = await finished(id, "error", "the refusal");
       expect(a.result).toContain("--allow-reboot");
       expect(a.outcome).toEqual({ userChoice: "not-asked" });
       expect(recorded().filter((c) => c[0] === "systemctl" || c[0] === "shutdown")).toEqual([]);
     } finally {
-      await stopChild(agent);
+      await agent.stop();
     }
   });
 
   it("killed with SIGKILL during a reboot countdown, then restarted: reports the action once and never reboots", async () => {
     const machineId = "headless-kill-1";
     const dataDir = tempDataDir();
-    const args = [
-      "--server",
-      server.url,
-      "--token",
-      org.agentKey,
-      "--machine-id",
-      machineId,
-      "--interval",
-      "5",
-      "--poll-interval",
-      "1",
-      "--allow-reboot",
-    ];
+    const args = agentArgs(machineId, { allowReboot: true });
     const first = startHeadless(args, dataDir);
-    await waitFor(
-      async () => (await admin.fleet.list.query({})).machines.some((x) => x.machineId === machineId),
-      "enrollment",
-      30_000,
-    );
+    await enrolled(machineId);
     const { id } = await admin.actions.queue.mutate({
       machineId,
       type: "reboot",
@@ -192,14 +153,11 @@ describe("headless agent (npm run agent)", () => {
       "the countdown (journal: executing)",
     );
     expect((await admin.actions.get.query({ id })).status).toBe("executing");
-    await stopChild(first, "SIGKILL");
+    await first.kill();
 
     const second = startHeadless(args, dataDir);
     try {
-      const a = await waitFor(async () => {
-        const x = await admin.actions.get.query({ id });
-        return x.status === "error" ? x : null;
-      }, "the replayed result");
+      const a = await finished(id, "error", "the replayed result");
       expect(a.result).toBe("agent stopped while running the action; not run again");
       expect(a.events.filter((e) => e.status === "error" || e.status === "done")).toHaveLength(1);
       await waitFor(
@@ -210,32 +168,16 @@ describe("headless agent (npm run agent)", () => {
       expect(second.output()).not.toContain("rebooting in");
       expect(recorded().filter((c) => c[0] === "systemctl" || c[0] === "shutdown")).toEqual([]);
     } finally {
-      await stopChild(second);
+      await second.stop();
     }
   });
 
   it("with --allow-reboot: counts down, runs the platform's reboot command by argv, and after the reboot reports done", async () => {
     const machineId = "headless-reboot-1";
     const dataDir = tempDataDir();
-    const args = [
-      "--server",
-      server.url,
-      "--token",
-      org.agentKey,
-      "--machine-id",
-      machineId,
-      "--interval",
-      "5",
-      "--poll-interval",
-      "1",
-      "--allow-reboot",
-    ];
+    const args = agentArgs(machineId, { allowReboot: true });
     const first = startHeadless(args, dataDir);
-    await waitFor(
-      async () => (await admin.fleet.list.query({})).machines.some((x) => x.machineId === machineId),
-      "enrollment",
-      30_000,
-    );
+    await enrolled(machineId);
     const { id } = await admin.actions.queue.mutate({
       machineId,
       type: "reboot",
@@ -246,47 +188,26 @@ describe("headless agent (npm run agent)", () => {
     expect(first.output()).toContain("rebooting in 10 s");
     // Not reported before the machine goes down; the "reboot" is the agent stopping.
     expect((await admin.actions.get.query({ id })).status).toBe("executing");
-    await stopChild(first, "SIGKILL");
+    await first.kill();
     const second = startHeadless(args, dataDir);
     try {
-      const a = await waitFor(async () => {
-        const x = await admin.actions.get.query({ id });
-        return x.status === "done" ? x : null;
-      }, "the result after the reboot");
+      const a = await finished(id, "done", "the result after the reboot");
       expect(a.outcome).toEqual({ userChoice: "not-asked", postponements: 0 });
       expect(recorded().filter((c) => c[0] === "systemctl")).toHaveLength(1);
     } finally {
-      await stopChild(second);
+      await second.stop();
     }
   });
 
   it("restart re-executes the process, and the new process reports the restart done", async () => {
     const machineId = "headless-restart-1";
     const dataDir = tempDataDir();
-    const first = startHeadless(
-      [
-        "--server",
-        server.url,
-        "--token",
-        org.agentKey,
-        "--machine-id",
-        machineId,
-        "--interval",
-        "5",
-        "--poll-interval",
-        "1",
-      ],
-      dataDir,
-    );
-    await waitFor(
-      async () => (await admin.fleet.list.query({})).machines.some((x) => x.machineId === machineId),
-      "enrollment",
-      30_000,
-    );
-    const firstPid = first.pid!;
+    const first = startHeadless(agentArgs(machineId), dataDir);
+    await enrolled(machineId);
+    const firstPid = first.child.pid!;
     const { id } = await admin.actions.queue.mutate({ machineId, type: "restart", data: {} });
-    await waitFor(() => first.exitCode !== null, "the first process to exit");
-    expect(first.exitCode).toBe(0);
+    await waitFor(() => first.child.exitCode !== null, "the first process to exit");
+    expect(first.child.exitCode).toBe(0);
     const pidFile = path.join(dataDir, "agent.pid");
     const newPid = Number(
       await waitFor(
@@ -298,10 +219,7 @@ describe("headless agent (npm run agent)", () => {
       ),
     );
     try {
-      const a = await waitFor(async () => {
-        const x = await admin.actions.get.query({ id });
-        return x.status === "done" ? x : null;
-      }, "the restart result");
+      const a = await finished(id, "done", "the restart result");
       expect(a).toMatchObject({ result: "agent restarted", outcome: { userChoice: "not-asked" } });
       expect(newPid).not.toBe(firstPid);
       expect(a.events.filter((e) => e.status === "done")).toHaveLength(1);
