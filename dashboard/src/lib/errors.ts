@@ -1,10 +1,18 @@
 // One error path for the console: turns a failed call into a toast by its tRPC code, and hands
 // BAD_REQUEST field issues back to the form that shows them inline.
 import { TRPCClientError } from "@trpc/client";
+import type { ZodError } from "zod";
 import { toasts } from "./toasts.svelte.ts";
 
 /** Field path ("data.message") → message, for inline form errors. */
 export type FieldErrors = Record<string, string>;
+
+/** A zod error's issues as field errors (the first message for each field), for checks before sending. */
+export function fieldErrors(error: ZodError): FieldErrors {
+  const fields: FieldErrors = {};
+  for (const i of error.issues) fields[i.path.map(String).join(".") || "form"] ??= i.message;
+  return fields;
+}
 
 type ErrorData = {
   code?: string;
