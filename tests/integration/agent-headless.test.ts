@@ -88,6 +88,16 @@ async function finished(id: string, status: "done" | "error", what: string) {
   }, what);
 }
 
+/** Starts an agent with --allow-reboot on a new data dir, waits for it to enroll, and queues a reboot. */
+async function rebootOnNewAgent(machineId: string, data: { countdownSeconds: number; maxPostpones: number }) {
+  const dataDir = tempDataDir();
+  const args = agentArgs(machineId, { allowReboot: true });
+  const first = startHeadless(args, dataDir);
+  await enrolled(machineId);
+  const { id } = await admin.actions.queue.mutate({ machineId, type: "reboot", data });
+  return { dataDir, args, first, id };
+}
+
 describe("headless agent (npm run agent)", () => {
   it("appears in fleet.list with metrics and answers a message action, passing the text to notify-send as one argument", async () => {
     const machineId = "headless-e2e-1";
@@ -135,15 +145,9 @@ describe("headless agent (npm run agent)", () => {
   });
 
   it("killed with SIGKILL during a reboot countdown, then restarted: reports the action once and never reboots", async () => {
-    const machineId = "headless-kill-1";
-    const dataDir = tempDataDir();
-    const args = agentArgs(machineId, { allowReboot: true });
-    const first = startHeadless(args, dataDir);
-    await enrolled(machineId);
-    const { id } = await admin.actions.queue.mutate({
-      machineId,
-      type: "reboot",
-      data: { countdownSeconds: 60, maxPostpones: 0 },
+    const { dataDir, args, first, id } = await rebootOnNewAgent("headless-kill-1", {
+      countdownSeconds: 60,
+      maxPostpones: 0,
     });
     const journalFile = path.join(dataDir, "journal", `${id}.json`);
     await waitFor(
@@ -173,15 +177,9 @@ describe("headless agent (npm run agent)", () => {
   });
 
   it("with --allow-reboot: counts down, runs the platform's reboot command by argv, and after the reboot reports done", async () => {
-    const machineId = "headless-reboot-1";
-    const dataDir = tempDataDir();
-    const args = agentArgs(machineId, { allowReboot: true });
-    const first = startHeadless(args, dataDir);
-    await enrolled(machineId);
-    const { id } = await admin.actions.queue.mutate({
-      machineId,
-      type: "reboot",
-      data: { countdownSeconds: 10, maxPostpones: 3 },
+    const { dataDir, args, first, id } = await rebootOnNewAgent("headless-reboot-1", {
+      countdownSeconds: 10,
+      maxPostpones: 3,
     });
     await waitFor(() => recorded().some((c) => c[0] === "systemctl"), "the reboot command", 30_000);
     expect(recorded().filter((c) => c[0] === "systemctl")).toEqual([["systemctl", "reboot"]]);
