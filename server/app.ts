@@ -52,8 +52,9 @@ export async function startServer(opts: { config: Config; clock?: Clock; log?: L
       services.dispatch.close();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
-      // Metric reports are written in batches: commit the last one before the database closes.
+      // Reports and queued actions are committed in batches: finish the last ones before the database closes.
       await flushReports(db);
+      await services.queue.flush();
       await db.$disconnect();
     },
   };

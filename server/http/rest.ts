@@ -67,7 +67,7 @@ async function route(deps: AppDeps, req: IncomingMessage, res: ServerResponse): 
   const bearer = bearerOf(req);
   // Cookies are not accepted here: these endpoints are for scripts and agents.
   const principal = bearer ? await deps.services.principals.fromBearer(bearer) : null;
-  const queueDeps = { db: deps.db, clock: deps.clock, dispatch: deps.services.dispatch };
+  const queueDeps = { db: deps.db, clock: deps.clock, dispatch: deps.services.dispatch, queue: deps.services.queue };
 
   if (url.pathname === "/api/actions/queue" && req.method === "POST") {
     const p = requirePrincipal(principal);

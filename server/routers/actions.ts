@@ -17,7 +17,7 @@ export const actionsRouter = router({
   queue: operatorProcedure.input(QueueInput).mutation(async ({ ctx, input }) => {
     ctx.services.limiter.hit(`queue:${ctx.admin.actor}:${ctx.admin.orgId}`, ctx.config.limits.queuePerMinute, "queued actions");
     const [id] = await queueActions(
-      { db: ctx.db, clock: ctx.clock, dispatch: ctx.services.dispatch },
+      { db: ctx.db, clock: ctx.clock, dispatch: ctx.services.dispatch, queue: ctx.services.queue },
       ctx.admin,
       { machineIds: [input.machineId], spec: { type: input.type, data: input.data } as ActionSpec, expiresInSeconds: input.expiresInSeconds, via: "actions.queue" },
     );
@@ -27,7 +27,7 @@ export const actionsRouter = router({
   queueBulk: operatorProcedure.input(QueueBulkInput).mutation(async ({ ctx, input }) => {
     ctx.services.limiter.hit(`queue:${ctx.admin.actor}:${ctx.admin.orgId}`, ctx.config.limits.queuePerMinute, "queued actions");
     const ids = await queueActions(
-      { db: ctx.db, clock: ctx.clock, dispatch: ctx.services.dispatch },
+      { db: ctx.db, clock: ctx.clock, dispatch: ctx.services.dispatch, queue: ctx.services.queue },
       ctx.admin,
       { machineIds: input.machineIds, spec: { type: input.type, data: input.data } as ActionSpec, expiresInSeconds: input.expiresInSeconds, via: "actions.queueBulk" },
     );

@@ -19,6 +19,7 @@ import type { Db } from "../db.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 import { auditData } from "./audit.ts";
 import type { ActionDispatch } from "./dispatch.ts";
+import type { ActionQueue } from "./queueing.ts";
 
 /** At most this many actions are handed out per poll. */
 export const MAX_PER_POLL = 10;
@@ -104,17 +105,13 @@ type Actor = { orgId: string; actor: string };
 
 /** Queues one action for each machine (same type and data) in one transaction, audited. */
 export async function queueActions(
-  deps: QueueDeps,
+  deps: QueueDeps & { queue: ActionQueue },
   who: Actor,
   args: { machineIds: string[]; spec: ActionSpec; expiresInSeconds?: number | undefined; via: string },
 ): Promise<string[]> {
-  const { db, clock, dispatch } = deps;
+  const { clock, dispatch, queue } = deps;
   const wanted = [...new Set(args.machineIds)];
-  const machines = await db.machine.findMany({
-    where: { orgId: who.orgId, machineId: { in: wanted } },
-    select: { id: true, machineId: true },
-  });
-  const byId = new Map(machines.map((m) => [m.machineId, m.id]));
+  const byId = await queue.resolveMachines(who.orgId, wanted);
   const missing = wanted.filter((id) => !byId.has(id));
   if (missing.length > 0) {
     throw new TRPCError({
@@ -125,35 +122,31 @@ export async function queueActions(
   const now = clock.now();
   const expiresAt = new Date(now.getTime() + (args.expiresInSeconds ?? DEFAULT_EXPIRES_IN_SECONDS) * 1000);
   const payload = JSON.stringify(args.spec.data);
-  const rows = wanted.map((machineId) => ({
+  const actions = wanted.map((machineId) => ({
     id: randomUUID(),
     seq: dispatch.nextSeq(),
     orgId: who.orgId,
     machineRef: byId.get(machineId)!,
     type: args.spec.type,
     payload,
-    status: "pending",
     createdBy: who.actor,
     createdAt: now,
     expiresAt,
   }));
-  await db.$transaction([
-    db.action.createMany({ data: rows }),
-    db.actionEvent.createMany({ data: rows.map((r) => event(r.id, "pending", now, `queued by ${who.actor}`)) }),
-    db.auditLog.create({
-      data: auditData({
-        orgId: who.orgId,
-        actor: who.actor,
-        action: args.via,
-        target: rows.length === 1 ? rows[0]!.id : `${rows.length} actions`,
-        detail: { type: args.spec.type, machineIds: wanted.slice(0, 100), actionIds: rows.map((r) => r.id).slice(0, 100) },
-        at: now,
-      }),
-      select: { id: true },
+  await queue.write({
+    actions,
+    events: actions.map((r) => event(r.id, "pending", now, `queued by ${who.actor}`)),
+    audit: auditData({
+      orgId: who.orgId,
+      actor: who.actor,
+      action: args.via,
+      target: actions.length === 1 ? actions[0]!.id : `${actions.length} actions`,
+      detail: { type: args.spec.type, machineIds: wanted.slice(0, 100), actionIds: actions.map((r) => r.id).slice(0, 100) },
+      at: now,
     }),
-  ]);
-  for (const r of rows) dispatch.workAvailable(r.machineRef);
-  return rows.map((r) => r.id);
+  });
+  for (const r of actions) dispatch.workAvailable(r.machineRef);
+  return actions.map((r) => r.id);
 }
 
 /** Cancels a pending or delivered action of the caller's org. */

@@ -4,6 +4,7 @@ import type { Config } from "../config.ts";
 import type { Db } from "../db.ts";
 import { ActionDispatch } from "./dispatch.ts";
 import { PrincipalResolver } from "./principals.ts";
+import { ActionQueue } from "./queueing.ts";
 import { RateLimiter } from "./rateLimit.ts";
 
 export type Services = {
@@ -11,6 +12,8 @@ export type Services = {
   limiter: RateLimiter;
   /** In-memory index of machines with deliverable work, and wake-ups for waiting agents. */
   dispatch: ActionDispatch;
+  /** Machine-id directory and group commit for queued actions. */
+  queue: ActionQueue;
 };
 
 export async function createServices(db: Db, clock: Clock, _config: Config): Promise<Services> {
@@ -22,5 +25,6 @@ export async function createServices(db: Db, clock: Clock, _config: Config): Pro
     principals,
     limiter: new RateLimiter(clock),
     dispatch,
+    queue: new ActionQueue(db),
   };
 }

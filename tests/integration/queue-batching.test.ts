@@ -1,0 +1,82 @@
+// Group commit of queued actions: concurrent queue calls share transactions, every call is answered
+// only once its rows are stored, and one failing call does not sink the others.
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { enroll, startTestServer, type TestOrg, type TestServer } from "../helpers/server.ts";
+
+let server: TestServer;
+let org: TestOrg;
+
+beforeAll(async () => {
+  server = await startTestServer({ env: { DASHFLEET_QUEUE_PER_MINUTE: "100000" } });
+  org = await server.createOrg();
+  await enroll(server, org.agentKey, "batch-1");
+  await enroll(server, org.agentKey, "batch-2");
+});
+afterAll(() => server.stop());
+
+/** One queue call's rows, for a machine ref (valid or not). */
+function makeJob(machineRef: string) {
+  const id = randomUUID();
+  const now = new Date();
+  return {
+    id,
+    job: {
+      actions: [{ id, seq: server.deps.services.dispatch.nextSeq(), orgId: org.orgId, machineRef, type: "restart", payload: "{}", createdBy: "test", createdAt: now, expiresAt: now }],
+      events: [{ actionId: id, status: "pending", at: now, detail: null }],
+      audit: { orgId: org.orgId, actor: "test", action: "actions.queue", target: id, detail: null, at: now },
+    },
+  };
+}
+
+describe("group commit of queued actions", () => {
+  it("stores each of 200 concurrent calls once, with its event and audit row, and delivers each once", async () => {
+    const admin = server.client(org.adminKey);
+    {
+      const results = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => admin.actions.queue.mutate({ machineId: i % 2 ? "batch-1" : "batch-2", type: "message", data: { message: `m${i}` } })),
+      );
+      const ids = results.map((r) => r.id);
+      expect(new Set(ids).size).toBe(200);
+      const db = server.deps.db;
+      expect(await db.action.count({ where: { id: { in: ids } } })).toBe(200);
+      expect(await db.actionEvent.count({ where: { actionId: { in: ids }, status: "pending" } })).toBe(200);
+      expect(await db.auditLog.count({ where: { orgId: org.orgId, action: "actions.queue", target: { in: ids } } })).toBe(200);
+      // Every one is delivered exactly once, in the per-machine order of its sequence number.
+      const agent = server.client(await enroll(server, org.agentKey, "batch-1"));
+      const delivered: string[] = [];
+      for (let got = await agent.agent.pendingActions.query(); got.actions.length > 0; got = await agent.agent.pendingActions.query())
+        delivered.push(...got.actions.map((a) => a.id));
+      const expected = await db.action.findMany({ where: { id: { in: ids }, machine: { machineId: "batch-1" } }, orderBy: { seq: "asc" }, select: { id: true } });
+      expect(delivered).toEqual(expected.map((r) => r.id));
+      expect(delivered).toHaveLength(100);
+    }
+  });
+
+  it("commits the calls that arrive during a commit together, in one transaction", async () => {
+    const queue = server.deps.services.queue;
+    const ref = (await queue.resolveMachines(org.orgId, ["batch-2"])).get("batch-2")!;
+    const spy = vi.spyOn(server.deps.db, "$transaction");
+    try {
+      const jobs = Array.from({ length: 50 }, () => makeJob(ref));
+      await Promise.all(jobs.map((j) => queue.write(j.job)));
+      // The first starts a commit at once; the 49 that arrive meanwhile share the next one.
+      expect(spy.mock.calls.length).toBe(2);
+      expect(await server.deps.db.action.count({ where: { id: { in: jobs.map((j) => j.id) } } })).toBe(50);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it("answers a failing call with its own error while the calls batched with it are stored", async () => {
+    const queue = server.deps.services.queue;
+    const ref = (await queue.resolveMachines(org.orgId, ["batch-1"])).get("batch-1")!;
+    const job = makeJob;
+    const good = [job(ref), job(ref)];
+    const bad = job("no-such-machine");
+    const outcomes = await Promise.allSettled([queue.write(good[0]!.job), queue.write(bad.job), queue.write(good[1]!.job)]);
+    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    const stored = await server.deps.db.action.findMany({ where: { id: { in: [good[0]!.id, good[1]!.id, bad.id] } }, select: { id: true } });
+    expect(stored.map((r) => r.id).sort()).toEqual([good[0]!.id, good[1]!.id].sort());
+  });
+});
