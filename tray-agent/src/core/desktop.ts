@@ -20,6 +20,9 @@ export type RecentMessage = { actionId: string; title: string; message: string; 
 /** One round of a reboot countdown: the user pressed "Now", the time ran out, or "Postpone". */
 export type CountdownAnswer = "now" | "elapsed" | "postpone";
 
+/** A reboot countdown to show: `seconds` to go, and how many postpones the user still has. */
+export type CountdownQuestion = { title: string; message: string; seconds: number; postponesLeft: number };
+
 export interface Desktop {
   /** False for headless: nobody can be asked, so the core does not ask. */
   readonly interactive: boolean;
@@ -30,12 +33,7 @@ export interface Desktop {
   /** A yes/no question (restart). True = yes. */
   confirm(q: { title: string; message: string; yes: string; no: string }): Promise<boolean>;
   /** A visible countdown with "Now" and (if postponesLeft > 0) "Postpone". */
-  confirmWithCountdown(q: {
-    title: string;
-    message: string;
-    seconds: number;
-    postponesLeft: number;
-  }): Promise<CountdownAnswer>;
+  confirmWithCountdown(q: CountdownQuestion): Promise<CountdownAnswer>;
   /** Relaunches the agent. Normally does not return (the process ends). */
   relaunch(): Promise<void>;
   /** Reboots the machine with the platform's command. Rejects if the command fails. */

@@ -2,7 +2,7 @@
 // is installed; nobody is asked anything; a reboot waits out its countdown in the log, then runs the
 // platform's command; a restart starts a fresh copy of this process and exits.
 import type { Sleep } from "./backoff.ts";
-import type { CountdownAnswer, Desktop, TrayState } from "./desktop.ts";
+import type { CountdownAnswer, CountdownQuestion, Desktop, TrayState } from "./desktop.ts";
 import type { Logger } from "./log.ts";
 import { execArgv, findOnPath, notifySendArgv, rebootMachine, respawnSelf, type Exec } from "./platform.ts";
 
@@ -49,12 +49,7 @@ export class HeadlessDesktop implements Desktop {
     return true;
   }
 
-  async confirmWithCountdown(q: {
-    title: string;
-    message: string;
-    seconds: number;
-    postponesLeft: number;
-  }): Promise<CountdownAnswer> {
+  async confirmWithCountdown(q: CountdownQuestion): Promise<CountdownAnswer> {
     this.o.log.warn(`${q.title}: rebooting in ${q.seconds} s`);
     await this.o.sleep(q.seconds * 1000);
     return "elapsed";

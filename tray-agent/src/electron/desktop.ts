@@ -2,7 +2,7 @@
 // confirmations and the reboot countdown, relaunch and reboot, and the tray. The main process owns
 // the countdown's timer; a window only displays it and sends answers, which are validated and must
 // come from the window that was opened for that question.
-import type { CountdownAnswer, Desktop, TrayState } from "../core/desktop.ts";
+import type { CountdownAnswer, CountdownQuestion, Desktop, TrayState } from "../core/desktop.ts";
 import type { Logger } from "../core/log.ts";
 import { execArgv, rebootMachine, type Exec } from "../core/platform.ts";
 import { IPC, parseAnswer, type WindowAnswer, type WindowRequest } from "./ipc.ts";
@@ -74,12 +74,7 @@ export class ElectronDesktop implements Desktop {
     return (await this.ask({ kind: "confirm", ...q })) === "yes";
   }
 
-  async confirmWithCountdown(q: {
-    title: string;
-    message: string;
-    seconds: number;
-    postponesLeft: number;
-  }): Promise<CountdownAnswer> {
+  async confirmWithCountdown(q: CountdownQuestion): Promise<CountdownAnswer> {
     let timer: unknown = null;
     let settle!: (a: CountdownAnswer) => void;
     const elapsed = new Promise<CountdownAnswer>((resolve) => {
