@@ -3,7 +3,7 @@
 // full jitter, the journal replay after a crash, and the re-enrollment on a refused token.
 import { TRPCClientError } from "@trpc/client";
 import { afterEach, describe, expect, it } from "vitest";
-import { Agent } from "../../tray-agent/src/core/agent.ts";
+import { Agent, type AgentOptions } from "../../tray-agent/src/core/agent.ts";
 import type { AgentApi } from "../../tray-agent/src/core/api.ts";
 import { backoffDelay } from "../../tray-agent/src/core/backoff.ts";
 import { Journal } from "../../tray-agent/src/core/journal.ts";
@@ -81,6 +81,7 @@ function makeAgent(
     waits?: number[];
     token?: string;
     metrics?: typeof fixedMetrics;
+    push?: AgentOptions["push"];
   } = {},
 ) {
   let api!: FakeApi;
@@ -102,6 +103,7 @@ function makeAgent(
     sleep: recordingSleep(waits),
     random: opts.random ?? (() => 0.5),
     uptimeSeconds: () => 10,
+    push: opts.push,
   });
   agents.push(agent);
   return { agent, api, desktop, dataDir, waits };
@@ -274,6 +276,26 @@ describe("agent core (fake server)", () => {
     // The poll that failed is retried with the new token.
     await waitFor(() => api.log.at(-1) === "poll" && api.tokens.at(-1) === "dfm_token_2", "a poll with the new token");
     await waitFor(() => agent.getState().connection === "connected", "connected again");
+  });
+
+  it("after enrolling again, the push channel is reopened with the new machine token", async () => {
+    const channels: { token: string; closed: boolean }[] = [];
+    const { agent, api } = makeAgent({
+      push: (_onWake, ctx) => {
+        const ch = { token: ctx.machineToken, closed: false };
+        channels.push(ch);
+        return { close: () => void (ch.closed = true) };
+      },
+    });
+    void agent.run();
+    await waitFor(() => channels.length === 1, "the push channel");
+    api.refuseToken = "dfm_token_1";
+    agent.setPaused(false); // wake
+    await waitFor(() => channels.length === 2, "a push channel for the new token");
+    expect(channels).toEqual([
+      { token: "dfm_token_1", closed: true },
+      { token: "dfm_token_2", closed: false },
+    ]);
   });
 
   it("a machine token given as --token is used directly, without enrolling", async () => {

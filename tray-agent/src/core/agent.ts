@@ -214,6 +214,9 @@ export class Agent {
         this.log.warn("machine token refused by the server; enrolling again");
         this.machineToken = null;
         writeState(this.cfg.dataDir, { ...readState(this.cfg.dataDir), machineToken: undefined });
+        // The push channel holds the refused token: close it, so enrolling opens one with the new token.
+        this.pushHandle?.close();
+        this.pushHandle = null;
       } else {
         this.log.error(
           `the server refused ${this.enrollKey ? "the enrollment key" : "the machine token"}: ${errText(err)}`,
