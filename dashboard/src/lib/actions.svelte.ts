@@ -22,16 +22,23 @@ export class ActionHistory {
     readonly limit = 50,
   ) {}
 
+  #latest = 0;
+
   async refresh(): Promise<void> {
+    // A poll and a filter change can overlap: only the newest request's answer is shown, so a slow
+    // answer for the old filter cannot replace the new one.
+    const request = ++this.#latest;
     try {
       const r = await trpc.actions.list.query({
         limit: this.limit,
         ...(this.machineId ? { machineId: this.machineId } : {}),
         ...(this.status !== "all" ? { status: this.status } : {}),
       });
+      if (request !== this.#latest) return;
       this.items = r.items;
       this.error = null;
     } catch (err) {
+      if (request !== this.#latest) return;
       this.error = "Cannot load the action history. Retrying…";
       if (!this.loaded || errorCodeOf(err) === "UNAUTHORIZED") handleError(err, "Loading actions");
     } finally {
