@@ -33,6 +33,10 @@ export type Job =
       port: number;
       adminKey: string;
       machineIds: string[];
+      /** Calls per HTTP request: 1 = one request per call; more = tRPC's batch format, as httpBatchLink sends. */
+      batch: number;
+      /** Put in each message, so the run can find its own actions. */
+      tag: string;
       perSecond: number;
       durationMs: number;
       maxSockets: number;
@@ -234,24 +238,34 @@ async function queue(
   const MAX_INFLIGHT = 256;
   let open = 0;
   let freed: (() => void) | null = null;
-  for (let k = 0; k < total; k++) {
+  for (let k = 0; k < total; k += job.batch) {
     const due = start + (k * 1000) / job.perSecond;
     const wait = due - nowMs();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     while (open >= MAX_INFLIGHT) await new Promise<void>((r) => (freed = r));
     if (nowMs() > start + job.durationMs + 1000) break;
     open += 1;
-    const machineId = job.machineIds[k % job.machineIds.length]!;
-    const body = JSON.stringify({ machineId, type: "message", data: { message: `bench ${k}` } });
+    const calls = Array.from({ length: Math.min(job.batch, total - k) }, (_, j) => {
+      const machineId = job.machineIds[(k + j) % job.machineIds.length]!;
+      return { machineId, input: { machineId, type: "message", data: { message: `bench ${job.tag} ${k + j}` } } };
+    });
+    const path =
+      job.batch === 1 ? "/trpc/actions.queue" : `/trpc/${calls.map(() => "actions.queue").join(",")}?batch=1`;
+    const body = JSON.stringify(job.batch === 1 ? calls[0]!.input : Object.fromEntries(calls.map((c, j) => [j, c.input])));
     inflight.push(
-      request(agent, job.port, "POST", "/trpc/actions.queue", { authorization: `Bearer ${job.adminKey}` }, body)
+      request(agent, job.port, "POST", path, { authorization: `Bearer ${job.adminKey}` }, body)
         .then((r) => {
           if (r.status !== 200) throw new Error(`queue HTTP ${r.status}: ${r.body.slice(0, 200)}`);
           const at = nowMs();
-          const id = (JSON.parse(r.body) as { result: { data: { id: string } } }).result.data.id;
-          ids.push(id);
-          queuedAt[id] = { at, machineId };
-          latencies.push(at - due);
+          type One = { result: { data: { id: string } } };
+          const parsed = JSON.parse(r.body) as One | One[];
+          const answers = Array.isArray(parsed) ? parsed : [parsed];
+          answers.forEach((a, j) => {
+            const id = a.result.data.id;
+            ids.push(id);
+            queuedAt[id] = { at, machineId: calls[j]!.machineId };
+            latencies.push(at - due);
+          });
         })
         .catch((err: unknown) => {
           errors += 1;
