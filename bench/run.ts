@@ -119,10 +119,15 @@ const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : "n/a");
 type Row = { figure: string; value: string; reference: string; target: string; met: boolean | null };
 const rows: Row[] = [];
 let coldStart = "";
+/** Index of the first of the machines reserved for the queueing runs. */
+let queueBase = 0;
 
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dashfleet-bench-"));
-  const machines = Math.max(cfg.fleet, cfg.pushAgents, 1000);
+  // Each queueing run uses 1,000 machines of its own past the fleet and the push agents: its actions are drained
+  // but never acknowledged, so their leases run out later, and they must not reach the push phase.
+  queueBase = Math.max(cfg.fleet, cfg.pushAgents);
+  const machines = queueBase + 2000;
   log(`preparing a database with ${machines} machines in ${dir}`);
   const fleet = await prepareFleet(path.join(dir, "fleet.db"), machines);
 
@@ -153,8 +158,8 @@ async function main() {
     log(`server pid ${pid} on port ${port}; bare reference on ${barePort}`);
     await throughput(fleet, port, barePort, pid);
     await fleetLoad(fleet, port, pid);
-    await queueLoad(fleet, port, pid, 1);
-    await queueLoad(fleet, port, pid, 10);
+    await queueLoad(fleet, port, pid, 1, 0);
+    await queueLoad(fleet, port, pid, 10, 1);
     await pushLatency(fleet, port, pid);
     const final = procStats(pid);
     rows.push({
@@ -337,8 +342,9 @@ async function fleetLoad(fleet: BenchFleet, port: number, pid: number) {
  * Admins queueing at a fixed rate; then every action must be stored once and delivered once.
  * batch = 1: one HTTP request per actions.queue call (the target); more: tRPC's batch format.
  */
-async function queueLoad(fleet: BenchFleet, port: number, pid: number, batch: number) {
-  const targets = Array.from({ length: 1000 }, (_, i) => machineIdOf(i));
+async function queueLoad(fleet: BenchFleet, port: number, pid: number, batch: number, run: number) {
+  const base = queueBase + run * 1000;
+  const targets = Array.from({ length: 1000 }, (_, i) => machineIdOf(base + i));
   const tag = `b${batch}`;
   log(`queue: ${cfg.queueRate}/s for ${cfg.queueSeconds} s, ${batch} call(s) per request`);
   const s = await sampled(pid, () =>
@@ -376,7 +382,7 @@ async function queueLoad(fleet: BenchFleet, port: number, pid: number, batch: nu
             port,
             path: "/trpc/agent.pendingActions?input=%7B%7D",
             agent,
-            headers: { authorization: `Bearer ${machineToken(fleet.salt, i)}` },
+            headers: { authorization: `Bearer ${machineToken(fleet.salt, base + i)}` },
           },
           (res) => {
             let body = "";
