@@ -26,7 +26,7 @@ export const keysRouter = router({
     .input(z.object({ id: z.string().min(1).max(64) }).strict())
     .mutation(async ({ ctx, input }) => {
       const key = await revokeKey(ctx.db, ctx.clock, ctx.admin, input.id);
-      ctx.services.principals.invalidate();
+      ctx.services.principals.forgetKeys();
       return key;
     }),
 });

@@ -20,6 +20,8 @@ const TOUCH_EVERY_MS = 60_000;
 
 export class PrincipalResolver {
   readonly #cache = new Map<string, { principal: Principal | null; until: number }>();
+  /** machineRef → the hash its token is cached under, so forgetting one machine is one lookup. */
+  readonly #machineHash = new Map<string, string>();
   readonly #touched = new Map<string, number>();
 
   constructor(
@@ -27,9 +29,20 @@ export class PrincipalResolver {
     private readonly clock: Clock,
   ) {}
 
-  /** Forget cached credentials (after a key is revoked, a session ends or a token is replaced). */
+  /** Forget every cached credential. */
   invalidate(): void {
     this.#cache.clear();
+    this.#machineHash.clear();
+  }
+
+  /** Forget cached keys (one was revoked) and unknown secrets; the fleet's machine tokens stay cached. */
+  forgetKeys(): void {
+    for (const [hash, hit] of this.#cache) if (hit.principal?.kind !== "machine") this.#cache.delete(hash);
+  }
+
+  #remember(hash: string, principal: Principal | null, until: number): void {
+    this.#cache.set(hash, { principal, until });
+    if (principal?.kind === "machine") this.#machineHash.set(principal.machineRef, hash);
   }
 
   /**
@@ -44,16 +57,17 @@ export class PrincipalResolver {
     const now = this.clock.now().getTime();
     for (const m of rows) {
       const principal: Principal = { kind: "machine", orgId: m.orgId, machineRef: m.id, machineId: m.machineId };
-      this.#cache.set(m.tokenHash, { principal, until: now + MACHINE_CACHE_TTL_MS * (0.5 + Math.random() / 2) });
+      this.#remember(m.tokenHash, principal, now + MACHINE_CACHE_TTL_MS * (0.5 + Math.random() / 2));
     }
     return rows.length;
   }
 
   /** Forget one machine's cached token (it was re-enrolled or removed), leaving the rest of the fleet cached. */
   forgetMachine(machineRef: string): void {
-    for (const [hash, hit] of this.#cache) {
-      if (hit.principal?.kind === "machine" && hit.principal.machineRef === machineRef) this.#cache.delete(hash);
-    }
+    const hash = this.#machineHash.get(machineRef);
+    if (hash === undefined) return;
+    this.#machineHash.delete(machineRef);
+    this.#cache.delete(hash);
   }
 
   /** Resolves `Authorization: Bearer <secret>`; null for anything unknown, revoked or malformed. */
@@ -75,10 +89,7 @@ export class PrincipalResolver {
       }
     }
     this.#cache.delete(hash);
-    this.#cache.set(hash, {
-      principal,
-      until: now + (principal?.kind === "machine" ? MACHINE_CACHE_TTL_MS : CACHE_TTL_MS),
-    });
+    this.#remember(hash, principal, now + (principal?.kind === "machine" ? MACHINE_CACHE_TTL_MS : CACHE_TTL_MS));
     if (principal?.kind === "key") this.#touch(principal.keyId, now);
     return principal;
   }

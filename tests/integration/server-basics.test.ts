@@ -1,5 +1,5 @@
 // Server foundations: SQLite pragmas, body cap, agent rate limits, scopes of agent credentials.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ManualClock } from "../../server/clock.ts";
 import { checkPragmas } from "../../server/db.ts";
 import { enroll, errorCode, failure, startTestServer, type TestOrg, type TestServer } from "../helpers/server.ts";
@@ -84,5 +84,31 @@ describe("agent credentials", () => {
     expect(await errorCode(a.agent.ack.mutate({ actionId: id, claimToken: "guess-guess" }))).toBe("NOT_FOUND");
     expect(await errorCode(a.agent.reportResult.mutate({ actionId: id, claimToken: "guess-guess", status: "done", result: "x" }))).toBe("NOT_FOUND");
     expect((await server.client(org.adminKey).actions.get.query({ id })).status).toBe("pending");
+  });
+});
+
+describe("credential cache", () => {
+  it("keeps the rest of the fleet's machine tokens cached when one machine re-enrolls or a key is revoked", async () => {
+    const tokenB = await enroll(server, org.agentKey, "cache-b");
+    const oldA = await enroll(server, org.agentKey, "cache-a");
+    const b = server.client(tokenB);
+    await b.agent.pendingActions.query(); // B's token is now cached
+    await server.client(oldA).agent.pendingActions.query();
+
+    const admin = server.client(org.adminKey);
+    const spare = await admin.keys.create.mutate({ name: "spare", scopes: ["agent"] });
+    await enroll(server, org.agentKey, "cache-a");
+    await admin.keys.revoke.mutate({ id: spare.id });
+
+    const lookups = vi.spyOn(server.deps.db, "$queryRawUnsafe");
+    try {
+      expect((await b.agent.pendingActions.query()).actions).toEqual([]);
+      expect(lookups).not.toHaveBeenCalled();
+    } finally {
+      lookups.mockRestore();
+    }
+    // …while the re-enrolled machine's old token and the revoked key stop working at once.
+    expect(await errorCode(server.client(oldA).agent.pendingActions.query())).toBe("UNAUTHORIZED");
+    expect(await errorCode(server.client(spare.key).agent.enroll.mutate({ machineId: "x", hostname: "x", os: "x", agentVersion: "1" }))).toBe("UNAUTHORIZED");
   });
 });
