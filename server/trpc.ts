@@ -91,14 +91,19 @@ export type AgentPrincipal =
   | { orgId: string; kind: "machine"; machineRef: string; machineId: string }
   | { orgId: string; kind: "key"; keyId: string; name: string };
 
+/** The agent side of a principal: a machine token, or an agent-scoped key; null for anything else. */
+export function asAgent(p: Principal): AgentPrincipal | null {
+  if (p.kind === "machine") return { orgId: p.orgId, kind: "machine", machineRef: p.machineRef, machineId: p.machineId };
+  if (p.kind === "key" && p.scopes.includes("agent")) return { orgId: p.orgId, kind: "key", keyId: p.keyId, name: p.name };
+  return null;
+}
+
 /** An agent-scoped key (enrollment, the original design's flow) or a per-machine token. */
 export const agentProcedure = base.use(function requireAgent({ ctx, next }) {
   const p = ctx.principal;
   if (!p) throw new TRPCError({ code: "UNAUTHORIZED", message: "Send an agent key or a machine token" });
-  let agent: AgentPrincipal;
-  if (p.kind === "machine") agent = { orgId: p.orgId, kind: "machine", machineRef: p.machineRef, machineId: p.machineId };
-  else if (p.kind === "key" && p.scopes.includes("agent")) agent = { orgId: p.orgId, kind: "key", keyId: p.keyId, name: p.name };
-  else throw new TRPCError({ code: "FORBIDDEN", message: "This needs an agent key or a machine token" });
+  const agent = asAgent(p);
+  if (!agent) throw new TRPCError({ code: "FORBIDDEN", message: "This needs an agent key or a machine token" });
   return next({ ctx: { ...ctx, agent } });
 });
 

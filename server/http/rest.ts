@@ -11,7 +11,8 @@ import type { AppDeps, Principal } from "../context.ts";
 import { ExpiresInSeconds, MachineId, RESULT_MAX, ResultStatus } from "../contract/index.ts";
 import { ackAction, claimActions, parseSpec, queueActions, reportResult } from "../services/actions.ts";
 import { assertWellFormedText, storageError } from "../services/errors.ts";
-import { machineRefOf } from "../services/machines.ts";
+import { machineForAgent } from "../services/machines.ts";
+import { asAgent } from "../trpc.ts";
 import { bearerOf } from "./context.ts";
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -50,16 +51,10 @@ function requirePrincipal(p: Principal | null): Principal {
 }
 
 /** The machine an agent call is for: the token's machine, or the explicit machine_id with an agent key. */
-async function agentMachine(deps: AppDeps, p: Principal, machineId: string | undefined) {
-  if (p.kind === "machine") {
-    if (machineId !== undefined && machineId !== p.machineId) throw new TRPCError({ code: "FORBIDDEN", message: "A machine token can only act for its own machine" });
-    return { orgId: p.orgId, machineRef: p.machineRef };
-  }
-  if (p.kind === "key" && p.scopes.includes("agent")) {
-    if (!machineId) throw new TRPCError({ code: "BAD_REQUEST", message: "machine_id query param required" });
-    return { orgId: p.orgId, machineRef: await machineRefOf(deps.db, p.orgId, machineId) };
-  }
-  throw new TRPCError({ code: "FORBIDDEN", message: "This needs an agent key or a machine token" });
+function agentMachine(deps: AppDeps, p: Principal, machineId: string | undefined) {
+  const agent = asAgent(p);
+  if (!agent) throw new TRPCError({ code: "FORBIDDEN", message: "This needs an agent key or a machine token" });
+  return machineForAgent(deps.db, agent, machineId, "machine_id query param required");
 }
 
 async function route(deps: AppDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -5,23 +5,16 @@ import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { AckInput, MachineId, MachineIdentity, MetricReport, ResultInput } from "../contract/index.ts";
 import { ackAction, claimActions, reportResult } from "../services/actions.ts";
-import { enrollMachine, machineRefOf, recordReport } from "../services/machines.ts";
+import { enrollMachine, machineForAgent, recordReport } from "../services/machines.ts";
 import { agentProcedure, machineProcedure, router, type AgentPrincipal } from "../trpc.ts";
 import type { Context } from "../context.ts";
 
 /** agent.report input (also checked by the HTTP fast path for reports, server/http/fastPoll.ts). */
 export const ReportInput = z.object({ metrics: MetricReport, identity: MachineIdentity.omit({ machineId: true }).partial().optional() }).strict();
 
-/** Which machine an agent call is about: the token's machine, or (agent key) the named one. */
-async function machineOf(ctx: Context & { agent: AgentPrincipal }, machineId: string | undefined) {
-  const a = ctx.agent;
-  if (a.kind === "machine") {
-    if (machineId !== undefined && machineId !== a.machineId)
-      throw new TRPCError({ code: "FORBIDDEN", message: "A machine token can only act for its own machine" });
-    return { orgId: a.orgId, machineRef: a.machineRef, machineId: a.machineId };
-  }
-  if (machineId === undefined) throw new TRPCError({ code: "BAD_REQUEST", message: "machineId: required with an agent key" });
-  return { orgId: a.orgId, machineRef: await machineRefOf(ctx.db, a.orgId, machineId), machineId };
+/** Which machine an agent call is about (see machineForAgent). */
+function machineOf(ctx: Context & { agent: AgentPrincipal }, machineId: string | undefined) {
+  return machineForAgent(ctx.db, ctx.agent, machineId);
 }
 
 /** Coalesces wake-ups: next() resolves true after at least one notify(), false once aborted. */

@@ -202,3 +202,22 @@ export async function machineRefOf(db: Db, orgId: string, machineId: string): Pr
   if (!m) throw new TRPCError({ code: "NOT_FOUND", message: `No machine "${machineId}" in this organization` });
   return m.id;
 }
+
+/**
+ * Which machine an agent call is about: a machine token's own machine (naming another is FORBIDDEN),
+ * or, with an agent key (the original design's flow), the machine it names.
+ */
+export async function machineForAgent(
+  db: Db,
+  agent: { orgId: string; kind: "machine"; machineRef: string; machineId: string } | { orgId: string; kind: "key" },
+  machineId: string | undefined,
+  missingMessage = "machineId: required with an agent key",
+): Promise<{ orgId: string; machineRef: string; machineId: string }> {
+  if (agent.kind === "machine") {
+    if (machineId !== undefined && machineId !== agent.machineId)
+      throw new TRPCError({ code: "FORBIDDEN", message: "A machine token can only act for its own machine" });
+    return { orgId: agent.orgId, machineRef: agent.machineRef, machineId: agent.machineId };
+  }
+  if (!machineId) throw new TRPCError({ code: "BAD_REQUEST", message: missingMessage });
+  return { orgId: agent.orgId, machineRef: await machineRefOf(db, agent.orgId, machineId), machineId };
+}
