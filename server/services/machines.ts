@@ -4,6 +4,7 @@ import type { Clock } from "../clock.ts";
 import type { MachineIdentity, MetricReport } from "../contract/index.ts";
 import type { Db } from "../db.ts";
 import { hashSecret, MACHINE_TOKEN_PREFIX, newSecret } from "./crypto.ts";
+import { GroupCommit } from "./groupCommit.ts";
 
 /**
  * Enrolls a machine (or re-enrolls it: same org and machine id) and returns a fresh machine token.
@@ -57,81 +58,20 @@ type PendingReport = {
   report: MetricReport;
   identity: Partial<Omit<MachineIdentity, "machineId">> | undefined;
 };
-type Waiting = PendingReport & { done: () => void; fail: (err: unknown) => void };
 
-/** Reports gathered for at most this long before a flush starts (an idle server flushes almost at once). */
-const LINGER_MS = 10;
-/** A batch this large is flushed without waiting for the linger. */
-const MAX_BATCH = 2000;
 /** Rows per INSERT or UPDATE … FROM (VALUES …) statement: at most 8 parameters each, well under SQLite's limit. */
 const UPDATE_CHUNK = 250;
 
-const writers = new WeakMap<Db, ReportWriter>();
-function reportWriterOf(db: Db): ReportWriter {
-  let w = writers.get(db);
-  if (!w) writers.set(db, (w = new ReportWriter(db)));
-  return w;
-}
-
 /**
- * Group commit for metric reports: reports arriving together are written in one transaction (one
- * multi-row INSERT and one multi-row UPDATE of the machines' latest figures), so the database does one
- * commit (one fsync) per batch instead of one per report. While a batch commits, the next one gathers;
- * each caller's promise resolves when its own report is committed, so a report that has been answered
- * is on disk, as before. The batch size follows the load: one report when idle, hundreds under load.
+ * Metric reports are group-committed (one multi-row INSERT and one multi-row UPDATE of the machines'
+ * latest figures per batch). A first report waits at most 10 ms for company; under load the next
+ * batch gathers while one commits. An answered report is on disk, as before.
  */
-class ReportWriter {
-  #batch: Waiting[] = [];
-  #timer: NodeJS.Timeout | null = null;
-  #running: Promise<void> | null = null;
-
-  constructor(private readonly db: Db) {}
-
-  add(r: PendingReport): Promise<void> {
-    return new Promise<void>((done, fail) => {
-      this.#batch.push({ ...r, done, fail });
-      if (this.#running) return; // the running flush picks this batch up when it ends
-      if (this.#batch.length >= MAX_BATCH) this.#start();
-      else this.#timer ??= setTimeout(() => this.#start(), LINGER_MS);
-    });
-  }
-
-  /** Resolves when everything added so far is committed (or has failed for its callers). */
-  async flush(): Promise<void> {
-    while (this.#running || this.#batch.length > 0) {
-      if (!this.#running) this.#start();
-      await this.#running;
-    }
-  }
-
-  #start(): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
-    if (this.#running || this.#batch.length === 0) return;
-    const batch = this.#batch.splice(0, MAX_BATCH);
-    this.#running = this.#write(batch).finally(() => {
-      this.#running = null;
-      // Whatever arrived during the commit goes next, without waiting for another linger.
-      if (this.#batch.length > 0) this.#start();
-    });
-  }
-
-  async #write(batch: Waiting[]): Promise<void> {
-    try {
-      await writeBatch(this.db, batch);
-      for (const w of batch) w.done();
-    } catch {
-      // One bad report (say, of a machine deleted meanwhile) must not sink the others: write each alone.
-      for (const w of batch) {
-        try {
-          await writeBatch(this.db, [w]);
-          w.done();
-        } catch (err) {
-          w.fail(err);
-        }
-      }
-    }
-  }
+const writers = new WeakMap<Db, GroupCommit<PendingReport>>();
+function reportWriterOf(db: Db): GroupCommit<PendingReport> {
+  let w = writers.get(db);
+  if (!w) writers.set(db, (w = new GroupCommit((batch) => writeBatch(db, batch), { lingerMs: 10, maxBatch: 2000 })));
+  return w;
 }
 
 /** Writes reports in one transaction: every report row, and each machine's latest figures once. */

@@ -2,6 +2,7 @@
 // valid) and a group commit, so concurrent queue calls share one transaction and one fsync. A call
 // still returns only after its own rows are committed: an answered queue call is on disk.
 import type { Db } from "../db.ts";
+import { GroupCommit } from "./groupCommit.ts";
 
 /** Rows of one queue call: actions, their first events, and the audit row. */
 export type QueueJob = {
@@ -20,17 +21,13 @@ export type QueueJob = {
   audit: { orgId: string; actor: string; action: string; target: string | null; detail: string | null; at: Date };
 };
 
-type Waiting = { job: QueueJob; done: () => void; fail: (err: unknown) => void };
-
 /** Rows per INSERT statement (SQLite allows 32,766 bound values). */
 const CHUNK = 400;
-/** Calls per transaction at the most. */
-const MAX_BATCH = 500;
 
 export class ActionQueue {
   readonly #refs = new Map<string, string>();
-  #batch: Waiting[] = [];
-  #running: Promise<void> | null = null;
+  /** No linger: a queue call starts a commit at once; calls arriving meanwhile share the next one. */
+  readonly #commits = new GroupCommit<QueueJob>((jobs) => this.#insert(jobs), { lingerMs: 0, maxBatch: 500 });
 
   constructor(private readonly db: Db) {}
 
@@ -55,43 +52,12 @@ export class ActionQueue {
 
   /** Commits a job together with whatever other jobs arrive meanwhile; resolves once it is on disk. */
   write(job: QueueJob): Promise<void> {
-    return new Promise<void>((done, fail) => {
-      this.#batch.push({ job, done, fail });
-      this.#start();
-    });
+    return this.#commits.add(job);
   }
 
   /** Waits until every job handed in so far is committed (server shutdown). */
-  async flush(): Promise<void> {
-    while (this.#running) await this.#running;
-  }
-
-  #start(): void {
-    if (this.#running || this.#batch.length === 0) return;
-    const batch = this.#batch.splice(0, MAX_BATCH);
-    this.#running = this.#commit(batch).finally(() => {
-      this.#running = null;
-      // Jobs that arrived during this commit form the next batch at once.
-      this.#start();
-    });
-  }
-
-  async #commit(batch: Waiting[]): Promise<void> {
-    try {
-      await this.#insert(batch.map((w) => w.job));
-      for (const w of batch) w.done();
-    } catch (err) {
-      if (batch.length === 1) return batch[0]!.fail(err);
-      // One failing job must not sink the others: commit each alone, so each gets its own answer.
-      for (const w of batch) {
-        try {
-          await this.#insert([w.job]);
-          w.done();
-        } catch (e) {
-          w.fail(e);
-        }
-      }
-    }
+  flush(): Promise<void> {
+    return this.#commits.flush();
   }
 
   /** Plain multi-row INSERTs in one transaction (Prisma's createMany compiles a plan per row count). */
