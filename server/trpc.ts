@@ -3,6 +3,7 @@ import { initTRPC, TRPCError } from "@trpc/server";
 import { ZodError, z } from "zod";
 import type { Context, Principal } from "./context.ts";
 import type { Role } from "./contract/index.ts";
+import { DomainError, toTRPCError } from "./domain/errors.ts";
 import { assertWellFormedText, storageError } from "./services/errors.ts";
 
 const t = initTRPC.context<Context>().create({
@@ -39,6 +40,8 @@ export const middleware = t.middleware;
 const base = t.procedure.use(async function wellFormedInput({ getRawInput, next }) {
   assertWellFormedText(await getRawInput());
   const result = await next();
+  // Services throw domain errors; this is where they become tRPC codes (once, for every procedure).
+  if (!result.ok && result.error.cause instanceof DomainError) throw toTRPCError(result.error.cause);
   // A database that cannot write (disk full, read-only) answers with a clear 503, not an opaque 500.
   const storage = !result.ok && result.error.code === "INTERNAL_SERVER_ERROR" ? storageError(result.error.cause) : null;
   if (storage) throw storage;

@@ -51,22 +51,6 @@ export const actionDataSchemas = {
   reboot: RebootData,
 } as const;
 
-export const actionStatuses = [
-  "pending",
-  "delivered",
-  "executing",
-  "done",
-  "error",
-  "cancelled",
-  "expired",
-  "unknown",
-] as const;
-/** Lifecycle: pending → delivered (leased) → executing (acked) → done | error; or cancelled, expired, unknown. */
-export const ActionStatus = z.enum(actionStatuses);
-export type ActionStatus = z.infer<typeof ActionStatus>;
-/** Statuses from which an action never moves again. */
-export const finalStatuses: readonly ActionStatus[] = ["done", "error", "cancelled", "expired", "unknown"];
-
 /** Expiry an admin may set on an action: 1 minute to 30 days, default 24 hours. */
 export const ExpiresInSeconds = z.number().int().min(60).max(30 * 24 * 3600);
 export const DEFAULT_EXPIRES_IN_SECONDS = 24 * 3600;

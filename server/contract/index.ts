@@ -1,4 +1,5 @@
 // The shared contract: everything that crosses a process boundary. Import from here.
 export * from "./actions.ts";
+export * from "./statuses.ts";
 export * from "./metrics.ts";
 export * from "./fleet.ts";

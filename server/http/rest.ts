@@ -5,6 +5,7 @@
 // They share the services (and so the lifecycle, leases and rate limits) of the tRPC procedures.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { TRPCError } from "@trpc/server";
+import { DomainError, toTRPCError } from "../domain/errors.ts";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { z } from "zod";
 import type { AppDeps, Principal } from "../context.ts";
@@ -124,7 +125,8 @@ export async function handleRest(deps: AppDeps, req: IncomingMessage, res: Serve
   try {
     await route(deps, req, res);
   } catch (caught) {
-    const err = caught instanceof TRPCError ? caught : (storageError(caught) ?? caught);
+    const err =
+      caught instanceof TRPCError ? caught : caught instanceof DomainError ? toTRPCError(caught) : (storageError(caught) ?? caught);
     if (!(err instanceof TRPCError)) throw err;
     const status = getHTTPStatusCodeFromError(err);
     const cause = err.cause as { retryAfterSeconds?: number } | undefined;
