@@ -24,6 +24,22 @@ export type MetricReport = z.infer<typeof MetricReport>;
 /** A machine id as agents send it: printable, no spaces, 1–128 characters. */
 export const MachineId = z.string().trim().min(1).max(128).regex(/^[A-Za-z0-9_.:@-]+$/, "machine id uses letters, digits and _ . : @ -");
 
+/** A machine label: a short lowercase tag (letters, digits, - _ .), 1–32 characters. */
+export const Label = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .min(1)
+  .max(32)
+  .regex(/^[a-z0-9][a-z0-9._-]*$/, "labels are lowercase letters, digits and - _ . (starting with a letter or digit)");
+/** At most this many labels per machine. */
+export const MAX_LABELS = 20;
+/** A machine's labels: unique, at most MAX_LABELS. */
+export const Labels = z
+  .array(Label)
+  .max(MAX_LABELS, `at most ${MAX_LABELS} labels per machine`)
+  .transform((l) => [...new Set(l)].sort());
+
 /** What an agent says about itself when it enrolls (and on every report, if it changed). */
 export const MachineIdentity = z
   .object({
@@ -31,6 +47,8 @@ export const MachineIdentity = z
     hostname: shortText(255),
     os: shortText(255),
     agentVersion: shortText(64),
+    /** Labels set at install time (`--labels`); applied when the machine is first enrolled. */
+    labels: Labels.optional(),
   })
   .strict();
 export type MachineIdentity = z.infer<typeof MachineIdentity>;

@@ -127,7 +127,8 @@ async function writeBatch(db: Db, batch: PendingReport[]): Promise<void> {
     ...inserts,
     ...updates,
     ...identities.map((r) =>
-      db.machine.update({ where: { id: r.machineRef }, data: r.identity!, select: { id: true } }),
+      // Labels are applied at first enrollment only; later identity updates carry hostname, os, version.
+      db.machine.update({ where: { id: r.machineRef }, data: { hostname: r.identity!.hostname, os: r.identity!.os, agentVersion: r.identity!.agentVersion }, select: { id: true } }),
     ),
   ]);
 }
