@@ -1,0 +1,82 @@
+// Finding 4 (hostile review): one GET batching 300 × fleet.list held the process for 19 s and 2 GB,
+// then answered 500, and /healthz took 18.6 s meanwhile. A batch is capped (400 beyond the cap, before
+// any call runs) and the largest allowed batch leaves the server responsive.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MAX_BATCH_CALLS } from "../../server/http/server.ts";
+import { startTestServer, type TestOrg, type TestServer } from "../helpers/server.ts";
+
+let server: TestServer;
+let org: TestOrg;
+
+/** A GET batching `n` × fleet.list, as httpBatchLink would send it. */
+function batchUrl(n: number): string {
+  const paths = Array.from({ length: n }, () => "fleet.list").join(",");
+  const input = Object.fromEntries(Array.from({ length: n }, (_, i) => [String(i), {}]));
+  return `${server.url}/trpc/${paths}?batch=1&input=${encodeURIComponent(JSON.stringify(input))}`;
+}
+
+beforeAll(async () => {
+  server = await startTestServer({ sweep: false });
+  org = await server.createOrg("Batch Org");
+  // Enough machines that every fleet.list call does real work.
+  const now = new Date();
+  await server.deps.db.machine.createMany({
+    data: Array.from({ length: 3000 }, (_, i) => ({
+      orgId: org.orgId,
+      machineId: `m-${i}`,
+      hostname: `host-${String(i).padStart(5, "0")}`,
+      os: "Linux test",
+      agentVersion: "0.0.0-test",
+      firstSeenAt: now,
+      lastSeenAt: now,
+    })),
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe("tRPC batch size", () => {
+  it("answers 400 with a clear message to a batch of 300 calls, before running any", async () => {
+    const res = await fetch(batchUrl(300), { headers: { authorization: `Bearer ${org.adminKey}` } });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error?: { message?: string; data?: { code?: string } } };
+    expect(body.error?.data?.code).toBe("BAD_REQUEST");
+    expect(body.error?.message).toContain(`at most ${MAX_BATCH_CALLS} calls`);
+    expect(body.error?.message).toContain("300");
+  });
+
+  it("answers 400 one call beyond the cap, and runs a batch at the cap", async () => {
+    const over = await fetch(batchUrl(MAX_BATCH_CALLS + 1), { headers: { authorization: `Bearer ${org.adminKey}` } });
+    expect(over.status).toBe(400);
+    await over.arrayBuffer();
+    const at = await fetch(batchUrl(MAX_BATCH_CALLS), { headers: { authorization: `Bearer ${org.adminKey}` } });
+    expect(at.status).toBe(200);
+    const answers = (await at.json()) as unknown[];
+    expect(answers).toHaveLength(MAX_BATCH_CALLS);
+  }, 60_000);
+
+  it("keeps /healthz answering while the largest allowed batches run", async () => {
+    const started = Date.now();
+    const batches = Array.from({ length: 3 }, () =>
+      fetch(batchUrl(MAX_BATCH_CALLS), { headers: { authorization: `Bearer ${org.adminKey}` } }).then(async (r) => {
+        await r.arrayBuffer();
+        return { status: r.status, at: Date.now() - started };
+      }),
+    );
+    // Ask for /healthz while the batches are being answered.
+    await new Promise((r) => setTimeout(r, 20));
+    const health = await fetch(`${server.url}/healthz`).then(async (r) => ({
+      status: r.status,
+      body: await r.text(),
+      at: Date.now() - started,
+    }));
+    const done = await Promise.all(batches);
+    expect(health.status).toBe(200);
+    expect(JSON.parse(health.body)).toEqual({ ok: true });
+    expect(done.every((d) => d.status === 200)).toBe(true);
+    // Generous bound (a shared CI machine): the process was not held for seconds.
+    expect(health.at).toBeLessThan(5000);
+  }, 60_000);
+});
