@@ -1,6 +1,7 @@
 // Action contract shared by server, agent and dashboard: types, payloads, statuses, results.
 // Defined once here; the agent and the dashboard import these schemas, never server internals.
 import { z } from "zod";
+import { messageEndUserFields, RebootPolicy } from "./enduser.ts";
 
 /** Longest message text an admin may send (characters). */
 export const MESSAGE_MAX = 4000;
@@ -18,6 +19,7 @@ export const MessageData = z
     message: z.string().trim().min(1, "message is required").max(MESSAGE_MAX),
     title: z.string().trim().min(1).max(200).default("DashFleet"),
     display: z.enum(["notification", "dialog"]).default("notification"),
+    ...messageEndUserFields,
   })
   .strict();
 export type MessageData = z.infer<typeof MessageData>;
@@ -26,13 +28,8 @@ export type MessageData = z.infer<typeof MessageData>;
 export const RestartData = z.object({}).strict();
 export type RestartData = z.infer<typeof RestartData>;
 
-/** `reboot`: reboot the machine after a visible countdown the user may postpone. */
-export const RebootData = z
-  .object({
-    countdownSeconds: z.number().int().min(10).max(3600).default(60),
-    maxPostpones: z.number().int().min(0).max(10).default(3),
-  })
-  .strict();
+/** `reboot`: reboot the machine under a policy (countdown, snoozes, deadline, final stage): see enduser.ts. */
+export const RebootData = RebootPolicy;
 export type RebootData = z.infer<typeof RebootData>;
 
 /** One action as an admin describes it: its type and that type's data. */

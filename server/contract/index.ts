@@ -3,3 +3,4 @@ export * from "./actions.ts";
 export * from "./statuses.ts";
 export * from "./metrics.ts";
 export * from "./fleet.ts";
+export * from "./enduser.ts";

@@ -85,10 +85,11 @@ export async function runReboot(data: RebootData, ctx: ExecContext): Promise<Exe
       outcome: { userChoice: "not-asked" },
     };
   }
+  const maxPostpones = data.maxSnoozes ?? data.maxPostpones ?? 3;
   let postponements = 0;
   for (;;) {
     if (ctx.signal.aborted) throw new Error("agent stopped during the reboot countdown");
-    const postponesLeft = ctx.desktop.interactive ? data.maxPostpones - postponements : 0;
+    const postponesLeft = ctx.desktop.interactive ? maxPostpones - postponements : 0;
     const answer = await ctx.desktop.confirmWithCountdown({
       title: "Your computer will restart",
       message: "Your IT administrator scheduled a restart of this computer. Save your work.",
@@ -97,7 +98,7 @@ export async function runReboot(data: RebootData, ctx: ExecContext): Promise<Exe
     });
     if (answer === "postpone" && postponesLeft > 0) {
       postponements += 1;
-      ctx.log.info(`reboot postponed by the user (${postponements}/${data.maxPostpones})`, { actionId: ctx.actionId });
+      ctx.log.info(`reboot postponed by the user (${postponements}/${maxPostpones})`, { actionId: ctx.actionId });
       await ctx.sleep(ctx.postponeSeconds * 1000, ctx.signal);
       continue;
     }
@@ -105,7 +106,7 @@ export async function runReboot(data: RebootData, ctx: ExecContext): Promise<Exe
       ? "not-asked"
       : answer === "now"
         ? "accepted"
-        : postponements >= data.maxPostpones && data.maxPostpones > 0
+        : postponements >= maxPostpones && maxPostpones > 0
           ? "postponed-max"
           : "countdown-elapsed";
     return { kind: "reboot", outcome: { userChoice: choice, postponements } };
