@@ -22,6 +22,12 @@ export type AppDeps = {
   services: Services;
 };
 
+/**
+ * What a service function takes: the one dependency object, built once in app.ts. A request's
+ * context is one too, so a procedure hands `ctx` straight to its service.
+ */
+export type Deps = Pick<AppDeps, "db" | "clock" | "config" | "services">;
+
 /** Per-request extras that only the HTTP adapter knows. */
 export type RequestMeta = {
   /** Client address, for rate limiting login. */

@@ -63,7 +63,6 @@ async function route(deps: AppDeps, req: IncomingMessage, res: ServerResponse): 
   const bearer = bearerOf(req);
   // Cookies are not accepted here: these endpoints are for scripts and agents.
   const principal = bearer ? await deps.services.principals.fromBearer(bearer) : null;
-  const queueDeps = { db: deps.db, clock: deps.clock, dispatch: deps.services.dispatch, queue: deps.services.queue };
 
   if (url.pathname === "/api/actions/queue" && req.method === "POST") {
     const p = requirePrincipal(principal);
@@ -74,7 +73,7 @@ async function route(deps: AppDeps, req: IncomingMessage, res: ServerResponse): 
     const spec = parseSpec(body.data.action_type, body.data.data);
     const actor = `key:${p.name}`;
     deps.services.limiter.hit(`queue:${actor}:${p.orgId}`, deps.config.limits.queuePerMinute, "queued actions");
-    const [id] = await queueActions(queueDeps, { orgId: p.orgId, actor }, {
+    const [id] = await queueActions(deps, { orgId: p.orgId, actor }, {
       machineIds: [body.data.machine_id],
       spec,
       expiresInSeconds: body.data.expires_in_seconds,
@@ -89,11 +88,11 @@ async function route(deps: AppDeps, req: IncomingMessage, res: ServerResponse): 
     if (machineId !== undefined && !MachineId.safeParse(machineId).success) throw new TRPCError({ code: "BAD_REQUEST", message: "machine_id: invalid machine id" });
     const m = await agentMachine(deps, p, machineId);
     deps.services.limiter.hit(`polls:${m.machineRef}`, deps.config.limits.agentPerMinute, "polls");
-    const actions = await claimActions(queueDeps, m.machineRef, deps.config);
+    const actions = await claimActions(deps, m.machineRef);
     // The original design's agents have no ack: they run what they receive at once (a restart execs
     // before it can report). So a REST delivery is the start of execution, acknowledged here; otherwise
     // the lease would hand it out again after the agent restarted (the original defect).
-    for (const a of actions) await ackAction(queueDeps, m, { actionId: a.id, claimToken: a.claimToken }, deps.config);
+    for (const a of actions) await ackAction(deps, m, { actionId: a.id, claimToken: a.claimToken });
     return send(res, 200, { actions: actions.map((a) => ({ action_id: a.id, type: a.type, data: a.data, claim_token: a.claimToken })) });
   }
 
@@ -103,7 +102,7 @@ async function route(deps: AppDeps, req: IncomingMessage, res: ServerResponse): 
     if (!body.success) throw fieldError(body.error);
     const m = await agentMachineForAction(deps, p, body.data.action_id, body.data.machine_id);
     deps.services.limiter.hit(`results:${m.machineRef}`, deps.config.limits.agentPerMinute, "results");
-    const r = await reportResult(queueDeps, m, { actionId: body.data.action_id, claimToken: null, status: body.data.status, result: body.data.result });
+    const r = await reportResult(deps, m, { actionId: body.data.action_id, claimToken: null, status: body.data.status, result: body.data.result });
     return send(res, 200, { ok: true, status: r.status, duplicate: r.duplicate });
   }
 

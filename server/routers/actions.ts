@@ -17,7 +17,7 @@ export const actionsRouter = router({
   queue: operatorProcedure.input(QueueInput).mutation(async ({ ctx, input }) => {
     ctx.services.limiter.hit(`queue:${ctx.admin.actor}:${ctx.admin.orgId}`, ctx.config.limits.queuePerMinute, "queued actions");
     const [id] = await queueActions(
-      { db: ctx.db, clock: ctx.clock, dispatch: ctx.services.dispatch, queue: ctx.services.queue },
+      ctx,
       ctx.admin,
       { machineIds: [input.machineId], spec: { type: input.type, data: input.data } as ActionSpec, expiresInSeconds: input.expiresInSeconds, via: "actions.queue" },
     );
@@ -27,7 +27,7 @@ export const actionsRouter = router({
   queueBulk: operatorProcedure.input(QueueBulkInput).mutation(async ({ ctx, input }) => {
     ctx.services.limiter.hit(`queue:${ctx.admin.actor}:${ctx.admin.orgId}`, ctx.config.limits.queuePerMinute, "queued actions");
     const ids = await queueActions(
-      { db: ctx.db, clock: ctx.clock, dispatch: ctx.services.dispatch, queue: ctx.services.queue },
+      ctx,
       ctx.admin,
       { machineIds: input.machineIds, spec: { type: input.type, data: input.data } as ActionSpec, expiresInSeconds: input.expiresInSeconds, via: "actions.queueBulk" },
     );
@@ -35,7 +35,7 @@ export const actionsRouter = router({
   }),
 
   cancel: operatorProcedure.input(z.object({ id: z.string().uuid() })).mutation(({ ctx, input }) =>
-    cancelAction({ db: ctx.db, clock: ctx.clock, dispatch: ctx.services.dispatch }, ctx.admin, input.id),
+    cancelAction(ctx, ctx.admin, input.id),
   ),
 
   list: adminProcedure
@@ -51,7 +51,7 @@ export const actionsRouter = router({
         .default({ limit: 50 }),
     )
     .query(({ ctx, input }) =>
-      listActions(ctx.db, ctx.admin.orgId, {
+      listActions(ctx, ctx.admin.orgId, {
         machineId: input.machineId,
         status: input.status === undefined ? undefined : Array.isArray(input.status) ? input.status : [input.status],
         type: input.type,
@@ -60,5 +60,5 @@ export const actionsRouter = router({
       }),
     ),
 
-  get: adminProcedure.input(z.object({ id: z.string().uuid() })).query(({ ctx, input }) => getAction(ctx.db, ctx.admin.orgId, input.id)),
+  get: adminProcedure.input(z.object({ id: z.string().uuid() })).query(({ ctx, input }) => getAction(ctx, ctx.admin.orgId, input.id)),
 });

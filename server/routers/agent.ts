@@ -91,20 +91,20 @@ export const agentRouter = router({
     .query(async ({ ctx, input }) => {
       const m = await machineOf(ctx, input.machineId);
       limitAgent(ctx, m.machineRef, "polls");
-      const actions = await claimActions({ db: ctx.db, clock: ctx.clock, dispatch: ctx.services.dispatch }, m.machineRef, ctx.config);
+      const actions = await claimActions(ctx, m.machineRef);
       return { actions };
     }),
 
   /** The agent is about to run it: → executing. A stale token is refused (do not run). */
   ack: agentProcedure.input(AckInput.extend({ machineId: MachineId.optional() })).mutation(async ({ ctx, input }) => {
     const m = await machineOf(ctx, input.machineId);
-    return ackAction({ db: ctx.db, clock: ctx.clock, dispatch: ctx.services.dispatch }, m, input, ctx.config);
+    return ackAction(ctx, m, input);
   }),
 
   /** done | error with the agent's text and, for confirmations, what the user chose. */
   reportResult: agentProcedure.input(ResultInput.extend({ machineId: MachineId.optional() })).mutation(async ({ ctx, input }) => {
     const m = await machineOf(ctx, input.machineId);
     limitAgent(ctx, m.machineRef, "results");
-    return reportResult({ db: ctx.db, clock: ctx.clock, dispatch: ctx.services.dispatch }, m, input);
+    return reportResult(ctx, m, input);
   }),
 });

@@ -3,8 +3,7 @@
 // with its time in ActionEvent, inside the transaction that makes it.
 import { randomBytes, randomUUID } from "node:crypto";
 import { TRPCError } from "@trpc/server";
-import type { Clock } from "../clock.ts";
-import type { Config } from "../config.ts";
+import type { Deps } from "../context.ts";
 import {
   actionDataSchemas,
   DEFAULT_EXPIRES_IN_SECONDS,
@@ -18,8 +17,6 @@ import {
 import type { Db } from "../db.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 import { auditData } from "./audit.ts";
-import type { ActionDispatch } from "./dispatch.ts";
-import type { ActionQueue } from "./queueing.ts";
 
 /** At most this many actions are handed out per poll. */
 export const MAX_PER_POLL = 10;
@@ -100,16 +97,16 @@ function event(actionId: string, status: ActionStatus, at: Date, detail?: string
   return { actionId, status, at, detail: detail ?? null };
 }
 
-type QueueDeps = { db: Db; clock: Clock; dispatch: ActionDispatch };
 type Actor = { orgId: string; actor: string };
 
 /** Queues one action for each machine (same type and data) in one transaction, audited. */
 export async function queueActions(
-  deps: QueueDeps & { queue: ActionQueue },
+  deps: Deps,
   who: Actor,
   args: { machineIds: string[]; spec: ActionSpec; expiresInSeconds?: number | undefined; via: string },
 ): Promise<string[]> {
-  const { clock, dispatch, queue } = deps;
+  const { clock } = deps;
+  const { dispatch, queue } = deps.services;
   const wanted = [...new Set(args.machineIds)];
   const byId = await queue.resolveMachines(who.orgId, wanted);
   const missing = wanted.filter((id) => !byId.has(id));
@@ -150,7 +147,7 @@ export async function queueActions(
 }
 
 /** Cancels a pending or delivered action of the caller's org. */
-export async function cancelAction(deps: QueueDeps, who: Actor, id: string): Promise<{ id: string; status: ActionStatus }> {
+export async function cancelAction(deps: Deps, who: Actor, id: string): Promise<{ id: string; status: ActionStatus }> {
   const { db, clock } = deps;
   const now = clock.now();
   const changed = await db.$transaction(async (tx) => {
@@ -172,7 +169,7 @@ export async function cancelAction(deps: QueueDeps, who: Actor, id: string): Pro
 
 /** Lists an org's actions, newest first, with cursor paging. */
 export async function listActions(
-  db: Db,
+  { db }: Pick<Deps, "db">,
   orgId: string,
   args: { machineId?: string | undefined; status?: ActionStatus[] | undefined; type?: ActionType | undefined; limit: number; cursor?: string | undefined },
 ): Promise<{ items: ActionView[]; nextCursor: string | null }> {
@@ -200,7 +197,7 @@ export async function listActions(
 }
 
 /** One action with its timeline. */
-export async function getAction(db: Db, orgId: string, id: string) {
+export async function getAction({ db }: Pick<Deps, "db">, orgId: string, id: string) {
   const row = await db.action.findFirst({
     where: { id, orgId },
     select: { ...actionSelect, events: { orderBy: { id: "asc" }, select: { status: true, at: true, detail: true } } },
@@ -248,7 +245,7 @@ async function releaseStale(tx: Tx, now: Date, where: Prisma.ActionWhereInput): 
 }
 
 /** Periodic sweep across all machines. Returns the machines that may now have deliverable work. */
-export async function sweepActions(db: Db, clock: Clock, config: Pick<Config, "executeLimitSeconds">): Promise<Set<string>> {
+export async function sweepActions({ db, clock, config }: Pick<Deps, "db" | "clock" | "config">): Promise<Set<string>> {
   const now = clock.now();
   return db.$transaction(async (tx) => {
     const touched = await releaseStale(tx, now, {});
@@ -271,12 +268,9 @@ export async function sweepActions(db: Db, clock: Clock, config: Pick<Config, "e
  * unresolved reboot. Each claim is a conditional UPDATE (status still pending), so of concurrent
  * claimers exactly one gets each action. The in-memory index answers empty polls without a query.
  */
-export async function claimActions(
-  deps: QueueDeps,
-  machineRef: string,
-  config: Pick<Config, "leaseSeconds">,
-): Promise<DeliveredAction[]> {
-  const { db, clock, dispatch } = deps;
+export async function claimActions(deps: Deps, machineRef: string): Promise<DeliveredAction[]> {
+  const { db, clock, config } = deps;
+  const { dispatch } = deps.services;
   if (!dispatch.mayHaveWork(machineRef)) return [];
   const now = clock.now();
   const leaseUntil = new Date(now.getTime() + config.leaseSeconds * 1000);
@@ -344,13 +338,8 @@ async function actionForAgent(db: Db, agent: AgentRef, id: string) {
 }
 
 /** The agent is about to run the action: delivered → executing. Repeating the same ack is harmless. */
-export async function ackAction(
-  deps: QueueDeps,
-  agent: AgentRef,
-  args: { actionId: string; claimToken: string },
-  config: Pick<Config, "executeLimitSeconds">,
-): Promise<{ status: ActionStatus }> {
-  const { db, clock } = deps;
+export async function ackAction(deps: Deps, agent: AgentRef, args: { actionId: string; claimToken: string }): Promise<{ status: ActionStatus }> {
+  const { db, clock, config } = deps;
   const now = clock.now();
   const deadline = new Date(now.getTime() + config.executeLimitSeconds * 1000);
   const ok = await db.$transaction(async (tx) => {
@@ -374,11 +363,12 @@ export async function ackAction(
  * A duplicate report of a finished action changes nothing.
  */
 export async function reportResult(
-  deps: QueueDeps,
+  deps: Deps,
   agent: AgentRef,
   args: { actionId: string; claimToken: string | null; status: ResultStatus; result: string; outcome?: ActionOutcome | undefined },
 ): Promise<{ status: ActionStatus; duplicate: boolean }> {
-  const { db, clock, dispatch } = deps;
+  const { db, clock } = deps;
+  const { dispatch } = deps.services;
   const now = clock.now();
   const tokenWhere = args.claimToken === null ? {} : { claimToken: args.claimToken };
   const res = await db.$transaction(async (tx) => {

@@ -68,8 +68,8 @@ export class ActionDispatch {
   }
 
   /** Sweeps expired leases, expired actions and timed-out executions, then wakes affected machines. */
-  async sweep(config: Pick<Config, "executeLimitSeconds">): Promise<void> {
-    const woken = await sweepActions(this.db, this.clock, config);
+  async sweep(config: Config): Promise<void> {
+    const woken = await sweepActions({ db: this.db, clock: this.clock, config });
     for (const ref of woken) this.workAvailable(ref);
   }
 
