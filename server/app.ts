@@ -50,6 +50,7 @@ export async function startServer(opts: { config: Config; clock?: Clock; log?: L
     async close() {
       if (timer) clearInterval(timer);
       services.dispatch.close();
+      services.principals.close();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       // Reports and queued actions are committed in batches: finish the last ones before the database closes.

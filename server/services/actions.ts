@@ -2,7 +2,8 @@
 // Every transition is one conditional UPDATE (status and claim token in the WHERE clause), recorded
 // with its time in ActionEvent, inside the transaction that makes it.
 import { randomBytes, randomUUID } from "node:crypto";
-import { TRPCError } from "@trpc/server";
+import { conflict, invalid, notFound } from "../domain/errors.ts";
+import { cancellableStatuses } from "../contract/statuses.ts";
 import type { Deps } from "../context.ts";
 import {
   actionDataSchemas,
@@ -111,10 +112,9 @@ export async function queueActions(
   const byId = await queue.resolveMachines(who.orgId, wanted);
   const missing = wanted.filter((id) => !byId.has(id));
   if (missing.length > 0) {
-    throw new TRPCError({
-      code: "NOT_FOUND",
-      message: `No machine ${missing.slice(0, 5).map((m) => `"${m}"`).join(", ")}${missing.length > 5 ? ` and ${missing.length - 5} more` : ""} in this organization`,
-    });
+    throw notFound(
+      `No machine ${missing.slice(0, 5).map((m) => `"${m}"`).join(", ")}${missing.length > 5 ? ` and ${missing.length - 5} more` : ""} in this organization`,
+    );
   }
   const now = clock.now();
   const expiresAt = new Date(now.getTime() + (args.expiresInSeconds ?? DEFAULT_EXPIRES_IN_SECONDS) * 1000);
@@ -152,7 +152,7 @@ export async function cancelAction(deps: Deps, who: Actor, id: string): Promise<
   const now = clock.now();
   const changed = await db.$transaction(async (tx) => {
     const { count } = await tx.action.updateMany({
-      where: { id, orgId: who.orgId, status: { in: ["pending", "delivered"] } },
+      where: { id, orgId: who.orgId, status: { in: [...cancellableStatuses] } },
       data: { status: "cancelled", finishedAt: now, leaseUntil: null },
     });
     if (count === 1) {
@@ -163,8 +163,8 @@ export async function cancelAction(deps: Deps, who: Actor, id: string): Promise<
   });
   if (changed) return { id, status: "cancelled" };
   const found = await db.action.findFirst({ where: { id, orgId: who.orgId }, select: { status: true } });
-  if (!found) throw new TRPCError({ code: "NOT_FOUND", message: "No such action" });
-  throw new TRPCError({ code: "CONFLICT", message: `Only pending or delivered actions can be cancelled; this one is ${found.status}` });
+  if (!found) throw notFound("No such action");
+  throw conflict(`Only ${cancellableStatuses.join(" or ")} actions can be cancelled; this one is ${found.status}`);
 }
 
 /** Lists an org's actions, newest first, with cursor paging. */
@@ -176,7 +176,7 @@ export async function listActions(
   let beforeSeq: number | undefined;
   if (args.cursor) {
     const c = await db.action.findFirst({ where: { id: args.cursor, orgId }, select: { seq: true } });
-    if (!c) throw new TRPCError({ code: "BAD_REQUEST", message: "cursor: unknown cursor" });
+    if (!c) throw invalid("cursor", "unknown cursor");
     beforeSeq = c.seq;
   }
   const rows = await db.action.findMany({
@@ -202,7 +202,7 @@ export async function getAction({ db }: Pick<Deps, "db">, orgId: string, id: str
     where: { id, orgId },
     select: { ...actionSelect, events: { orderBy: { id: "asc" }, select: { status: true, at: true, detail: true } } },
   });
-  if (!row) throw new TRPCError({ code: "NOT_FOUND", message: "No such action" });
+  if (!row) throw notFound("No such action");
   return {
     ...toView(row),
     events: row.events.map((e) => ({ status: e.status as ActionStatus, at: e.at.toISOString(), detail: e.detail })),
@@ -333,7 +333,7 @@ async function actionForAgent(db: Db, agent: AgentRef, id: string) {
     where: { id, orgId: agent.orgId, machineRef: agent.machineRef },
     select: { id: true, status: true, claimToken: true, type: true },
   });
-  if (!a) throw new TRPCError({ code: "NOT_FOUND", message: "No such action for this machine" });
+  if (!a) throw notFound("No such action for this machine");
   return a;
 }
 
@@ -352,9 +352,9 @@ export async function ackAction(deps: Deps, agent: AgentRef, args: { actionId: s
   });
   if (ok) return { status: "executing" };
   const a = await actionForAgent(db, agent, args.actionId);
-  if (a.claimToken !== args.claimToken) throw new TRPCError({ code: "CONFLICT", message: "Stale claim token: this delivery is no longer yours; do not run it" });
+  if (a.claimToken !== args.claimToken) throw conflict("Stale claim token: this delivery is no longer yours; do not run it");
   if (a.status === "executing") return { status: "executing" };
-  throw new TRPCError({ code: "CONFLICT", message: `The action is ${a.status}; do not run it` });
+  throw conflict(`The action is ${a.status}; do not run it`);
 }
 
 /**
@@ -392,21 +392,21 @@ export async function reportResult(
   }
   const a = await actionForAgent(db, agent, args.actionId);
   if (args.claimToken !== null && a.claimToken !== args.claimToken)
-    throw new TRPCError({ code: "CONFLICT", message: "Stale claim token: this delivery is no longer yours" });
+    throw conflict("Stale claim token: this delivery is no longer yours");
   if (a.status === "done" || a.status === "error") return { status: a.status, duplicate: true };
-  throw new TRPCError({ code: "CONFLICT", message: `The action is ${a.status}; a result cannot be recorded` });
+  throw conflict(`The action is ${a.status}; a result cannot be recorded`);
 }
 
 /** Validates raw data for a type (used where type and data arrive separately, e.g. REST). */
 export function parseSpec(type: unknown, data: unknown): ActionSpec {
   if (typeof type !== "string" || !(type in actionDataSchemas)) {
-    throw new TRPCError({ code: "BAD_REQUEST", message: `action_type: must be one of ${Object.keys(actionDataSchemas).join(", ")}` });
+    throw invalid("action_type", `must be one of ${Object.keys(actionDataSchemas).join(", ")}`);
   }
   const schema = actionDataSchemas[type as ActionType];
   const parsed = schema.safeParse(data ?? {});
   if (!parsed.success) {
     const i = parsed.error.issues[0];
-    throw new TRPCError({ code: "BAD_REQUEST", message: `data.${i?.path.join(".") || "(root)"}: ${i?.message ?? "invalid"}`, cause: parsed.error });
+    throw invalid(`data.${i?.path.join(".") || "(root)"}`, i?.message ?? "invalid", parsed.error);
   }
   return { type, data: parsed.data } as ActionSpec;
 }

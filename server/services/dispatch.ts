@@ -6,6 +6,7 @@ import { EventEmitter } from "node:events";
 import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
 import type { Db } from "../db.ts";
+import { waitingStatuses } from "../contract/statuses.ts";
 import { sweepActions } from "./actions.ts";
 
 export class ActionDispatch {
@@ -25,7 +26,7 @@ export class ActionDispatch {
   async load(): Promise<void> {
     this.#due.clear();
     const rows = await this.db.action.findMany({
-      where: { status: { in: ["pending", "delivered"] } },
+      where: { status: { in: [...waitingStatuses] } },
       select: { machineRef: true, status: true, leaseUntil: true },
     });
     const now = this.clock.now().getTime();

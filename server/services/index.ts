@@ -3,12 +3,16 @@ import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
 import type { Db } from "../db.ts";
 import { ActionDispatch } from "./dispatch.ts";
+import { PolledInvalidations } from "./invalidations.ts";
 import { PrincipalResolver } from "./principals.ts";
 import { ActionQueue } from "./queueing.ts";
 import { RateLimiter } from "./rateLimit.ts";
+import { StreamRegistry } from "./streams.ts";
 
 export type Services = {
   principals: PrincipalResolver;
+  /** Open push streams per machine token and per process (capped). */
+  streams: StreamRegistry;
   limiter: RateLimiter;
   /** In-memory index of machines with deliverable work, and wake-ups for waiting agents. */
   dispatch: ActionDispatch;
@@ -16,13 +20,18 @@ export type Services = {
   queue: ActionQueue;
 };
 
-export async function createServices(db: Db, clock: Clock, _config: Config): Promise<Services> {
+export async function createServices(db: Db, clock: Clock, config: Config): Promise<Services> {
   const dispatch = new ActionDispatch(db, clock);
   await dispatch.load();
   const principals = new PrincipalResolver(db, clock);
   await principals.preloadMachines();
+  const streams = new StreamRegistry(config.identity.streamsPerMachine, config.identity.streamsPerProcess);
+  // A retired or re-enrolled machine's push streams end with its old token, in every process.
+  principals.onInvalidation((e) => e.kind === "machine" && streams.closeMachine(e.target));
+  await principals.listen(new PolledInvalidations(db));
   return {
     principals,
+    streams,
     limiter: new RateLimiter(clock),
     dispatch,
     queue: new ActionQueue(db),
