@@ -15,7 +15,7 @@ export const authRouter = router({
   /** {email, password} → {user}; sets the session cookie. UNAUTHORIZED "Wrong email or password". */
   login: publicProcedure.input(LoginInput).mutation(async ({ ctx, input }) => {
     const s = await login(
-      { db: ctx.db, clock: ctx.clock, limiter: ctx.services.limiter, loginPerMinute: ctx.config.limits.loginPerMinute },
+      { db: ctx.db, clock: ctx.clock, limits: ctx.services.loginLimits },
       { email: input.email, password: input.password, ip: ctx.req.ip },
     );
     ctx.req.setCookie(sessionCookie(s.token, s.maxAgeSeconds, ctx.config.secureCookies));

@@ -6,6 +6,7 @@ import { ActionDispatch } from "./dispatch.ts";
 import { PolledInvalidations } from "./invalidations.ts";
 import { PrincipalResolver } from "./principals.ts";
 import { ActionQueue } from "./queueing.ts";
+import { LoginLimits } from "./loginLimits.ts";
 import { RateLimiter } from "./rateLimit.ts";
 import { StreamRegistry } from "./streams.ts";
 
@@ -14,6 +15,8 @@ export type Services = {
   /** Open push streams per machine token and per process (capped). */
   streams: StreamRegistry;
   limiter: RateLimiter;
+  /** Password guesses per (address, email) and per address, with backoff. */
+  loginLimits: LoginLimits;
   /** In-memory index of machines with deliverable work, and wake-ups for waiting agents. */
   dispatch: ActionDispatch;
   /** Machine-id directory and group commit for queued actions. */
@@ -33,6 +36,7 @@ export async function createServices(db: Db, clock: Clock, config: Config): Prom
     principals,
     streams,
     limiter: new RateLimiter(clock),
+    loginLimits: new LoginLimits({ failuresPerWindow: config.limits.loginPerMinute }),
     dispatch,
     queue: new ActionQueue(db),
   };
