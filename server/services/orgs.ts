@@ -73,7 +73,7 @@ export async function listUsers(db: Db, orgId: string): Promise<UserView[]> {
   return rows.map(toUser);
 }
 
-/** Adds a user to the caller's org (an email already in use anywhere is CONFLICT). */
+/** Adds a user to the caller's org (an email already in this org is CONFLICT; other orgs are never consulted). */
 export async function addUser(
   db: Db,
   clock: Clock,
