@@ -30,6 +30,14 @@ const ConfigSchema = z.object({
   DASHFLEET_QUEUE_PER_MINUTE: z.coerce.number().int().min(1).default(100),
   DASHFLEET_AGENT_PER_MINUTE: z.coerce.number().int().min(1).default(60),
   DASHFLEET_LOGIN_PER_MINUTE: z.coerce.number().int().min(1).default(10),
+  /** Enrollment attempts per minute, per agent key and per client address. */
+  DASHFLEET_ENROLL_PER_MINUTE: z.coerce.number().int().min(1).default(60),
+  /** Most machines an organization may enroll (unset: unlimited); Organization.machineQuota overrides it. */
+  DASHFLEET_MACHINE_QUOTA: z.coerce.number().int().min(0).optional(),
+  /** Push streams (agent.actionStream) per machine token: a new one closes the oldest. */
+  DASHFLEET_STREAMS_PER_MACHINE: z.coerce.number().int().min(1).max(100).default(2),
+  /** Push streams held open by one server process; beyond it new ones get 503 and agents poll. */
+  DASHFLEET_STREAMS_PER_PROCESS: z.coerce.number().int().min(1).default(50_000),
 });
 
 /** The parsed configuration. */
@@ -46,6 +54,7 @@ export type Config = {
   reportIntervalSeconds: number;
   maxBodyBytes: number;
   limits: { queuePerMinute: number; agentPerMinute: number; loginPerMinute: number };
+  identity: { enrollPerMinute: number; machineQuota: number | null; streamsPerMachine: number; streamsPerProcess: number };
 };
 
 /** Parses the environment (or overrides from tests); throws a readable error naming the variable. */
@@ -72,6 +81,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       queuePerMinute: c.DASHFLEET_QUEUE_PER_MINUTE,
       agentPerMinute: c.DASHFLEET_AGENT_PER_MINUTE,
       loginPerMinute: c.DASHFLEET_LOGIN_PER_MINUTE,
+    },
+    identity: {
+      enrollPerMinute: c.DASHFLEET_ENROLL_PER_MINUTE,
+      machineQuota: c.DASHFLEET_MACHINE_QUOTA ?? null,
+      streamsPerMachine: c.DASHFLEET_STREAMS_PER_MACHINE,
+      streamsPerProcess: c.DASHFLEET_STREAMS_PER_PROCESS,
     },
   };
 }

@@ -3,4 +3,6 @@ export * from "./actions.ts";
 export * from "./statuses.ts";
 export * from "./metrics.ts";
 export * from "./fleet.ts";
+export * from "./text.ts";
 export * from "./enduser.ts";
+export * from "./identity.ts";

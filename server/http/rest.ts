@@ -1,8 +1,11 @@
 // The original design's REST endpoints, kept for existing scripts and agents, with their JSON shapes:
 //   POST /api/actions/queue   (admin key)  {machine_id, action_type, data}  → 201 {ok, action_id}
-//   GET  /api/actions/pending?machine_id=  (agent key or machine token) → {actions: [{action_id, type, data}]}
-//   POST /api/actions/report  (agent key or machine token) {action_id, status, result} → {ok}
-// They share the services (and so the lifecycle, leases and rate limits) of the tRPC procedures.
+//   GET  /api/actions/pending?machine_id=  (machine token; agent key in legacy mode) → {actions: [{action_id, type, data, claim_token}]}
+//   POST /api/actions/report  (machine token; agent key in legacy mode) {action_id, claim_token, status, result} → {ok}
+// They share the services (and so the lifecycle, leases and rate limits) of the tRPC procedures. The
+// agent key + machine_id form is the organization's legacy mode (off for new organizations); a report
+// must carry the claim token of the delivery it answers, so a stale holder cannot finish an action
+// that was delivered again to another poll (hostile review, finding 3).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { TRPCError } from "@trpc/server";
 import { DomainError, toTRPCError } from "../domain/errors.ts";
@@ -12,7 +15,7 @@ import type { AppDeps, Principal } from "../context.ts";
 import { ExpiresInSeconds, MachineId, RESULT_MAX, ResultStatus } from "../contract/index.ts";
 import { ackAction, claimActions, parseSpec, queueActions, reportResult } from "../services/actions.ts";
 import { assertWellFormedText, storageError } from "../services/errors.ts";
-import { machineForAgent } from "../services/machines.ts";
+import { machineForAgent } from "../services/machineDirectory.ts";
 import { asAgent } from "../trpc.ts";
 import { bearerOf } from "./context.ts";
 
@@ -44,7 +47,13 @@ function fieldError(err: z.ZodError): TRPCError {
 }
 
 const QueueBody = z.object({ machine_id: MachineId, action_type: z.unknown(), data: z.unknown().optional(), expires_in_seconds: ExpiresInSeconds.optional() });
-const ReportBody = z.object({ action_id: z.string().uuid(), status: ResultStatus, result: z.string().max(RESULT_MAX).default(""), machine_id: MachineId.optional() });
+const ReportBody = z.object({
+  action_id: z.string().uuid(),
+  claim_token: z.string({ error: "required: send the claim_token of the delivery (from /api/actions/pending)" }).min(1).max(100),
+  status: ResultStatus,
+  result: z.string().max(RESULT_MAX).default(""),
+  machine_id: MachineId.optional(),
+});
 
 function requirePrincipal(p: Principal | null): Principal {
   if (!p) throw new TRPCError({ code: "UNAUTHORIZED", message: "Unauthorized: send Authorization: Bearer KEY" });
@@ -55,7 +64,7 @@ function requirePrincipal(p: Principal | null): Principal {
 function agentMachine(deps: AppDeps, p: Principal, machineId: string | undefined) {
   const agent = asAgent(p);
   if (!agent) throw new TRPCError({ code: "FORBIDDEN", message: "This needs an agent key or a machine token" });
-  return machineForAgent(deps.db, agent, machineId, "machine_id query param required");
+  return machineForAgent(deps.services.principals.directory, agent, machineId, "machine_id");
 }
 
 async function route(deps: AppDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -102,16 +111,17 @@ async function route(deps: AppDeps, req: IncomingMessage, res: ServerResponse): 
     if (!body.success) throw fieldError(body.error);
     const m = await agentMachineForAction(deps, p, body.data.action_id, body.data.machine_id);
     deps.services.limiter.hit(`results:${m.machineRef}`, deps.config.limits.agentPerMinute, "results");
-    const r = await reportResult(deps, m, { actionId: body.data.action_id, claimToken: null, status: body.data.status, result: body.data.result });
+    const r = await reportResult(deps, m, { actionId: body.data.action_id, claimToken: body.data.claim_token, status: body.data.status, result: body.data.result });
     return send(res, 200, { ok: true, status: r.status, duplicate: r.duplicate });
   }
 
   throw new TRPCError({ code: "NOT_FOUND", message: "No such endpoint" });
 }
 
-/** For reports the original design sends no machine id: with an agent key, the action names it. */
+/** For reports the original design sends no machine id: with an agent key (legacy mode), the action names it. */
 async function agentMachineForAction(deps: AppDeps, p: Principal, actionId: string, machineId: string | undefined) {
   if (p.kind === "key" && p.scopes.includes("agent") && !machineId) {
+    await deps.services.principals.directory.assertLegacy(p.orgId);
     const a = await deps.db.action.findFirst({ where: { id: actionId, orgId: p.orgId }, select: { machineRef: true } });
     if (!a) throw new TRPCError({ code: "NOT_FOUND", message: "No such action" });
     return { orgId: p.orgId, machineRef: a.machineRef };

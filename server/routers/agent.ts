@@ -1,11 +1,13 @@
-// agent.*: what the tray agent calls. Enrollment takes an agent key; everything after it a machine
-// token, which sees only its own machine. The original design's flow (an agent key and an explicit
-// machine id) is accepted for pendingActions, ack and reportResult.
-import { TRPCError } from "@trpc/server";
+// agent.*: what the tray agent calls. Enrollment takes an agent key (new machine ids; see
+// services/enrollment.ts for re-enrollment); everything after it a machine token, which sees only its
+// own machine. The original design's flow (an agent key and an explicit machine id) is accepted for
+// pendingActions, ack and reportResult only in organizations in legacy mode.
 import { z } from "zod";
-import { AckInput, MachineId, MachineIdentity, MetricReport, ResultInput } from "../contract/index.ts";
+import { AckInput, EnrollInput, MachineId, MachineIdentity, MetricReport, ResultInput } from "../contract/index.ts";
 import { ackAction, claimActions, reportResult } from "../services/actions.ts";
-import { enrollMachine, machineForAgent, recordReport } from "../services/machines.ts";
+import { enroll } from "../services/enrollment.ts";
+import { machineForAgent } from "../services/machineDirectory.ts";
+import { recordReport } from "../services/machines.ts";
 import { agentProcedure, machineProcedure, router, type AgentPrincipal } from "../trpc.ts";
 import type { Context } from "../context.ts";
 
@@ -14,7 +16,7 @@ export const ReportInput = z.object({ metrics: MetricReport, identity: MachineId
 
 /** Which machine an agent call is about (see machineForAgent). */
 function machineOf(ctx: Context & { agent: AgentPrincipal }, machineId: string | undefined) {
-  return machineForAgent(ctx.db, ctx.agent, machineId);
+  return machineForAgent(ctx.services.principals.directory, ctx.agent, machineId);
 }
 
 /** Coalesces wake-ups: next() resolves true after at least one notify(), false once aborted. */
@@ -46,17 +48,45 @@ function wakeQueue(signal: AbortSignal | undefined) {
   };
 }
 
+/** The wake-ups of one push stream until `signal` aborts (client gone, replaced, or machine retired). */
+async function* wakeStream(ctx: Context & { machine: { machineRef: string } }, signal: AbortSignal, release: () => void) {
+  const { dispatch } = ctx.services;
+  const wakes = wakeQueue(signal);
+  const off = dispatch.onWork(ctx.machine.machineRef, wakes.notify);
+  try {
+    if (dispatch.mayHaveWork(ctx.machine.machineRef)) yield { kind: "wake" as const };
+    while (await wakes.next()) yield { kind: "wake" as const };
+  } finally {
+    off();
+    release();
+  }
+}
+
 function limitAgent(ctx: Context, machineRef: string, what: string) {
   ctx.services.limiter.hit(`${what}:${machineRef}`, ctx.config.limits.agentPerMinute, what);
 }
 
 export const agentRouter = router({
-  /** Agent key → a per-machine token (re-enrolling replaces the old token). */
-  enroll: agentProcedure.input(MachineIdentity).mutation(async ({ ctx, input }) => {
-    if (ctx.agent.kind !== "key") throw new TRPCError({ code: "FORBIDDEN", message: "Enroll with an agent key, not a machine token" });
-    const { machineToken, machineRef } = await enrollMachine(ctx.db, ctx.clock, ctx.agent.orgId, input, ctx.config.reportIntervalSeconds);
-    ctx.services.principals.forgetMachine(machineRef);
-    return { machineToken, machineId: input.machineId, reportIntervalSeconds: ctx.config.reportIntervalSeconds };
+  /**
+   * Agent key → a per-machine token for a NEW machine id. An existing id also needs its current token
+   * (as the bearer or `currentToken`), an admin's approval, or a one-time `enrollToken`; otherwise the
+   * attempt is recorded as "re-enrollment pending" and refused (FORBIDDEN). Re-enrolling replaces the
+   * old token in every server process. Rate-limited per key (or machine) and per address.
+   */
+  enroll: agentProcedure.input(EnrollInput).mutation(async ({ ctx, input }) => {
+    const { limiter } = ctx.services;
+    const perMinute = ctx.config.identity.enrollPerMinute;
+    limiter.hit(`enroll:${ctx.agent.kind === "key" ? ctx.agent.keyId : ctx.agent.machineRef}`, perMinute, "enrollments");
+    limiter.hit(`enroll-address:${ctx.req.ip}`, perMinute, "enrollments from this address");
+    const caller = ctx.agent.kind === "key" ? { ...ctx.agent, kind: "key" as const } : ctx.agent;
+    const r = await enroll(ctx.db, ctx.clock, caller, input, {
+      reportIntervalSec: ctx.config.reportIntervalSeconds,
+      defaultQuota: ctx.config.identity.machineQuota,
+      address: ctx.req.ip,
+    });
+    // This process forgets the old token now; the others within a second (the invalidation row).
+    if (r.how !== "new") ctx.services.principals.apply({ kind: "machine", target: r.machineRef });
+    return { machineToken: r.machineToken, machineId: input.machineId, reportIntervalSeconds: ctx.config.reportIntervalSeconds };
   }),
 
   /** Metrics (and identity changes, e.g. a new agent version) → when to report next. */
@@ -73,16 +103,13 @@ export const agentRouter = router({
    * machine, and once at connect if some already is. A wake carries no action: the agent then claims
    * through pendingActions, so exactly-once delivery stays in the claim.
    */
-  actionStream: machineProcedure.subscription(async function* ({ ctx, signal }) {
-    const { dispatch } = ctx.services;
-    const wakes = wakeQueue(signal);
-    const off = dispatch.onWork(ctx.machine.machineRef, wakes.notify);
-    try {
-      if (dispatch.mayHaveWork(ctx.machine.machineRef)) yield { kind: "wake" as const };
-      while (await wakes.next()) yield { kind: "wake" as const };
-    } finally {
-      off();
-    }
+  actionStream: machineProcedure.subscription(({ ctx, signal }) => {
+    // At most DASHFLEET_STREAMS_PER_MACHINE per token (a new stream ends the oldest) and
+    // DASHFLEET_STREAMS_PER_PROCESS in all (beyond: SERVICE_UNAVAILABLE before the stream starts).
+    const held = ctx.services.streams.open(ctx.machine.machineRef);
+    const ends = signal ? AbortSignal.any([signal, held.signal]) : held.signal;
+    ends.addEventListener("abort", held.release, { once: true }); // also when the stream never started
+    return wakeStream(ctx, ends, held.release);
   }),
 
   /** Claims this machine's deliverable actions (oldest first, at most 10, each with a claim token). */

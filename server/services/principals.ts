@@ -1,48 +1,122 @@
-// Turns credentials (Bearer key, machine token, session cookie) into a Principal, with a short cache
-// so the hot agent paths do not query the database on every request.
+// Turns credentials (Bearer key, machine token, session cookie) into a Principal, with caches so the hot
+// agent paths do not query the database on every request. Three caches, each bounded by what it holds:
+//   - machine tokens: one entry per enrolled machine (valid tokens only, so garbage cannot evict them);
+//   - API keys: valid keys only (a handful per org);
+//   - unknown secrets: a small LRU (lru-cache), so random bearer tokens neither grow memory nor cost a
+//     database lookup each when repeated (hostile review, finding 6).
+// Malformed secrets are refused before hashing. Revocation, retirement and re-enrollment reach every
+// process through the invalidation notifier (services/invalidations.ts) within a second (finding 2).
+import { LRUCache } from "lru-cache";
 import type { Clock } from "../clock.ts";
 import type { Principal } from "../context.ts";
 import { KeyScope } from "../contract/index.ts";
 import type { Db } from "../db.ts";
 import { hashSecret, KEY_PREFIX, MACHINE_TOKEN_PREFIX, sameDigest } from "./crypto.ts";
+import type { Invalidation, InvalidationNotifier } from "./invalidations.ts";
+import { MachineDirectory } from "./machineDirectory.ts";
 
-const CACHE_TTL_MS = 10_000;
+/** Keys are re-checked this often even without an invalidation (belt and braces). */
+const KEY_CACHE_TTL_MS = 60_000;
 /**
- * Machine tokens are cached longer than one poll interval (30 s), or every poll of a large fleet would
- * miss and query the database. Only this server changes a machine's token (enroll), and it forgets the
- * machine's entry when it does, so the longer life costs no correctness.
+ * Machine tokens are cached longer than one poll interval, or every poll of a large fleet would miss and
+ * query the database. Re-enrollment and retirement forget the entry in every process (invalidations).
  */
 const MACHINE_CACHE_TTL_MS = 10 * 60_000;
-/** Past this many entries the oldest are dropped (a 100,000-machine fleet fits with room to spare). */
-const CACHE_MAX = 1_000_000;
+/** Preloaded at start-up at most (a 100,000-machine fleet fits with room to spare). */
+const PRELOAD_MAX = 500_000;
+/** Unknown (or revoked) secrets remembered, so a repeated bad token costs no lookup; the oldest go first. */
+export const UNKNOWN_CACHE_MAX = 10_000;
+const UNKNOWN_TTL_MS = 60_000;
 /** lastUsedAt is written at most this often per key, not on every request. */
 const TOUCH_EVERY_MS = 60_000;
+/** What our secrets look like: a known prefix, then URL-safe base64 (43 characters for 32 bytes). */
+const SECRET_SHAPE = /^(?:dfk_|dfm_)[A-Za-z0-9_-]{16,100}$/;
+
+type Entry = { principal: Principal; until: number };
 
 export class PrincipalResolver {
-  readonly #cache = new Map<string, { principal: Principal | null; until: number }>();
+  readonly #machines = new Map<string, Entry>();
   /** machineRef → the hash its token is cached under, so forgetting one machine is one lookup. */
   readonly #machineHash = new Map<string, string>();
+  readonly #keys = new Map<string, Entry>();
+  readonly #unknown: LRUCache<string, true>;
   readonly #touched = new Map<string, number>();
+  readonly #listeners: ((e: Invalidation) => void)[] = [];
+  #notifier: InvalidationNotifier | null = null;
+  /** agent key + machine_id → machine (legacy mode), and each org's legacy switch. */
+  readonly directory: MachineDirectory;
 
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
-  ) {}
+    opts: { unknownMax?: number } = {},
+  ) {
+    this.#unknown = new LRUCache({
+      max: opts.unknownMax ?? UNKNOWN_CACHE_MAX,
+      ttl: UNKNOWN_TTL_MS,
+      ttlAutopurge: false,
+    });
+    this.directory = new MachineDirectory(db);
+  }
+
+  /** Listens for invalidations made by any process (this one included) and applies them. */
+  async listen(notifier: InvalidationNotifier): Promise<void> {
+    this.#notifier = notifier;
+    await notifier.start((events) => {
+      for (const e of events) this.apply(e);
+    });
+  }
+
+  /** Called for every invalidation applied (e.g. to close a retired machine's push streams). */
+  onInvalidation(listener: (e: Invalidation) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  /** Applies one invalidation to the caches of this process. */
+  apply(e: Invalidation): void {
+    if (e.kind === "key") this.forgetKeys();
+    else if (e.kind === "machine") {
+      this.forgetMachine(e.target);
+      this.directory.forgetMachine(e.target);
+    } else this.directory.forgetOrg(e.target);
+    for (const l of this.#listeners) l(e);
+  }
+
+  close(): void {
+    this.#notifier?.close();
+  }
+
+  /** Entry counts of the caches (memory-boundedness is tested by these, not by timing). */
+  cacheSizes(): { machines: number; keys: number; unknown: number } {
+    return { machines: this.#machines.size, keys: this.#keys.size, unknown: this.#unknown.size };
+  }
 
   /** Forget every cached credential. */
   invalidate(): void {
-    this.#cache.clear();
+    this.#machines.clear();
     this.#machineHash.clear();
+    this.#keys.clear();
+    this.#unknown.clear();
   }
 
-  /** Forget cached keys (one was revoked) and unknown secrets; the fleet's machine tokens stay cached. */
+  /** Forget cached keys (one was revoked); the fleet's machine tokens stay cached. */
   forgetKeys(): void {
-    for (const [hash, hit] of this.#cache) if (hit.principal?.kind !== "machine") this.#cache.delete(hash);
+    this.#keys.clear();
   }
 
-  #remember(hash: string, principal: Principal | null, until: number): void {
-    this.#cache.set(hash, { principal, until });
-    if (principal?.kind === "machine") this.#machineHash.set(principal.machineRef, hash);
+  /** Forget one machine's cached token (re-enrolled or retired), leaving the rest of the fleet cached. */
+  forgetMachine(machineRef: string): void {
+    const hash = this.#machineHash.get(machineRef);
+    if (hash === undefined) return;
+    this.#machineHash.delete(machineRef);
+    this.#machines.delete(hash);
+  }
+
+  #rememberMachine(hash: string, principal: Principal & { kind: "machine" }, until: number): void {
+    const old = this.#machineHash.get(principal.machineRef);
+    if (old !== undefined && old !== hash) this.#machines.delete(old);
+    this.#machines.set(hash, { principal, until });
+    this.#machineHash.set(principal.machineRef, hash);
   }
 
   /**
@@ -52,46 +126,47 @@ export class PrincipalResolver {
    */
   async preloadMachines(): Promise<number> {
     const rows = await this.db.$queryRawUnsafe<{ id: string; orgId: string; machineId: string; tokenHash: string }[]>(
-      `SELECT "id", "orgId", "machineId", "tokenHash" FROM "Machine" WHERE "tokenHash" IS NOT NULL LIMIT ${CACHE_MAX / 2}`,
+      `SELECT "id", "orgId", "machineId", "tokenHash" FROM "Machine" WHERE "tokenHash" IS NOT NULL AND "retiredAt" IS NULL LIMIT ${PRELOAD_MAX}`,
     );
     const now = this.clock.now().getTime();
     for (const m of rows) {
-      const principal: Principal = { kind: "machine", orgId: m.orgId, machineRef: m.id, machineId: m.machineId };
-      this.#remember(m.tokenHash, principal, now + MACHINE_CACHE_TTL_MS * (0.5 + Math.random() / 2));
+      const principal = { kind: "machine", orgId: m.orgId, machineRef: m.id, machineId: m.machineId } as const;
+      this.#rememberMachine(m.tokenHash, principal, now + MACHINE_CACHE_TTL_MS * (0.5 + Math.random() / 2));
     }
     return rows.length;
   }
 
-  /** Forget one machine's cached token (it was re-enrolled or removed), leaving the rest of the fleet cached. */
-  forgetMachine(machineRef: string): void {
-    const hash = this.#machineHash.get(machineRef);
-    if (hash === undefined) return;
-    this.#machineHash.delete(machineRef);
-    this.#cache.delete(hash);
-  }
-
   /** Resolves `Authorization: Bearer <secret>`; null for anything unknown, revoked or malformed. */
   async fromBearer(secret: string): Promise<Principal | null> {
-    if (secret.length < 10 || secret.length > 200) return null;
+    // Malformed: refused before hashing or caching anything.
+    if (!SECRET_SHAPE.test(secret)) return null;
     const hash = hashSecret(secret);
     const now = this.clock.now().getTime();
-    const hit = this.#cache.get(hash);
-    if (hit && hit.until > now) return hit.principal;
-    let principal: Principal | null = null;
-    if (secret.startsWith(KEY_PREFIX)) principal = await this.#key(hash);
-    else if (secret.startsWith(MACHINE_TOKEN_PREFIX)) principal = await this.#machine(hash);
-    if (this.#cache.size >= CACHE_MAX) {
-      // Maps iterate in insertion order: drop the oldest tenth.
-      let drop = CACHE_MAX / 10;
-      for (const k of this.#cache.keys()) {
-        if (drop-- <= 0) break;
-        this.#cache.delete(k);
-      }
+    const isKey = secret.startsWith(KEY_PREFIX);
+    const known = (isKey ? this.#keys : this.#machines).get(hash);
+    if (known && known.until > now) return known.principal;
+    if (this.#unknown.has(hash)) return null;
+    const principal = isKey
+      ? await this.#key(hash)
+      : secret.startsWith(MACHINE_TOKEN_PREFIX)
+        ? await this.#machine(hash)
+        : null;
+    if (!principal) {
+      if (known) this.#forgetHash(hash, known.principal);
+      this.#unknown.set(hash, true);
+      return null;
     }
-    this.#cache.delete(hash);
-    this.#remember(hash, principal, now + (principal?.kind === "machine" ? MACHINE_CACHE_TTL_MS : CACHE_TTL_MS));
-    if (principal?.kind === "key") this.#touch(principal.keyId, now);
+    if (principal.kind === "machine") this.#rememberMachine(hash, principal, now + MACHINE_CACHE_TTL_MS);
+    else {
+      this.#keys.set(hash, { principal, until: now + KEY_CACHE_TTL_MS });
+      if (principal.kind === "key") this.#touch(principal.keyId, now);
+    }
     return principal;
+  }
+
+  #forgetHash(hash: string, p: Principal): void {
+    if (p.kind === "machine") this.forgetMachine(p.machineRef);
+    else this.#keys.delete(hash);
   }
 
   /** Resolves a session cookie value. Not cached: logout must take effect at once. */
@@ -100,13 +175,25 @@ export class PrincipalResolver {
     const hash = hashSecret(token);
     const session = await this.db.session.findUnique({
       where: { tokenHash: hash },
-      select: { id: true, tokenHash: true, expiresAt: true, user: { select: { id: true, orgId: true, email: true, role: true } } },
+      select: {
+        id: true,
+        tokenHash: true,
+        expiresAt: true,
+        user: { select: { id: true, orgId: true, email: true, role: true } },
+      },
     });
     if (!session || !sameDigest(session.tokenHash, hash)) return null;
     if (session.expiresAt.getTime() <= this.clock.now().getTime()) return null;
     const role = session.user.role;
     if (role !== "owner" && role !== "admin" && role !== "viewer") return null;
-    return { kind: "user", orgId: session.user.orgId, userId: session.user.id, email: session.user.email, role, sessionId: session.id };
+    return {
+      kind: "user",
+      orgId: session.user.orgId,
+      userId: session.user.id,
+      email: session.user.email,
+      role,
+      sessionId: session.id,
+    };
   }
 
   async #key(hash: string): Promise<Principal | null> {
@@ -119,11 +206,13 @@ export class PrincipalResolver {
     return { kind: "key", orgId: key.orgId, keyId: key.id, name: key.name, scopes };
   }
 
-  async #machine(hash: string): Promise<Principal | null> {
+  async #machine(hash: string): Promise<(Principal & { kind: "machine" }) | null> {
     // Raw SQL: this runs once per machine per cache lifetime, for the whole fleet, and a plain query
-    // costs a fraction of a compiled findUnique.
-    const rows = await this.db.$queryRawUnsafe<{ id: string; orgId: string; machineId: string; tokenHash: string | null }[]>(
-      `SELECT "id", "orgId", "machineId", "tokenHash" FROM "Machine" WHERE "tokenHash" = ? LIMIT 1`,
+    // costs a fraction of a compiled findUnique. A retired machine's token no longer works.
+    const rows = await this.db.$queryRawUnsafe<
+      { id: string; orgId: string; machineId: string; tokenHash: string | null }[]
+    >(
+      `SELECT "id", "orgId", "machineId", "tokenHash" FROM "Machine" WHERE "tokenHash" = ? AND "retiredAt" IS NULL LIMIT 1`,
       hash,
     );
     const m = rows[0];
@@ -136,6 +225,8 @@ export class PrincipalResolver {
     if (now - last < TOUCH_EVERY_MS) return;
     this.#touched.set(keyId, now);
     // Best effort: a lost lastUsedAt update must never fail the request.
-    this.db.apiKey.update({ where: { id: keyId }, data: { lastUsedAt: new Date(now) }, select: { id: true } }).catch(() => {});
+    this.db.apiKey
+      .update({ where: { id: keyId }, data: { lastUsedAt: new Date(now) }, select: { id: true } })
+      .catch(() => {});
   }
 }
