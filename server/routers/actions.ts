@@ -13,52 +13,66 @@ export const QueueBulkInput = z.intersection(
   ActionSpec,
 );
 
+/** actions.list input: filters (all optional, combined with AND), a page size and the previous page's cursor. */
+export const ActionListInput = z.object({
+  machineId: MachineId.optional(),
+  status: z.union([ActionStatus, z.array(ActionStatus).max(8)]).optional(),
+  type: ActionType.optional(),
+  /** Who queued it, as shown in the list ("user:ann@example.com", "key:ci"). */
+  createdBy: z.string().min(1).max(200).optional(),
+  bulkId: z.string().min(1).max(64).optional(),
+  /** Queued at or after `from`, before `to` (ISO times). */
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  limit: z.number().int().min(1).max(100).default(50),
+  cursor: z.string().max(32).nullish(),
+});
+
 export const actionsRouter = router({
   queue: operatorProcedure.input(QueueInput).mutation(async ({ ctx, input }) => {
-    ctx.services.limiter.hit(`queue:${ctx.admin.actor}:${ctx.admin.orgId}`, ctx.config.limits.queuePerMinute, "queued actions");
-    const [id] = await queueActions(
-      ctx,
-      ctx.admin,
-      { machineIds: [input.machineId], spec: { type: input.type, data: input.data } as ActionSpec, expiresInSeconds: input.expiresInSeconds, via: "actions.queue" },
+    ctx.services.limiter.hit(
+      `queue:${ctx.admin.actor}:${ctx.admin.orgId}`,
+      ctx.config.limits.queuePerMinute,
+      "queued actions",
     );
+    const [id] = await queueActions(ctx, ctx.admin, {
+      machineIds: [input.machineId],
+      spec: { type: input.type, data: input.data } as ActionSpec,
+      expiresInSeconds: input.expiresInSeconds,
+      via: "actions.queue",
+    });
     return { id: id! };
   }),
 
   queueBulk: operatorProcedure.input(QueueBulkInput).mutation(async ({ ctx, input }) => {
-    ctx.services.limiter.hit(`queue:${ctx.admin.actor}:${ctx.admin.orgId}`, ctx.config.limits.queuePerMinute, "queued actions");
-    const ids = await queueActions(
-      ctx,
-      ctx.admin,
-      { machineIds: input.machineIds, spec: { type: input.type, data: input.data } as ActionSpec, expiresInSeconds: input.expiresInSeconds, via: "actions.queueBulk" },
+    ctx.services.limiter.hit(
+      `queue:${ctx.admin.actor}:${ctx.admin.orgId}`,
+      ctx.config.limits.queuePerMinute,
+      "queued actions",
     );
+    const ids = await queueActions(ctx, ctx.admin, {
+      machineIds: input.machineIds,
+      spec: { type: input.type, data: input.data } as ActionSpec,
+      expiresInSeconds: input.expiresInSeconds,
+      via: "actions.queueBulk",
+    });
     return { ids };
   }),
 
-  cancel: operatorProcedure.input(z.object({ id: z.string().uuid() })).mutation(({ ctx, input }) =>
-    cancelAction(ctx, ctx.admin, input.id),
+  cancel: operatorProcedure
+    .input(z.object({ id: z.string().uuid() }))
+    .mutation(({ ctx, input }) => cancelAction(ctx, ctx.admin, input.id)),
+
+  list: adminProcedure.input(ActionListInput.default({ limit: 50 })).query(({ ctx, input }) =>
+    listActions(ctx, ctx.admin.orgId, {
+      ...input,
+      status: input.status === undefined ? undefined : Array.isArray(input.status) ? input.status : [input.status],
+      from: input.from === undefined ? undefined : new Date(input.from),
+      to: input.to === undefined ? undefined : new Date(input.to),
+    }),
   ),
 
-  list: adminProcedure
-    .input(
-      z
-        .object({
-          machineId: MachineId.optional(),
-          status: z.union([ActionStatus, z.array(ActionStatus).max(8)]).optional(),
-          type: ActionType.optional(),
-          limit: z.number().int().min(1).max(100).default(50),
-          cursor: z.string().uuid().nullish(),
-        })
-        .default({ limit: 50 }),
-    )
-    .query(({ ctx, input }) =>
-      listActions(ctx, ctx.admin.orgId, {
-        machineId: input.machineId,
-        status: input.status === undefined ? undefined : Array.isArray(input.status) ? input.status : [input.status],
-        type: input.type,
-        limit: input.limit,
-        cursor: input.cursor ?? undefined,
-      }),
-    ),
-
-  get: adminProcedure.input(z.object({ id: z.string().uuid() })).query(({ ctx, input }) => getAction(ctx, ctx.admin.orgId, input.id)),
+  get: adminProcedure
+    .input(z.object({ id: z.string().uuid() }))
+    .query(({ ctx, input }) => getAction(ctx, ctx.admin.orgId, input.id)),
 });

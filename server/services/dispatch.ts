@@ -7,7 +7,7 @@ import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
 import type { Db } from "../db.ts";
 import { waitingStatuses } from "../contract/statuses.ts";
-import { sweepActions } from "./actions.ts";
+import { sweepActions } from "./actionLifecycle.ts";
 
 export class ActionDispatch {
   /** machineRef → earliest time (ms) at which it may have deliverable work. Absent: nothing to deliver. */
