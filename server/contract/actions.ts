@@ -2,6 +2,7 @@
 // Defined once here; the agent and the dashboard import these schemas, never server internals.
 import { z } from "zod";
 import { messageEndUserFields, RebootPolicy } from "./enduser.ts";
+import { safeText } from "./text.ts";
 
 /** Longest message text an admin may send (characters). */
 export const MESSAGE_MAX = 4000;
@@ -17,7 +18,7 @@ export type ActionType = z.infer<typeof ActionType>;
 export const MessageData = z
   .object({
     message: z.string().trim().min(1, "message is required").max(MESSAGE_MAX),
-    title: z.string().trim().min(1).max(200).default("DashFleet"),
+    title: safeText(200).default("DashFleet"),
     display: z.enum(["notification", "dialog"]).default("notification"),
     ...messageEndUserFields,
   })

@@ -3,6 +3,7 @@
 import { z } from "zod";
 import type { ActionStatus } from "./statuses.ts";
 import { Label, Labels, MachineId } from "./metrics.ts";
+import { safeText } from "./text.ts";
 
 export const roles = ["owner", "admin", "viewer"] as const;
 /** owner: everything; admin: queue actions and manage machines; viewer: read only. */
@@ -136,7 +137,7 @@ export function machineLabel(m: {
 }
 
 /** A display name an admin may set (null or "" clears it). */
-export const DisplayName = z.string().trim().max(100);
+export const DisplayName = safeText(100, { allowEmpty: true });
 
 /** machines.update input (owners, admins, admin keys). */
 export const MachineUpdate = z
@@ -170,7 +171,7 @@ export type BulkJobView = {
 };
 
 /** A saved view's name. */
-export const ViewName = z.string().trim().min(1, "name is required").max(64);
+export const ViewName = safeText(64, { required: "name is required" });
 /** The columns a fleet table can show (a saved view may pick some). */
 export const fleetColumns = [
   "name",

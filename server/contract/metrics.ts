@@ -1,8 +1,10 @@
 // Metric and enrollment contract shared by server and agent.
 import { z } from "zod";
+import { safeText } from "./text.ts";
 
 const percent = z.number().finite().min(0).max(100);
-const shortText = (max: number) => z.string().trim().min(1).max(max);
+/** Hostnames, OS strings and versions: no control characters, bidi overrides or invisible-only text. */
+const shortText = (max: number) => safeText(max);
 
 /** Free-form extra metrics: a few scalar values with short keys (no nested objects). */
 export const MetricExtras = z

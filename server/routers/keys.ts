@@ -1,13 +1,13 @@
 // keys.*: API keys of the caller's org. Secrets are shown once, at creation; lists never carry them.
 // Owners manage any key; admins only agent-scoped keys (see mayManageKey); viewers none.
 import { z } from "zod";
-import { KeyScope } from "../contract/index.ts";
+import { KeyScope, safeText } from "../contract/index.ts";
 import { createKeyAs, listKeys, revokeKey } from "../services/keys.ts";
 import { adminProcedure, operatorProcedure, router } from "../trpc.ts";
 
 export const CreateKeyInput = z
   .object({
-    name: z.string().trim().min(1, "name is required").max(100),
+    name: safeText(100, { required: "name is required" }),
     scopes: z.array(KeyScope).min(1, "give at least one scope").max(2),
   })
   .strict();

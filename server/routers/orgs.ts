@@ -1,10 +1,10 @@
 // orgs.*: the caller's organization, its users and its audit log. Changes are owner-only and audited.
 import { z } from "zod";
-import { Email, Password, Role } from "../contract/index.ts";
+import { Email, Password, Role, safeText } from "../contract/index.ts";
 import { addUser, currentOrg, listAudit, listUsers, removeUser, renameOrg, setUserRole } from "../services/orgs.ts";
 import { adminProcedure, ownerProcedure, router } from "../trpc.ts";
 
-const OrgName = z.string().trim().min(1, "name is required").max(100);
+const OrgName = safeText(100, { required: "name is required" });
 const UserId = z.string().min(1).max(64);
 
 export const AddUserInput = z.object({ email: Email, password: Password, role: Role }).strict();

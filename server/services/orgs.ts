@@ -24,7 +24,7 @@ function toUser(u: { id: string; email: string; role: string; createdAt: Date })
 export async function currentOrg(db: Db, orgId: string) {
   const org = await db.organization.findUnique({
     where: { id: orgId },
-    select: { id: true, name: true, createdAt: true },
+    select: { id: true, name: true, createdAt: true, legacyAgents: true, machineQuota: true },
   });
   if (!org) throw new TRPCError({ code: "NOT_FOUND", message: "No such organization" });
   const [users, machines, activeKeys] = await Promise.all([
@@ -36,6 +36,9 @@ export async function currentOrg(db: Db, orgId: string) {
     id: org.id,
     name: org.name,
     createdAt: org.createdAt.toISOString(),
+    /** The original design's agent key + machine_id protocol is accepted (the dashboard warns while on). */
+    legacyAgents: org.legacyAgents,
+    machineQuota: org.machineQuota,
     counts: { users, machines, activeKeys },
   };
 }
