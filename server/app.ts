@@ -5,15 +5,19 @@ import pino, { type Logger } from "pino";
 import { systemClock, type Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import type { AppDeps } from "./context.ts";
-import { migrate, openDb } from "./db.ts";
+import { ensureIncrementalVacuum, migrate, openDb } from "./db.ts";
 import { createHttpServer } from "./http/server.ts";
+import { backfillFleetState } from "./services/health.ts";
 import { createServices } from "./services/index.ts";
 import { flushReports } from "./services/machines.ts";
+import { RetentionJob } from "./services/retention.ts";
 
 export type RunningServer = {
   url: string;
   port: number;
   deps: AppDeps;
+  /** Rollups and pruning (runs every DASHFLEET_RETAIN_EVERY_SECONDS; tests call runOnce). */
+  retention: RetentionJob;
   close: () => Promise<void>;
 };
 
@@ -26,6 +30,11 @@ export async function startServer(opts: { config: Config; clock?: Clock; log?: L
   const log = opts.log ?? pino({ level: config.logLevel });
   await migrate(config.dbFile);
   const db = await openDb(config.dbFile);
+  const vacuum = await ensureIncrementalVacuum(db);
+  if (vacuum.mode === "too-large")
+    log.warn({ bytes: vacuum.bytes }, "database too large to VACUUM at start: pruned pages are reused but not handed back (run VACUUM once offline)");
+  // Rows from before indexed online/health state (or bulk-inserted by the bench): filled once, in batches.
+  await backfillFleetState(db);
   const services = await createServices(db, clock, config);
   const deps: AppDeps = { db, clock, config, log, services };
   const server = createHttpServer(deps);
@@ -41,14 +50,18 @@ export async function startServer(opts: { config: Config; clock?: Clock; log?: L
           services.dispatch.sweep(config).catch((err: unknown) => log.error({ err }, "sweep failed"));
         }, SWEEP_EVERY_MS);
   timer?.unref();
+  const retention = new RetentionJob({ db, clock, config, log });
+  retention.start();
   const port = (server.address() as AddressInfo).port;
   const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
   return {
     url: `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}`,
     port,
     deps,
+    retention,
     async close() {
       if (timer) clearInterval(timer);
+      await retention.stop();
       services.dispatch.close();
       services.principals.close();
       server.closeAllConnections();

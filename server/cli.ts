@@ -121,6 +121,8 @@ async function backupDatabase(
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const partial = `${file}.partial`;
   fs.rmSync(partial, { force: true });
+  // Created 0600 before any byte is copied: a backup holds every key and token hash.
+  fs.writeFileSync(partial, "", { mode: 0o600 });
   const source = new Database(dbFile, { readonly: true, fileMustExist: true });
   try {
     await source.backup(partial);
@@ -141,6 +143,7 @@ async function backupDatabase(
     fs.rmSync(partial, { force: true });
     throw new Error(`The copy failed PRAGMA integrity_check: ${integrity}`);
   }
+  fs.chmodSync(partial, 0o600);
   fs.renameSync(partial, file);
   return { file, bytes: fs.statSync(file).size, integrity };
 }

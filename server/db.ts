@@ -46,6 +46,9 @@ export function isMigrated(dbFile: string): boolean {
 export async function migrate(dbFile: string): Promise<void> {
   if (isMigrated(dbFile)) return;
   fs.mkdirSync(path.dirname(dbFile), { recursive: true });
+  // A new database is created 0600 (it holds every key and token hash); SQLite gives its -wal and
+  // -shm files the same mode. An empty file is a valid empty database.
+  if (!fs.existsSync(dbFile)) fs.writeFileSync(dbFile, "", { mode: 0o600 });
   await promisify(execFile)(process.execPath, [path.join(root, "scripts", "prisma.mjs"), "migrate", "deploy"], {
     cwd: root,
     env: { ...process.env, DATABASE_URL: `file:${dbFile}` },

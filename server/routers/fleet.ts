@@ -1,24 +1,19 @@
-// fleet.*: the machines of the caller's org with latest metrics, online state and health.
+// fleet.*: the machines of the caller's org, paged and filtered, with counters and one machine's detail.
 import { z } from "zod";
-import { MachineId } from "../contract/index.ts";
-import { listFleet, machineDetail } from "../services/fleet.ts";
+import { FleetFilter, FleetQuery, MachineId } from "../contract/index.ts";
+import { fleetSummary, listFleet, machineDetail } from "../services/fleet.ts";
 import { adminProcedure, router } from "../trpc.ts";
 
-export const FleetListInput = z
-  .object({
-    search: z.string().trim().max(128).optional(),
-    online: z.boolean().optional(),
-    sort: z.enum(["hostname", "machineId", "lastSeen", "health"]).optional(),
-  })
-  .strict()
-  .default({});
-
 export const fleetRouter = router({
-  /** {search?, online?, sort?} → {machines: MachineView[], reportIntervalSeconds} */
-  list: adminProcedure.input(FleetListInput).query(async ({ ctx, input }) => ({
-    machines: await listFleet(ctx, ctx.admin.orgId, input),
-    reportIntervalSeconds: ctx.config.reportIntervalSeconds,
-  })),
+  /** FleetQuery → {machines: MachineView[], nextCursor, total, reportIntervalSeconds}; keyset paging. */
+  list: adminProcedure
+    .input(FleetQuery.default({ limit: 50, sort: "hostname" }))
+    .query(({ ctx, input }) => listFleet(ctx, ctx.admin.orgId, input, ctx.config.reportIntervalSeconds)),
+
+  /** FleetFilter? → {total, online, offline, health: {good, degraded, critical, nodata}, os[], labels[]} */
+  summary: adminProcedure
+    .input(FleetFilter.default({}))
+    .query(({ ctx, input }) => fleetSummary(ctx, ctx.admin.orgId, input)),
 
   /** {machineId} → {machine, history (oldest first, ≤120), actions (newest 20)}; unknown → NOT_FOUND. */
   machine: adminProcedure

@@ -5,6 +5,7 @@ import type { MachineIdentity, MetricReport } from "../contract/index.ts";
 import type { Db } from "../db.ts";
 import { hashSecret, MACHINE_TOKEN_PREFIX, newSecret } from "./crypto.ts";
 import { GroupCommit } from "./groupCommit.ts";
+import { HealthWindow, ONLINE_INTERVALS, onlineUntilOf, type Health } from "./health.ts";
 
 /**
  * Enrolls a machine (or re-enrolls it: same org and machine id) and returns a fresh machine token.
@@ -25,6 +26,7 @@ export async function enrollMachine(
     agentVersion: identity.agentVersion,
     tokenHash: hashSecret(token),
     lastSeenAt: now,
+    onlineUntil: onlineUntilOf(now, reportIntervalSec),
     reportIntervalSec,
   };
   const m = await db.machine.upsert({
@@ -44,7 +46,8 @@ export async function recordReport(
   report: MetricReport,
   identity?: Partial<Omit<MachineIdentity, "machineId">>,
 ): Promise<void> {
-  return reportWriterOf(db).add({ machineRef, at: clock.now(), report, identity });
+  const health = healthWindowOf(db).observe(machineRef, report);
+  return reportWriterOf(db).add({ machineRef, at: clock.now(), report, identity, health });
 }
 
 /** Commits every report still waiting in the write-behind buffer (call before closing the database). */
@@ -57,9 +60,11 @@ type PendingReport = {
   at: Date;
   report: MetricReport;
   identity: Partial<Omit<MachineIdentity, "machineId">> | undefined;
+  /** The machine's health over its last reports, computed when the report arrived. */
+  health: Health;
 };
 
-/** Rows per INSERT or UPDATE … FROM (VALUES …) statement: at most 8 parameters each, well under SQLite's limit. */
+/** Rows per INSERT or UPDATE … FROM (VALUES …) statement: at most 11 parameters each, well under SQLite's limit. */
 const UPDATE_CHUNK = 250;
 
 /**
@@ -68,6 +73,12 @@ const UPDATE_CHUNK = 250;
  * batch gathers while one commits. An answered report is on disk, as before.
  */
 const writers = new WeakMap<Db, GroupCommit<PendingReport>>();
+const healthWindows = new WeakMap<Db, HealthWindow>();
+function healthWindowOf(db: Db): HealthWindow {
+  let w = healthWindows.get(db);
+  if (!w) healthWindows.set(db, (w = new HealthWindow()));
+  return w;
+}
 function reportWriterOf(db: Db): GroupCommit<PendingReport> {
   let w = writers.get(db);
   if (!w) writers.set(db, (w = new GroupCommit((batch) => writeBatch(db, batch), { lingerMs: 10, maxBatch: 2000 })));
@@ -82,8 +93,9 @@ async function writeBatch(db: Db, batch: PendingReport[]): Promise<void> {
   const updates = [];
   for (let i = 0; i < rows.length; i += UPDATE_CHUNK) {
     const chunk = rows.slice(i, i + UPDATE_CHUNK);
-    // SQLite names VALUES columns column1..column8; one statement updates the whole chunk.
-    const values = chunk.map(() => "(?, ?, ?, ?, ?, ?, ?, ?)").join(", ");
+    // SQLite names VALUES columns column1..column11; one statement updates the whole chunk. onlineUntil
+    // is lastSeenAt + ONLINE_INTERVALS report intervals, in the ISO text Prisma stores.
+    const values = chunk.map(() => "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ");
     const params = chunk.flatMap((r) => [
       r.machineRef,
       r.at,
@@ -93,11 +105,16 @@ async function writeBatch(db: Db, batch: PendingReport[]): Promise<void> {
       r.report.diskPercent,
       r.report.uptimeSeconds,
       extrasOf(r.report),
+      r.health.health,
+      r.health.score,
+      JSON.stringify(r.health.reasons),
     ]);
     updates.push(
       db.$executeRawUnsafe(
         `UPDATE "Machine" SET "lastSeenAt" = v.column2, "lastReportAt" = v.column3, "lastCpu" = v.column4, "lastMemory" = v.column5, ` +
-          `"lastDisk" = v.column6, "lastUptime" = v.column7, "lastExtras" = v.column8 FROM (VALUES ${values}) AS v WHERE "Machine"."id" = v.column1`,
+          `"lastDisk" = v.column6, "lastUptime" = v.column7, "lastExtras" = v.column8, ` +
+          `"health" = v.column9, "healthScore" = v.column10, "healthReasons" = v.column11, ` +
+          `"onlineUntil" = strftime('%Y-%m-%dT%H:%M:%f+00:00', v.column2, '+' || (${ONLINE_INTERVALS} * "Machine"."reportIntervalSec") || ' seconds') FROM (VALUES ${values}) AS v WHERE "Machine"."id" = v.column1`,
         ...params,
       ),
     );

@@ -55,12 +55,17 @@ describe("fleet.list", () => {
     expect(alpha).toEqual({
       machineId: "m-alpha",
       hostname: "alpha.local",
+      displayName: null,
+      name: "alpha.local",
+      labels: [],
       os: "Linux test",
       agentVersion: "0.0.0-test",
       firstSeenAt: clock.now().toISOString(),
       lastSeenAt: clock.now().toISOString(),
       online: true,
-      health: 100,
+      health: "good",
+      healthScore: 100,
+      healthReasons: [],
       metrics: {
         cpuPercent: 12,
         memoryPercent: 30,
@@ -70,10 +75,30 @@ describe("fleet.list", () => {
         extras: { temp: 41.5, gpu: "none" },
       },
       pendingCount: 2,
+      retired: false,
     });
-    expect(beta).toMatchObject({ agentVersion: "2.0.0", online: true, health: 0, pendingCount: 0 });
-    // Enrolled, never reported: online, no metrics, unknown health.
-    expect(gamma).toMatchObject({ online: true, metrics: null, health: 50 });
+    expect(beta).toMatchObject({
+      agentVersion: "2.0.0",
+      online: true,
+      health: "critical",
+      healthScore: 0,
+      pendingCount: 0,
+    });
+    expect(beta!.healthReasons).toEqual([
+      "CPU 100 % in the latest report",
+      "Memory 100 % in the latest report",
+      "Disk 100 % full",
+    ]);
+    // Enrolled, never reported: online, no metrics, no health data (not "critical 0").
+    expect(gamma).toMatchObject({
+      online: true,
+      metrics: null,
+      health: "nodata",
+      healthScore: null,
+      healthReasons: [],
+    });
+    expect(r.total).toBe(3);
+    expect(r.nextCursor).toBeNull();
     expect(JSON.stringify(r)).not.toMatch(/tokenHash|dfm_|secret-other-host/);
   });
 
@@ -84,9 +109,10 @@ describe("fleet.list", () => {
     await server.client(tokens.beta).agent.report.mutate({ metrics: metrics(5) });
     const { machines } = await admin.fleet.list.query();
     const byId = Object.fromEntries(machines.map((m) => [m.machineId, m]));
-    expect(byId["m-alpha"]).toMatchObject({ online: false, health: 30 });
-    expect(byId["m-gamma"]).toMatchObject({ online: false, health: 0 });
-    expect(byId["m-beta"]).toMatchObject({ online: true, health: 100 });
+    // Offline is its own state: the health band stays what the last reports said.
+    expect(byId["m-alpha"]).toMatchObject({ online: false, health: "good" });
+    expect(byId["m-gamma"]).toMatchObject({ online: false, health: "nodata" });
+    expect(byId["m-beta"]).toMatchObject({ online: true, health: "good" });
     expect((await admin.fleet.list.query({ online: true })).machines.map((m) => m.machineId)).toEqual(["m-beta"]);
     expect((await admin.fleet.list.query({ online: false })).machines.map((m) => m.machineId)).toEqual([
       "m-alpha",
@@ -100,16 +126,13 @@ describe("fleet.list", () => {
       "m-gamma",
     ]);
     expect((await admin.fleet.list.query({ search: "nothing-like-it" })).machines).toEqual([]);
-    expect((await admin.fleet.list.query({ sort: "health" })).machines.map((m) => m.machineId)).toEqual([
-      "m-gamma",
-      "m-alpha",
-      "m-beta",
-    ]);
+    // Worst first; never-reported machines last.
+    expect((await admin.fleet.list.query({ sort: "health" })).machines.map((m) => m.machineId).at(-1)).toBe("m-gamma");
     expect((await admin.fleet.list.query({ sort: "lastSeen" })).machines[0]!.machineId).toBe("m-beta");
   });
 
   it("names the bad field", async () => {
-    const err = await failure(admin.fleet.list.query({ sort: "cpu" as "health" }));
+    const err = await failure(admin.fleet.list.query({ sort: "uptime" as "health" }));
     expect(err.data?.code).toBe("BAD_REQUEST");
     expect(err.message).toMatch(/^sort:/);
   });

@@ -1,69 +1,91 @@
-// The fleet's pure rules: the health score and the online window.
+// Health bands, scores and reasons (server/services/health.ts): a busy machine is never "good", a
+// spike is not an alarm, a sustained load is, and every band below good says why.
 import { describe, expect, it } from "vitest";
-import { healthBand } from "../../server/contract/index.ts";
-import { healthScore, isOnline } from "../../server/services/fleet.ts";
-import { mayManageKey } from "../../server/services/keys.ts";
+import { healthBand, machineLabel } from "../../server/contract/index.ts";
+import { assessHealth, HealthWindow, onlineUntilOf } from "../../server/services/health.ts";
 
-const calm = { cpuPercent: 10, memoryPercent: 40, diskPercent: 50 };
+const calm = { cpuPercent: 10, memoryPercent: 20, diskPercent: 30 };
 
-describe("healthScore", () => {
-  it("is 100 for an online machine under every threshold", () => {
-    expect(healthScore(true, calm)).toBe(100);
-    expect(healthScore(true, { cpuPercent: 70, memoryPercent: 75, diskPercent: 80 })).toBe(100);
+describe("assessHealth", () => {
+  it("a calm machine is good with no reasons and a full score", () => {
+    expect(assessHealth([calm])).toEqual({ health: "good", score: 100, reasons: [] });
   });
 
-  it("takes up to 30 points for CPU, 30 for memory and 40 for disk at 100 %", () => {
-    expect(healthScore(true, { ...calm, cpuPercent: 100 })).toBe(70);
-    expect(healthScore(true, { ...calm, cpuPercent: 85 })).toBe(85);
-    expect(healthScore(true, { ...calm, memoryPercent: 100 })).toBe(70);
-    expect(healthScore(true, { ...calm, diskPercent: 100 })).toBe(60);
-    expect(healthScore(true, { ...calm, diskPercent: 90 })).toBe(80);
-    expect(healthScore(true, { cpuPercent: 100, memoryPercent: 100, diskPercent: 100 })).toBe(0);
+  it("98 % CPU is never good: degraded for one report, critical over three", () => {
+    const busy = { ...calm, cpuPercent: 98 };
+    expect(assessHealth([busy])).toMatchObject({ health: "degraded", reasons: ["CPU 98 % in the latest report"] });
+    expect(assessHealth([busy, busy])).toMatchObject({
+      health: "degraded",
+      reasons: ["CPU 98 % in the latest report"],
+    });
+    const three = assessHealth([busy, busy, busy]);
+    expect(three).toMatchObject({ health: "critical", reasons: ["CPU 98 % over the last 3 reports"] });
+    expect(three.score).toBeLessThan(40);
   });
 
-  it("never rises when a figure gets worse", () => {
-    for (const field of ["cpuPercent", "memoryPercent", "diskPercent"] as const) {
-      let prev = 101;
-      for (let v = 0; v <= 100; v += 5) {
-        const s = healthScore(true, { ...calm, [field]: v });
-        expect(s).toBeLessThanOrEqual(prev);
-        expect(s).toBeGreaterThanOrEqual(0);
-        prev = s;
-      }
-    }
+  it("a sustained 88 % CPU is degraded; a dip in the window makes it a spike again", () => {
+    const high = { ...calm, cpuPercent: 88 };
+    expect(assessHealth([high, high, high])).toMatchObject({
+      health: "degraded",
+      reasons: ["CPU 88 % over the last 3 reports"],
+    });
+    expect(assessHealth([high, calm, high])).toMatchObject({
+      health: "degraded",
+      reasons: ["CPU 88 % in the latest report"],
+    });
   });
 
-  it("an offline machine is at best 'bad'", () => {
-    expect(healthScore(false, calm)).toBe(30);
-    expect(healthBand(healthScore(false, calm))).toBe("bad");
-    expect(healthScore(false, { cpuPercent: 100, memoryPercent: 100, diskPercent: 100 })).toBe(0);
+  it("a full disk is critical at once; memory pressure is named", () => {
+    expect(assessHealth([{ ...calm, diskPercent: 97 }])).toMatchObject({
+      health: "critical",
+      reasons: ["Disk 97 % full"],
+    });
+    const mem = { ...calm, memoryPercent: 96 };
+    expect(assessHealth([mem, mem, mem])).toMatchObject({
+      health: "critical",
+      reasons: ["Memory 96 % over the last 3 reports"],
+    });
   });
 
-  it("without metrics: unknown (50, warn) online, 0 offline", () => {
-    expect(healthScore(true, null)).toBe(50);
-    expect(healthBand(healthScore(true, null))).toBe("warn");
-    expect(healthScore(false, null)).toBe(0);
+  it("moderate figures that add up are degraded, with the figures named", () => {
+    const r = assessHealth([{ cpuPercent: 84, memoryPercent: 89, diskPercent: 89 }]);
+    expect(r.health).toBe("degraded");
+    expect(r.reasons).toEqual(["High load together: CPU 84 %, memory 89 %, disk 89 %"]);
+  });
+
+  it("the score always lies inside its band, so sorting by score sorts by band", () => {
+    for (let cpu = 0; cpu <= 100; cpu += 7)
+      for (let mem = 0; mem <= 100; mem += 9)
+        for (let disk = 0; disk <= 100; disk += 11) {
+          const f = { cpuPercent: cpu, memoryPercent: mem, diskPercent: disk };
+          const h = assessHealth([f, f, f]);
+          expect(healthBand(h.score)).toBe(h.health);
+          if (h.health !== "good") expect(h.reasons.length).toBeGreaterThan(0);
+        }
   });
 });
 
-describe("isOnline", () => {
-  const seen = new Date(Date.UTC(2026, 0, 1, 12, 0, 0));
-  it("is true up to three report intervals after the last contact, false after", () => {
-    expect(isOnline(seen, 10, new Date(seen.getTime()))).toBe(true);
-    expect(isOnline(seen, 10, new Date(seen.getTime() + 30_000))).toBe(true);
-    expect(isOnline(seen, 10, new Date(seen.getTime() + 30_001))).toBe(false);
-    expect(isOnline(seen, 60, new Date(seen.getTime() + 150_000))).toBe(true);
+describe("HealthWindow", () => {
+  it("remembers the last three reports per machine", () => {
+    const w = new HealthWindow();
+    const busy = { ...calm, cpuPercent: 97 };
+    expect(w.observe("a", busy).health).toBe("degraded");
+    expect(w.observe("b", calm).health).toBe("good");
+    expect(w.observe("a", busy).health).toBe("degraded");
+    expect(w.observe("a", busy)).toMatchObject({ health: "critical", reasons: ["CPU 97 % over the last 3 reports"] });
+    // One calm report breaks the streak.
+    expect(w.observe("a", calm).health).toBe("good");
   });
 });
 
-describe("mayManageKey", () => {
-  it("owners any key; admins agent-only keys; viewers none", () => {
-    expect(mayManageKey("owner", ["admin"])).toBe(true);
-    expect(mayManageKey("owner", ["admin", "agent"])).toBe(true);
-    expect(mayManageKey("admin", ["agent"])).toBe(true);
-    expect(mayManageKey("admin", ["admin"])).toBe(false);
-    expect(mayManageKey("admin", ["agent", "admin"])).toBe(false);
-    expect(mayManageKey("admin", [])).toBe(false);
-    expect(mayManageKey("viewer", ["agent"])).toBe(false);
+describe("online and names", () => {
+  it("onlineUntil is three report intervals after the last contact", () => {
+    const seen = new Date("2026-01-01T00:00:00Z");
+    expect(onlineUntilOf(seen, 10).toISOString()).toBe("2026-01-01T00:00:30.000Z");
+  });
+
+  it("a machine is named 'display name (or hostname) · machine id'", () => {
+    expect(machineLabel({ machineId: "m-1", hostname: "vm", displayName: null })).toBe("vm · m-1");
+    expect(machineLabel({ machineId: "m-1", hostname: "vm", displayName: "Reception PC" })).toBe("Reception PC · m-1");
   });
 });

@@ -1,0 +1,135 @@
+// The fleet query in SQL: a FleetFilter becomes one WHERE clause (shared by fleet.list, fleet.summary
+// and bulk jobs by filter), and a sort becomes a keyset over (sort key, id) read from its index
+// (migration 20261125202000_fleet_paging), so a page costs the same at 100 machines and at 100,000.
+import type { Clock } from "../clock.ts";
+import { defaultSortDir, type FleetFilter, type FleetSort, type SortDir } from "../contract/index.ts";
+import { invalid } from "../domain/errors.ts";
+
+/** SQL with its bound parameters, in order. */
+export type Sql = { text: string; params: unknown[] };
+
+/**
+ * Sort key of each sort, spelled exactly as in the expression indexes. Never-reported machines have
+ * no figures: -1 puts them last when highest comes first; a health score of 101 puts them after
+ * every real band when worst comes first.
+ */
+const sortKeys: { readonly [S in FleetSort]: { expr: string; kind: "text" | "number" | "date" } } = {
+  hostname: { expr: `m."hostname"`, kind: "text" },
+  lastSeen: { expr: `m."lastSeenAt"`, kind: "date" },
+  health: { expr: `COALESCE(m."healthScore", 101)`, kind: "number" },
+  cpu: { expr: `COALESCE(m."lastCpu", -1)`, kind: "number" },
+  memory: { expr: `COALESCE(m."lastMemory", -1)`, kind: "number" },
+  disk: { expr: `COALESCE(m."lastDisk", -1)`, kind: "number" },
+};
+
+/** Escapes LIKE wildcards so a search for "50%" finds "50%", not everything. */
+function likeTerm(search: string): string {
+  return `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/**
+ * WHERE clause (alias m for Machine) of an org's machines matching a filter. Retired machines are
+ * never part of the fleet table, its counters or a bulk target (fleet.machine still shows them).
+ */
+export function filterSql(orgId: string, filter: FleetFilter, clock: Clock): Sql {
+  const parts = [`m."orgId" = ?`, `m."retiredAt" IS NULL`];
+  const params: unknown[] = [orgId];
+  const search = filter.search?.trim();
+  if (search) {
+    // SQLite's LIKE is case-insensitive for ASCII. A scan of the org's rows: measured 40–100 ms for a
+    // page and its COUNT at 100,000 machines (bench/fleet-query.ts), against 2–15 ms for indexed filters.
+    parts.push(
+      `(m."hostname" LIKE ? ESCAPE '\\' OR m."machineId" LIKE ? ESCAPE '\\' OR m."displayName" LIKE ? ESCAPE '\\')`,
+    );
+    const t = likeTerm(search);
+    params.push(t, t, t);
+  }
+  if (filter.online !== undefined) {
+    const now = clock.now();
+    // Online while now <= onlineUntil (three intervals of silence are still online; a moment more is not).
+    if (filter.online) parts.push(`m."onlineUntil" >= ?`);
+    else parts.push(`(m."onlineUntil" IS NULL OR m."onlineUntil" < ?)`);
+    params.push(now);
+  }
+  if (filter.health !== undefined) {
+    if (filter.health === "nodata") parts.push(`m."health" IS NULL`);
+    else {
+      parts.push(`m."health" = ?`);
+      params.push(filter.health);
+    }
+  }
+  if (filter.os !== undefined) {
+    parts.push(`m."os" = ?`);
+    params.push(filter.os);
+  }
+  for (const label of new Set(filter.labels ?? [])) {
+    parts.push(`EXISTS (SELECT 1 FROM "MachineLabel" l WHERE l."machineRef" = m."id" AND l."label" = ?)`);
+    params.push(label);
+  }
+  return { text: parts.join(" AND "), params };
+}
+
+/** A position in a sorted list: the sort key and id of the last row of the previous page. */
+type Cursor = { s: FleetSort; d: SortDir; k: string | number; i: string };
+
+export function encodeCursor(sort: FleetSort, dir: SortDir, key: unknown, id: string): string {
+  const k = key instanceof Date ? key.toISOString() : typeof key === "bigint" ? Number(key) : (key as string | number);
+  const c: Cursor = { s: sort, d: dir, k, i: id };
+  return Buffer.from(JSON.stringify(c)).toString("base64url");
+}
+
+function decodeCursor(cursor: string, sort: FleetSort, dir: SortDir): Cursor {
+  let c: unknown;
+  try {
+    c = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+  } catch {
+    throw invalid("cursor", "not a cursor from fleet.list");
+  }
+  const ok =
+    c !== null &&
+    typeof c === "object" &&
+    "s" in c &&
+    "d" in c &&
+    "k" in c &&
+    "i" in c &&
+    typeof c.i === "string" &&
+    (typeof c.k === "string" || typeof c.k === "number");
+  if (!ok) throw invalid("cursor", "not a cursor from fleet.list");
+  const parsed = c as Cursor;
+  if (parsed.s !== sort || parsed.d !== dir)
+    throw invalid("cursor", "this cursor belongs to another sort; start from the first page");
+  if (sortKeys[sort].kind === "number" && typeof parsed.k !== "number")
+    throw invalid("cursor", "not a cursor from fleet.list");
+  if (sortKeys[sort].kind !== "number" && typeof parsed.k !== "string")
+    throw invalid("cursor", "not a cursor from fleet.list");
+  return parsed;
+}
+
+/** ORDER BY, the keyset condition after a cursor, and the key column to select for the next cursor. */
+export function pageSql(
+  sort: FleetSort,
+  dirIn: SortDir | undefined,
+  cursor: string | null | undefined,
+): {
+  dir: SortDir;
+  keyExpr: string;
+  orderBy: string;
+  after: Sql | null;
+} {
+  const dir = dirIn ?? defaultSortDir[sort];
+  const { expr, kind } = sortKeys[sort];
+  const d = dir === "asc" ? "ASC" : "DESC";
+  const orderBy = `${expr} ${d}, m."id" ${d}`;
+  if (!cursor) return { dir, keyExpr: expr, orderBy, after: null };
+  const c = decodeCursor(cursor, sort, dir);
+  const key = kind === "date" ? new Date(c.k) : c.k;
+  if (kind === "date" && Number.isNaN((key as Date).getTime())) throw invalid("cursor", "not a cursor from fleet.list");
+  // "(key, id) after the cursor", spelled so SQLite reads it as a range of the index on the key (a
+  // row-value comparison over an expression is not: measured 15 ms against 0.2 ms at 100,000 rows).
+  const [cmp, cmpEq] = dir === "asc" ? [">", ">="] : ["<", "<="];
+  const after = {
+    text: `${expr} ${cmpEq} ? AND (${expr} ${cmp} ? OR m."id" ${cmp} ?)`,
+    params: [key, key, c.i],
+  };
+  return { dir, keyExpr: expr, orderBy, after };
+}
