@@ -2,7 +2,10 @@
 // keys, and takes online backups. Uses the same configuration (DASHFLEET_DB), migrations and
 // services as the server; every change is audited with actor "cli".
 //
-//   org create  --name NAME [--json]                       → {"orgId","adminKey","agentKey"}
+//   org create  --name NAME [--legacy-agents] [--json]     → {"orgId","adminKey","agentKey"}
+//   org update  --id ORG --legacy-agents on|off [--json]
+//   machine retire|approve --org ORG --machine ID [--json]
+//   machine enroll-token --org ORG --machine ID [--expires SECONDS] [--json]
 //   user create --org ID --email E --password P --role owner|admin|viewer [--json]
 //   key create  --org ID --scope admin|agent [--scope ...] [--name N] [--json]
 //   key revoke  --id ID | --key KEY_OR_PREFIX [--json]
@@ -15,19 +18,26 @@ import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { systemClock } from "./clock.ts";
 import { loadConfig } from "./config.ts";
-import { Email, KeyScope, Password, Role } from "./contract/index.ts";
+import { Email, EnrollTokenInput, KeyScope, MachineId, Password, Role } from "./contract/index.ts";
 import { migrate, openDb, type Db } from "./db.ts";
 import { createApiKey, createOrganization, createUser } from "./services/accounts.ts";
 import { hashSecret, KEY_PREFIX } from "./services/crypto.ts";
+import { approveReenrollment, issueEnrollToken, retireMachine, setLegacyAgents } from "./services/enrollment.ts";
 import { revokeKey } from "./services/keys.ts";
 
 const ACTOR = "cli";
+const LEGACY_WARNING =
+  "  warning: legacy agent mode lets anyone holding the agent key poll, acknowledge and report for ANY machine id of this organization";
 /** Names of organizations and keys. */
 const NameSchema = z.string().trim().min(1, "name is required").max(100);
 
 const USAGE = `Usage: npm run cli -- <command> [options]
 
-  org create  --name NAME [--json]
+  org create  --name NAME [--legacy-agents] [--json]
+  org update  --id ORG_ID --legacy-agents on|off [--json]
+  machine retire       --org ORG_ID --machine MACHINE_ID [--json]
+  machine approve      --org ORG_ID --machine MACHINE_ID [--json]
+  machine enroll-token --org ORG_ID --machine MACHINE_ID [--expires SECONDS] [--json]
   user create --org ORG_ID --email EMAIL --password PASSWORD --role owner|admin|viewer [--json]
   key create  --org ORG_ID --scope admin|agent [--scope ...] [--name NAME] [--json]
   key revoke  --id KEY_ID | --key KEY_OR_PREFIX [--json]
@@ -49,12 +59,18 @@ const options = {
   id: { type: "string" },
   key: { type: "string" },
   to: { type: "string" },
+  "legacy-agents": { type: "string" },
+  machine: { type: "string" },
+  expires: { type: "string" },
   help: { type: "boolean", short: "h", default: false },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>["values"];
 
-function required(values: Values, name: "name" | "org" | "email" | "password" | "role" | "id" | "key" | "to"): string {
+function required(
+  values: Values,
+  name: "name" | "org" | "email" | "password" | "role" | "id" | "key" | "to" | "machine" | "legacy-agents",
+): string {
   const v = values[name];
   if (typeof v !== "string" || v.trim() === "") throw new UsageError(`--${name} is required`);
   return v;
@@ -150,7 +166,10 @@ async function backupDatabase(
 
 /** A command with its options checked: nothing touches the database before this succeeds. */
 type Job =
-  | { kind: "org create"; name: string }
+  | { kind: "org create"; name: string; legacyAgents: boolean }
+  | { kind: "org update"; orgId: string; legacyAgents: boolean }
+  | { kind: "machine retire" | "machine approve"; orgId: string; machineId: string }
+  | { kind: "machine enroll-token"; orgId: string; machineId: string; expiresInSeconds: number }
   | { kind: "user create"; orgId: string; email: string; password: string; role: Role }
   | { kind: "key create"; orgId: string; name: string; scopes: KeyScope[] }
   | { kind: "key revoke"; id: string | undefined; key: string | undefined }
@@ -159,8 +178,35 @@ type Job =
 function parseJob(command: string, values: Values): Job {
   switch (command) {
     case "org create":
-      only(values, ["name"]);
-      return { kind: command, name: check(NameSchema, required(values, "name"), "name") };
+      only(values, ["name", "legacy-agents"]);
+      return {
+        kind: command,
+        name: check(NameSchema, required(values, "name"), "name"),
+        legacyAgents: onOff(values, false),
+      };
+    case "org update":
+      only(values, ["id", "legacy-agents"]);
+      return { kind: command, orgId: required(values, "id"), legacyAgents: onOff(values, null) };
+    case "machine retire":
+    case "machine approve":
+      only(values, ["org", "machine"]);
+      return {
+        kind: command,
+        orgId: required(values, "org"),
+        machineId: check(MachineId, required(values, "machine"), "machine"),
+      };
+    case "machine enroll-token":
+      only(values, ["org", "machine", "expires"]);
+      return {
+        kind: command,
+        orgId: required(values, "org"),
+        machineId: check(MachineId, required(values, "machine"), "machine"),
+        expiresInSeconds: check(
+          EnrollTokenInput.shape.expiresInSeconds,
+          values.expires === undefined ? undefined : Number(values.expires),
+          "expires",
+        ),
+      };
     case "user create":
       only(values, ["org", "email", "password", "role"]);
       return {
@@ -194,7 +240,23 @@ function parseJob(command: string, values: Values): Job {
   }
 }
 
-async function run(argv: string[]): Promise<void> {
+/** --legacy-agents on|off (a bare --legacy-agents means on); `fallback` null: the flag is required. */
+function onOff(values: Values, fallback: boolean | null): boolean {
+  const v = values["legacy-agents"];
+  if (v === undefined) {
+    if (fallback === null) throw new UsageError("--legacy-agents is required (on or off)");
+    return fallback;
+  }
+  if (v === "on") return true;
+  if (v === "off") return false;
+  throw new UsageError(`--legacy-agents: give on or off (not "${v}")`);
+}
+
+async function run(rawArgv: string[]): Promise<void> {
+  // A bare `--legacy-agents` (org create) means on.
+  const argv = rawArgv.map((a, i) =>
+    a === "--legacy-agents" && !["on", "off"].includes(rawArgv[i + 1] ?? "") ? "--legacy-agents=on" : a,
+  );
   const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   if (values.help || positionals.length === 0) {
     console.log(USAGE);
@@ -218,13 +280,49 @@ async function run(argv: string[]): Promise<void> {
     switch (job.kind) {
       case "org create": {
         const org = await createOrganization(db, clock, { name: job.name, actor: ACTOR });
+        if (job.legacyAgents) await setLegacyAgents(db, clock, { orgId: org.orgId, actor: ACTOR }, true);
         out(
           [
             `Organization ${org.orgId} created. Keys are shown once and stored hashed:`,
             `  admin key: ${org.adminKey}`,
             `  agent key: ${org.agentKey}`,
+            ...(job.legacyAgents ? [LEGACY_WARNING] : []),
           ].join("\n"),
-          { orgId: org.orgId, adminKey: org.adminKey, agentKey: org.agentKey },
+          { orgId: org.orgId, adminKey: org.adminKey, agentKey: org.agentKey, legacyAgents: job.legacyAgents },
+        );
+        break;
+      }
+      case "org update": {
+        await requireOrg(db, job.orgId);
+        const r = await setLegacyAgents(db, clock, { orgId: job.orgId, actor: ACTOR }, job.legacyAgents);
+        out(
+          `Legacy agent mode ${r.legacyAgents ? "on" : "off"} for ${r.orgId}; running servers apply it within a second.` +
+            (r.legacyAgents ? `\n${LEGACY_WARNING}` : ""),
+          r,
+        );
+        break;
+      }
+      case "machine retire": {
+        await requireOrg(db, job.orgId);
+        const r = await retireMachine(db, clock, { orgId: job.orgId, actor: ACTOR }, job.machineId);
+        out(
+          `Machine ${r.machineId} retired at ${r.retiredAt}: its token stops working within a second; ${r.cancelled} waiting action(s) cancelled.`,
+          { machineId: r.machineId, retiredAt: r.retiredAt, cancelled: r.cancelled },
+        );
+        break;
+      }
+      case "machine approve": {
+        await requireOrg(db, job.orgId);
+        const r = await approveReenrollment(db, clock, { orgId: job.orgId, actor: ACTOR }, job.machineId);
+        out(`Machine ${r.machineId} may re-enroll once with the agent key until ${r.approvedUntil}.`, r);
+        break;
+      }
+      case "machine enroll-token": {
+        await requireOrg(db, job.orgId);
+        const r = await issueEnrollToken(db, clock, { orgId: job.orgId, actor: ACTOR }, job);
+        out(
+          `One-time enrollment token for ${r.machineId}, valid until ${r.expiresAt}. Shown once:\n${r.enrollToken}`,
+          r,
         );
         break;
       }
@@ -260,7 +358,7 @@ async function run(argv: string[]): Promise<void> {
         const id = job.id ?? (await keyIdOf(db, job.key!));
         const key = await revokeKey(db, clock, { orgId: null, actor: ACTOR, role: null }, id);
         out(
-          `Key ${key.id} "${key.name}" revoked at ${key.revokedAt}. A running server stops accepting it within 10 s.`,
+          `Key ${key.id} "${key.name}" revoked at ${key.revokedAt}. Running servers stop accepting it within a second.`,
           key,
         );
         break;

@@ -5,6 +5,7 @@ import { agentRouter } from "./agent.ts";
 import { authRouter } from "./auth.ts";
 import { fleetRouter } from "./fleet.ts";
 import { keysRouter } from "./keys.ts";
+import { machinesRouter } from "./machines.ts";
 import { orgsRouter } from "./orgs.ts";
 
 export const appRouter = router({
@@ -14,6 +15,7 @@ export const appRouter = router({
   fleet: fleetRouter,
   actions: actionsRouter,
   agent: agentRouter,
+  machines: machinesRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -32,8 +32,8 @@ export interface InvalidationNotifier {
 
 /**
  * Polls the Invalidation table every 500 ms (one indexed range read), starting after the newest row at
- * start-up (the caches are built after that point). Works on any database; a PostgreSQL notifier may
- * replace it with LISTEN/NOTIFY.
+ * start-up (the caches are built after that point). Ids commit in order on SQLite (one writer); on
+ * PostgreSQL a sequence may commit out of order, so a notifier there should use LISTEN/NOTIFY instead.
  */
 export class PolledInvalidations implements InvalidationNotifier {
   #lastId = 0;
@@ -48,10 +48,8 @@ export class PolledInvalidations implements InvalidationNotifier {
   ) {}
 
   async start(listener: (events: Invalidation[]) => void): Promise<void> {
-    const rows = await this.db.$queryRawUnsafe<{ id: number | bigint | null }[]>(
-      `SELECT MAX("id") AS "id" FROM "Invalidation"`,
-    );
-    this.#lastId = Number(rows[0]?.id ?? 0);
+    const last = await this.db.invalidation.findFirst({ orderBy: { id: "desc" }, select: { id: true } });
+    this.#lastId = last?.id ?? 0;
     this.#timer = setInterval(() => void this.#poll(listener), this.everyMs);
     this.#timer.unref();
   }
@@ -60,10 +58,12 @@ export class PolledInvalidations implements InvalidationNotifier {
     if (this.#running) return;
     this.#running = true;
     try {
-      const rows = await this.db.$queryRawUnsafe<{ id: number | bigint; kind: string; target: string }[]>(
-        `SELECT "id", "kind", "target" FROM "Invalidation" WHERE "id" > ? ORDER BY "id" LIMIT 1000`,
-        this.#lastId,
-      );
+      const rows = await this.db.invalidation.findMany({
+        where: { id: { gt: this.#lastId } },
+        orderBy: { id: "asc" },
+        take: 1000,
+        select: { id: true, kind: true, target: true },
+      });
       if (rows.length > 0) {
         this.#lastId = Number(rows.at(-1)!.id);
         listener(rows.map((r) => ({ kind: r.kind as InvalidationKind, target: r.target })));
@@ -71,7 +71,7 @@ export class PolledInvalidations implements InvalidationNotifier {
       const now = this.now();
       if (now - this.#lastPrune > 60_000) {
         this.#lastPrune = now;
-        await this.db.$executeRawUnsafe(`DELETE FROM "Invalidation" WHERE "at" < ?`, new Date(now - KEEP_MS));
+        await this.db.invalidation.deleteMany({ where: { at: { lt: new Date(now - KEEP_MS) } } });
       }
     } catch {
       // The database is closing or busy: the next tick tries again (nothing is skipped, lastId is unchanged).

@@ -1,5 +1,6 @@
 // API key management for the dashboard and the CLI: list (never a secret), create within the
-// creator's rights, revoke (audited, effective at once).
+// creator's rights, revoke (audited; effective within a second in every server process). Revoking an
+// enrollment key never breaks enrolled machines: they hold their own tokens.
 import { TRPCError } from "@trpc/server";
 import type { Clock } from "../clock.ts";
 import type { KeyScope, Role } from "../contract/index.ts";
@@ -7,6 +8,7 @@ import { KeyScope as KeyScopeSchema } from "../contract/index.ts";
 import type { Db } from "../db.ts";
 import { createApiKey, keySelect, type CreatedKey } from "./accounts.ts";
 import { writeAudit } from "./audit.ts";
+import { recordInvalidation } from "./invalidations.ts";
 
 /** A key as lists show it. Times are ISO strings. */
 export type KeyView = {
@@ -109,6 +111,8 @@ export async function revokeKey(
       });
     if (key.revokedAt) return toView(key);
     const updated = await tx.apiKey.update({ where: { id: key.id }, data: { revokedAt: now }, select: keySelect });
+    // Every server process (this one, others, whichever made the change) drops cached keys within a second.
+    await recordInvalidation(tx, { kind: "key", target: key.id }, now);
     await writeAudit(tx, {
       orgId: key.orgId,
       actor: who.actor,

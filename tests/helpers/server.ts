@@ -103,3 +103,10 @@ export async function enroll(server: TestServer, agentKey: string, machineId: st
   const r = await server.client(agentKey).agent.enroll.mutate({ machineId, hostname, os: "Linux test", agentVersion: "0.0.0-test" });
   return r.machineToken;
 }
+
+/** Turns on an org's legacy agent mode (the original design's agent key + machine_id protocol). */
+export async function enableLegacyAgents(server: TestServer, orgId: string): Promise<void> {
+  const { setLegacyAgents } = await import("../../server/services/enrollment.ts");
+  await setLegacyAgents(server.deps.db, server.deps.clock, { orgId, actor: "test" }, true);
+  server.deps.services.principals.apply({ kind: "org", target: orgId });
+}

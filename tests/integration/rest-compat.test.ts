@@ -1,6 +1,6 @@
 // The original design's REST endpoints keep their JSON shapes, so existing scripts and curl work.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { enroll, startTestServer, type TestOrg, type TestServer } from "../helpers/server.ts";
+import { enableLegacyAgents, enroll, startTestServer, type TestOrg, type TestServer } from "../helpers/server.ts";
 
 let server: TestServer;
 let org: TestOrg;
@@ -17,6 +17,8 @@ async function call(method: string, path: string, token: string | null, body?: u
 beforeAll(async () => {
   server = await startTestServer();
   org = await server.createOrg();
+  // The agent key + machine_id protocol is the organization's legacy mode (the demo org has it on).
+  await enableLegacyAgents(server, org.orgId);
   await enroll(server, org.agentKey, "test-pc");
 });
 afterAll(() => server.stop());
@@ -35,11 +37,12 @@ describe("REST endpoints of the original design", () => {
 
     const p = await call("GET", "/api/actions/pending?machine_id=test-pc", org.agentKey);
     expect(p.status).toBe(200);
-    const actions = p.body.actions as { action_id: string; type: string; data: unknown }[];
+    const actions = p.body.actions as { action_id: string; type: string; data: unknown; claim_token: string }[];
     expect(actions).toHaveLength(1);
     expect(actions[0]).toMatchObject({ action_id: actionId, type: "message", data: { message: "Hello from DashFleet!", title: "Test", display: "notification" } });
 
-    const r = await call("POST", "/api/actions/report", org.agentKey, { action_id: actionId, status: "done", result: "Notification sent (notify-send)" });
+    const claim = actions[0]!.claim_token;
+    const r = await call("POST", "/api/actions/report", org.agentKey, { action_id: actionId, claim_token: claim, status: "done", result: "Notification sent (notify-send)" });
     expect(r.status).toBe(200);
     expect(r.body.ok).toBe(true);
 
@@ -47,7 +50,7 @@ describe("REST endpoints of the original design", () => {
     expect(view.status).toBe("done");
     expect(view.result).toBe("Notification sent (notify-send)");
     // The same report again changes nothing.
-    const again = await call("POST", "/api/actions/report", org.agentKey, { action_id: actionId, status: "error", result: "late" });
+    const again = await call("POST", "/api/actions/report", org.agentKey, { action_id: actionId, claim_token: claim, status: "error", result: "late" });
     expect(again.body).toMatchObject({ ok: true, duplicate: true });
     expect((await server.client(org.adminKey).actions.get.query({ id: actionId })).result).toBe("Notification sent (notify-send)");
   });
@@ -68,8 +71,8 @@ describe("REST endpoints of the original design", () => {
     const invalid = await call("POST", "/api/actions/queue", org.adminKey, undefined, "{not json");
     expect(invalid).toMatchObject({ status: 400, body: { error: "Invalid JSON" } });
     const missing = await call("GET", "/api/actions/pending", org.agentKey);
-    expect(missing).toMatchObject({ status: 400, body: { error: "machine_id query param required" } });
-    const badStatus = await call("POST", "/api/actions/report", org.agentKey, { action_id: "00000000-0000-4000-8000-000000000000", status: "maybe" });
+    expect(missing).toMatchObject({ status: 400, body: { error: "machine_id: required with an agent key" } });
+    const badStatus = await call("POST", "/api/actions/report", org.agentKey, { action_id: "00000000-0000-4000-8000-000000000000", claim_token: "x", status: "maybe" });
     expect(badStatus.status).toBe(400);
     expect(String(badStatus.body.error)).toMatch(/^status/);
   });
@@ -84,11 +87,12 @@ describe("REST endpoints of the original design", () => {
 
   it("keeps organizations apart: another org's key sees nothing of this org's machines", async () => {
     const other = await server.createOrg();
+    await enableLegacyAgents(server, other.orgId);
     const q = await call("POST", "/api/actions/queue", org.adminKey, { machine_id: "test-pc", action_type: "restart" });
     expect(q.status).toBe(201);
     expect((await call("POST", "/api/actions/queue", other.adminKey, { machine_id: "test-pc", action_type: "reboot" })).status).toBe(404);
     expect((await call("GET", "/api/actions/pending?machine_id=test-pc", other.agentKey)).status).toBe(404);
-    const report = await call("POST", "/api/actions/report", other.agentKey, { action_id: q.body.action_id, status: "done", result: "hijack" });
+    const report = await call("POST", "/api/actions/report", other.agentKey, { action_id: q.body.action_id, claim_token: "x", status: "done", result: "hijack" });
     expect(report.status).toBe(404);
     expect((await server.client(org.adminKey).actions.get.query({ id: q.body.action_id as string })).status).toBe("pending");
   });

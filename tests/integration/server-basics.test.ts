@@ -60,7 +60,9 @@ describe("agent credentials", () => {
     expect(await errorCode(server.client(org.agentKey).agent.report.mutate({ metrics }))).toBe("FORBIDDEN");
     const first = await enroll(server, org.agentKey, "re-1");
     expect(await server.client(first).agent.report.mutate({ metrics })).toEqual({ nextReportInSeconds: 10 });
-    const second = await enroll(server, org.agentKey, "re-1");
+    // The machine re-enrolls itself with its current token (the agent key alone may not: see identity tests).
+    const identity = { machineId: "re-1", hostname: "re-1", os: "Linux test", agentVersion: "0.0.0-test" };
+    const second = (await server.client(first).agent.enroll.mutate(identity)).machineToken;
     expect(await errorCode(server.client(first).agent.report.mutate({ metrics }))).toBe("UNAUTHORIZED");
     await server.client(second).agent.report.mutate({ metrics });
     const m = await server.deps.db.machine.findFirstOrThrow({ where: { machineId: "re-1" }, select: { lastCpu: true, tokenHash: true } });
@@ -97,7 +99,7 @@ describe("credential cache", () => {
 
     const admin = server.client(org.adminKey);
     const spare = await admin.keys.create.mutate({ name: "spare", scopes: ["agent"] });
-    await enroll(server, org.agentKey, "cache-a");
+    await server.client(oldA).agent.enroll.mutate({ machineId: "cache-a", hostname: "cache-a", os: "Linux test", agentVersion: "0.0.0-test" });
     await admin.keys.revoke.mutate({ id: spare.id });
 
     const lookups = vi.spyOn(server.deps.db, "$queryRawUnsafe");
