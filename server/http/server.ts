@@ -6,7 +6,7 @@ import { appRouter } from "../routers/_app.ts";
 import { createHttpContext } from "./context.ts";
 import { answerHotPath } from "./fastPoll.ts";
 import { handleRest } from "./rest.ts";
-import { securityHeaders, serveStatic } from "./static.ts";
+import { createStaticHandler, securityHeaders } from "./static.ts";
 
 /**
  * The most calls one tRPC request may batch. One GET of 300 × fleet.list held the process for 19 s
@@ -48,6 +48,10 @@ export function createHttpServer(deps: AppDeps): http.Server {
     },
   });
 
+  const serveStatic = createStaticHandler(deps.config.dashboardDir, {
+    onStreamError: (err, url) => deps.log.warn({ err, url }, "static file vanished while being served"),
+  });
+
   const server = http.createServer((req, res) => {
     const url = req.url ?? "/";
     if (url.startsWith("/trpc/")) {
@@ -71,7 +75,7 @@ export function createHttpServer(deps: AppDeps): http.Server {
     } else if (url === "/healthz") {
       res.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}');
     } else {
-      serveStatic(deps.config.dashboardDir, req, res);
+      serveStatic(req, res);
     }
   });
   // Agents keep connections open between polls; keep them a little longer than the proxy default.

@@ -1,8 +1,12 @@
-// Serves the built dashboard with a strict Content-Security-Policy (no inline script).
+// Serves the built dashboard with a strict Content-Security-Policy (no inline script), through sirv
+// (a maintained static file server: path normalisation, ETags, ranges, the single-page fallback).
 import fs from "node:fs";
 import path from "node:path";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Readable } from "node:stream";
+import sirv from "sirv";
 
+/** Our content types (with charsets) where sirv's lookup differs or has none. */
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",
@@ -25,36 +29,56 @@ export function securityHeaders(res: ServerResponse): void {
   res.setHeader("X-Frame-Options", "DENY");
 }
 
-/** Serves a file under `dir`, or index.html for client-side routes. */
-export function serveStatic(dir: string, req: IncomingMessage, res: ServerResponse): void {
-  securityHeaders(res);
-  if (req.method !== "GET" && req.method !== "HEAD") {
-    res.writeHead(405, { "content-type": "text/plain" }).end("Method not allowed");
-    return;
-  }
-  const url = new URL(req.url ?? "/", "http://x");
-  let rel: string;
-  try {
-    rel = decodeURIComponent(url.pathname);
-  } catch {
-    res.writeHead(400, { "content-type": "text/plain" }).end("Bad path");
-    return;
-  }
-  let file = path.resolve(dir, "." + path.posix.normalize(rel));
-  if (!file.startsWith(path.resolve(dir))) {
-    res.writeHead(404).end();
-    return;
-  }
-  if (!fs.existsSync(file) || fs.statSync(file).isDirectory()) file = path.join(dir, "index.html");
-  if (!fs.existsSync(file)) {
-    res
-      .writeHead(503, { "content-type": "text/plain; charset=utf-8" })
-      .end("The dashboard is not built yet: run `npm run build` (npm start does it for you).");
-    return;
-  }
-  const type = TYPES[path.extname(file)] ?? "application/octet-stream";
-  const immutable = file.includes(`${path.sep}assets${path.sep}`);
-  res.writeHead(200, { "content-type": type, "cache-control": immutable ? "public, max-age=31536000, immutable" : "no-cache" });
-  if (req.method === "HEAD") res.end();
-  else fs.createReadStream(file).pipe(res);
+type Handler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
+export type StaticOptions = { onStreamError?: (err: Error, file: string) => void };
+
+/**
+ * A handler serving files under `dir`, or index.html for client-side routes (paths without a file
+ * extension). `dev` mode makes sirv look each file up when asked rather than list the folder once at
+ * start, so `npm run build` while serving is seen at once (its hashed asset names change).
+ */
+export function createStaticHandler(dir: string, opts: StaticOptions = {}) {
+  const serve = sirv(dir, {
+    dev: true,
+    etag: true,
+    single: true,
+    dotfiles: false,
+    setHeaders(res, pathname) {
+      // Paths without an extension are "/" and client routes: sirv answers them with index.html.
+      const type = TYPES[path.extname(pathname) || ".html"];
+      if (type) res.setHeader("Content-Type", type);
+      // Built assets carry a content hash in their name: cache them forever; everything else revalidates.
+      res.setHeader(
+        "Cache-Control",
+        pathname.startsWith("/assets/") ? "public, max-age=31536000, immutable" : "no-cache",
+      );
+    },
+  }) as Handler;
+
+  return function serveStatic(req: IncomingMessage, res: ServerResponse): void {
+    securityHeaders(res);
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.writeHead(405, { "content-type": "text/plain" }).end("Method not allowed");
+      return;
+    }
+    // sirv looks a file up, writes the head, then pipes a read stream it gives no error handler: a file
+    // removed between the look-up and the open (`npm run build` while serving) would emit an unhandled
+    // 'error' and kill the process. pipe() announces its source on the response ('pipe'), synchronously,
+    // before the open can fail: the error is handled here and only this response is cut short.
+    res.once("pipe", (src: Readable) => {
+      src.once("error", (err) => {
+        opts.onStreamError?.(err, req.url ?? "");
+        res.destroy();
+      });
+    });
+    serve(req, res, () => {
+      if (fs.existsSync(path.join(dir, "index.html"))) {
+        res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end("Not found");
+        return;
+      }
+      res
+        .writeHead(503, { "content-type": "text/plain; charset=utf-8" })
+        .end("The dashboard is not built yet: run `npm run build` (npm start does it for you).");
+    });
+  };
 }
