@@ -1,0 +1,124 @@
+// The console's one module of human words: every status, user choice and health band has words (no
+// raw code reaches the page), and zod's default validation texts are rewritten into sentences.
+import { describe, expect, test } from "vitest";
+import { z } from "zod";
+import { actionStatuses, ActionSpec, UserChoice } from "../../server/contract/index.ts";
+import {
+  actorWord,
+  auditWord,
+  errorWords,
+  fieldWord,
+  healthWords,
+  issueWords,
+  statusExplanations,
+  statusWords,
+  userChoiceWord,
+  userChoiceWords,
+} from "../../dashboard/src/lib/words.ts";
+
+describe("words for codes", () => {
+  test("every action status from the statuses module has a badge word and an explanation", () => {
+    for (const s of actionStatuses) {
+      expect(statusWords[s]).toMatch(/^[A-Z][a-z ]+$/);
+      expect(statusExplanations[s].length).toBeGreaterThan(10);
+    }
+    expect(Object.keys(statusWords).sort()).toEqual([...actionStatuses].sort());
+  });
+
+  test("every user choice has words without its code (no postponed-max on screen)", () => {
+    for (const c of UserChoice.options) {
+      expect(userChoiceWords[c]).not.toContain("-");
+      expect(userChoiceWord(c)).toBe(userChoiceWords[c]);
+    }
+    expect(userChoiceWord("postponed-max")).toBe("the user postponed as often as allowed");
+    expect(userChoiceWord("some-future-choice")).toBe("the user answered");
+    expect(userChoiceWord(null)).toBe("");
+  });
+
+  test("health bands, audit actions and actors read as words", () => {
+    expect(healthWords).toEqual({ good: "Healthy", degraded: "Degraded", critical: "Critical", nodata: "No data" });
+    expect(auditWord("keys.revoke")).toBe("Revoked a key");
+    expect(auditWord("machines.setSomething")).toBe("Machines set something");
+    expect(actorWord("user:ana@example.com")).toBe("ana@example.com");
+    expect(actorWord("key:CI robot")).toBe("key CI robot");
+  });
+
+  test("field paths become labels", () => {
+    expect(fieldWord("data.countdownSeconds")).toBe("Countdown");
+    expect(fieldWord("labels.3")).toBe("Labels");
+    expect(fieldWord("target.filter.search")).toBe("Search");
+    expect(fieldWord("reportIntervalSeconds")).toBe("Report interval seconds");
+  });
+});
+
+describe("validation messages in words", () => {
+  const messageOf = (schema: z.ZodType, value: unknown) => {
+    const r = schema.safeParse(value);
+    if (r.success) throw new Error("expected a failure");
+    return r.error.issues[0]!.message;
+  };
+
+  test("zod's own texts for numbers, strings, arrays and types are rewritten", () => {
+    expect(issueWords(messageOf(z.number().int().min(10), 5))).toBe("Must be at least 10");
+    expect(issueWords(messageOf(z.number().max(3600), 9000))).toBe("Must be at most 3600");
+    expect(issueWords(messageOf(z.number().gt(0), 0))).toBe("Must be at least 1");
+    expect(issueWords(messageOf(z.string().max(128), "x".repeat(200)))).toBe("At most 128 characters");
+    expect(issueWords(messageOf(z.string().min(1), ""))).toBe("Required");
+    expect(issueWords(messageOf(z.string().min(3), "ab"))).toBe("Needs at least 3 characters");
+    expect(issueWords(messageOf(z.array(z.string()).max(500), Array(501).fill("a")))).toBe("At most 500 items");
+    expect(issueWords(messageOf(z.object({ a: z.string() }), {}))).toBe("Required");
+    expect(issueWords(messageOf(z.number(), "x"))).toBe("Must be a number");
+    expect(issueWords(messageOf(z.enum(["a", "b"]), "c"))).toBe("Is not one of the choices");
+    expect(issueWords(messageOf(z.string().uuid(), "nope"))).toBe("Is not a valid id");
+    expect(issueWords(messageOf(z.object({}).strict(), { x: 1 }))).toBe("Is not expected here");
+  });
+
+  test("no zod text survives for the action form's schema", () => {
+    const bad = [
+      { type: "reboot", data: { countdownSeconds: 5, maxPostpones: 3 } },
+      { type: "reboot", data: { countdownSeconds: 60, maxPostpones: 99 } },
+      { type: "message", data: { message: "" } },
+      { type: "message", data: { message: "x".repeat(5000) } },
+    ];
+    for (const input of bad) {
+      const r = ActionSpec.safeParse(input);
+      expect(r.success).toBe(false);
+      for (const i of r.error!.issues) {
+        const words = issueWords(i.message);
+        expect(words).not.toMatch(/expected|received|[<>]=|Too (small|big)/);
+        expect(words).toMatch(/^[A-Z]/);
+      }
+    }
+  });
+
+  test("our own messages keep their meaning with a capital letter", () => {
+    expect(issueWords("message is required")).toBe("Message is required");
+  });
+
+  test("a server message naming fields becomes one sentence per field", () => {
+    expect(errorWords("machineIds: Too big: expected array to have <=500 items")).toBe("Machines: at most 500 items");
+    expect(
+      errorWords("data.message: message is required; data.countdownSeconds: Too small: expected number to be >=10"),
+    ).toBe("Message: message is required; Countdown: must be at least 10");
+    expect(errorWords("No such machine")).toBe("No such machine");
+  });
+});
+
+describe("agent progress in words", () => {
+  test("each progress kind reads as a sentence; unknown shapes give nothing", async () => {
+    const { progressWords } = await import("../../dashboard/src/lib/words.ts");
+    const at = "2026-11-25T12:00:00.000Z";
+    expect(progressWords({ kind: "snoozed", at, until: "2026-11-25T14:30:00.000Z", n: 2, max: 3 })).toMatch(
+      /^Postponed by the user until \d\d:\d\d \(2 of 3\)$/,
+    );
+    expect(progressWords({ kind: "waiting", at, until: null, reason: "no-user" })).toBe(
+      "Waiting for a user to sign in",
+    );
+    expect(progressWords({ kind: "restarting", at, choice: "final-stage-elapsed" })).toBe(
+      "Restarting: the final countdown ran out",
+    );
+    expect(progressWords({ kind: "shown", at, snoozesLeft: 1 })).toBe("Shown to the user, 1 postponement left");
+    expect(progressWords({ kind: "something-new", at })).toBe("");
+    expect(progressWords(null)).toBe("");
+  });
+});
