@@ -38,6 +38,17 @@ const ConfigSchema = z.object({
   DASHFLEET_STREAMS_PER_MACHINE: z.coerce.number().int().min(1).max(100).default(2),
   /** Push streams held open by one server process; beyond it new ones get 503 and agents poll. */
   DASHFLEET_STREAMS_PER_PROCESS: z.coerce.number().int().min(1).default(50_000),
+  /** Retention (server/services/retention.ts): raw metric reports in hours; 5-minute and hourly rollups in days. */
+  DASHFLEET_RETAIN_RAW_HOURS: z.coerce.number().int().min(1).default(48),
+  DASHFLEET_RETAIN_5M_DAYS: z.coerce.number().int().min(1).default(30),
+  DASHFLEET_RETAIN_1H_DAYS: z.coerce.number().int().min(1).default(400),
+  /** Finished actions (with their events) in days after they finished; unfinished ones are never pruned. */
+  DASHFLEET_RETAIN_ACTIONS_DAYS: z.coerce.number().int().min(1).default(90),
+  DASHFLEET_RETAIN_AUDIT_DAYS: z.coerce.number().int().min(1).default(365),
+  /** Days an expired session row is kept after its expiry (0: pruned at the next round). */
+  DASHFLEET_RETAIN_SESSIONS_DAYS: z.coerce.number().int().min(0).default(0),
+  /** How often the retention job runs (0: never; tests drive it by hand). */
+  DASHFLEET_RETAIN_EVERY_SECONDS: z.coerce.number().int().min(0).default(300),
 });
 
 /** The parsed configuration. */
@@ -55,6 +66,15 @@ export type Config = {
   maxBodyBytes: number;
   limits: { queuePerMinute: number; agentPerMinute: number; loginPerMinute: number };
   identity: { enrollPerMinute: number; machineQuota: number | null; streamsPerMachine: number; streamsPerProcess: number };
+  retention: {
+    rawHours: number;
+    fiveMinuteDays: number;
+    hourlyDays: number;
+    actionsDays: number;
+    auditDays: number;
+    sessionsDays: number;
+    everySeconds: number;
+  };
 };
 
 /** Parses the environment (or overrides from tests); throws a readable error naming the variable. */
@@ -87,6 +107,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       machineQuota: c.DASHFLEET_MACHINE_QUOTA ?? null,
       streamsPerMachine: c.DASHFLEET_STREAMS_PER_MACHINE,
       streamsPerProcess: c.DASHFLEET_STREAMS_PER_PROCESS,
+    },
+    retention: {
+      rawHours: c.DASHFLEET_RETAIN_RAW_HOURS,
+      fiveMinuteDays: c.DASHFLEET_RETAIN_5M_DAYS,
+      hourlyDays: c.DASHFLEET_RETAIN_1H_DAYS,
+      actionsDays: c.DASHFLEET_RETAIN_ACTIONS_DAYS,
+      auditDays: c.DASHFLEET_RETAIN_AUDIT_DAYS,
+      sessionsDays: c.DASHFLEET_RETAIN_SESSIONS_DAYS,
+      everySeconds: c.DASHFLEET_RETAIN_EVERY_SECONDS,
     },
   };
 }

@@ -88,3 +88,31 @@ export async function checkPragmas(db: Db): Promise<Record<string, unknown>> {
   if (!ok) throw new Error(`SQLite pragmas not as required: ${JSON.stringify(found)}`);
   return found;
 }
+
+/** Largest file VACUUMed at start to switch on incremental vacuum; a bigger one is only logged (VACUUM copies the file). */
+export const VACUUM_AT_START_MAX_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Switches the file to auto_vacuum = INCREMENTAL, so the retention job can hand pruned pages back
+ * (server/services/retention.ts). The mode only takes effect on an empty file or after a VACUUM, and
+ * `prisma migrate deploy` creates the tables first, so a file not yet incremental is VACUUMed once here
+ * when it is small; a larger one is left alone (freed pages are still reused) and reported.
+ */
+export async function ensureIncrementalVacuum(
+  db: Db,
+  maxBytes = VACUUM_AT_START_MAX_BYTES,
+): Promise<{ mode: "incremental" | "vacuumed" | "too-large"; bytes: number }> {
+  const read = async (name: string) => {
+    const rows = await db.$queryRawUnsafe<Record<string, unknown>[]>(`PRAGMA ${name}`);
+    return Number(rows[0] ? Object.values(rows[0])[0] : 0);
+  };
+  // The WAL file is cut back to 64 MiB after checkpoints instead of keeping its largest size.
+  await db.$queryRawUnsafe("PRAGMA journal_size_limit = 67108864");
+  const bytes = (await read("page_count")) * (await read("page_size"));
+  if ((await read("auto_vacuum")) === 2) return { mode: "incremental", bytes };
+  if (bytes > maxBytes) return { mode: "too-large", bytes };
+  await db.$executeRawUnsafe("PRAGMA auto_vacuum = INCREMENTAL");
+  await db.$executeRawUnsafe("VACUUM");
+  if ((await read("auto_vacuum")) !== 2) throw new Error("PRAGMA auto_vacuum = INCREMENTAL did not take effect");
+  return { mode: "vacuumed", bytes };
+}

@@ -2,6 +2,8 @@
 // state, health with its reasons, labels, waiting work), counters for the header, and one machine's
 // history and recent actions. Every read is an index range or a GROUP BY: nothing loads the fleet.
 import type { Clock } from "../clock.ts";
+import type { Config } from "../config.ts";
+import type { HistoryPoint, HistoryResolution, HistoryWindow } from "../contract/history.ts";
 import {
   healthBands,
   waitingStatuses,
@@ -17,6 +19,7 @@ import type { Db } from "../db.ts";
 import { notFound } from "../domain/errors.ts";
 import { listActions, type ActionView } from "./actions.ts";
 import { encodeCursor, filterSql, pageSql } from "./fleetQuery.ts";
+import { metricHistory } from "./metricHistory.ts";
 
 export { ONLINE_INTERVALS } from "./health.ts";
 /** fleet.machine returns this many metric reports. */
@@ -250,30 +253,22 @@ export async function machineView(
 
 /** One machine of the org with its recent metric history (oldest first) and newest actions. */
 export async function machineDetail(
-  deps: Deps,
+  deps: Deps & { config: Pick<Config, "retention"> },
   orgId: string,
   machineId: string,
+  window?: HistoryWindow,
 ): Promise<{
   machine: MachineView;
-  history: { at: string; cpuPercent: number; memoryPercent: number; diskPercent: number }[];
+  history: HistoryPoint[];
+  /** Where the history was read from (metricHistory.ts picks it for the window). */
+  historyResolution: HistoryResolution;
   actions: ActionView[];
 }> {
   const { db } = deps;
   const { ref, ...machine } = await machineView(deps, orgId, machineId);
-  const [reports, actions] = await Promise.all([
-    db.metricReport.findMany({
-      where: { machineRef: ref },
-      orderBy: [{ at: "desc" }, { id: "desc" }],
-      take: HISTORY_POINTS,
-      select: { at: true, cpu: true, memory: true, disk: true },
-    }),
+  const [history, actions] = await Promise.all([
+    metricHistory(deps, ref, window),
     listActions({ db }, orgId, { machineId, limit: RECENT_ACTIONS }),
   ]);
-  return {
-    machine,
-    history: reports
-      .reverse()
-      .map((r) => ({ at: r.at.toISOString(), cpuPercent: r.cpu, memoryPercent: r.memory, diskPercent: r.disk })),
-    actions: actions.items,
-  };
+  return { machine, history: history.points, historyResolution: history.resolution, actions: actions.items };
 }

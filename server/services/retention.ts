@@ -1,0 +1,191 @@
+// The retention job that keeps the database bounded: every few minutes it rolls raw metric reports up
+// into 5-minute and hourly aggregates, then prunes what is past its retention (raw reports, both
+// rollup resolutions, finished actions with their events, expired sessions, audit rows) and hands
+// freed pages back to the file system with incremental vacuum. Everything runs in small transactions
+// with a yield between them: the job shares SQLite's single writer (server/serialAdapter.ts) with
+// every request, so one batch at a time keeps a request's wait to about one batch.
+import type { Logger } from "pino";
+import type { Clock } from "../clock.ts";
+import type { Config } from "../config.ts";
+import { finalStatuses } from "../contract/statuses.ts";
+import type { Db } from "../db.ts";
+import { pruneRawBatch, pruneRollupBatch, rollupBatch } from "./metricRollup.ts";
+
+/** Rows per transaction (raw reports rolled up or deleted, rollups, sessions, audit rows). */
+export const BATCH_ROWS = 2000;
+/** Actions per transaction: each takes its events with it (ON DELETE CASCADE), a few rows apiece. */
+export const ACTION_BATCH = 250;
+/** Pages handed back per incremental_vacuum step (4 KiB pages: 4 MiB a step). */
+export const VACUUM_STEP_PAGES = 1000;
+/** Free pages kept for the next round's inserts, as a share of the file (saves shrinking and regrowing). */
+export const VACUUM_KEEP_SHARE = 0.1;
+
+const HOUR_MS = 3600 * 1000;
+const DAY_MS = 24 * HOUR_MS;
+
+/** What one round did. */
+export type RetentionRound = {
+  rolledUp: number;
+  pruned: { raw: number; fiveMinute: number; hourly: number; actions: number; sessions: number; audit: number };
+  vacuumedPages: number;
+  ms: number;
+};
+
+type JobDeps = {
+  db: Db;
+  clock: Clock;
+  config: Pick<Config, "retention">;
+  log: Pick<Logger, "info" | "warn" | "error">;
+};
+
+/** Lets requests waiting for the writer go first between two batches. */
+const yieldToRequests = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Runs the retention rounds on a timer (config.retention.everySeconds; 0 leaves it to runOnce). A
+ * round still running is never started twice: runOnce then returns the running round. A failed round
+ * is logged and the next one starts over (every step is safe to repeat).
+ */
+export class RetentionJob {
+  readonly #deps: JobDeps;
+  readonly #batchRows: number;
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<RetentionRound> | null = null;
+  #stopping = false;
+
+  constructor(deps: JobDeps, opts: { batchRows?: number } = {}) {
+    this.#deps = deps;
+    this.#batchRows = opts.batchRows ?? BATCH_ROWS;
+  }
+
+  /** Starts the timer. */
+  start(): void {
+    const every = this.#deps.config.retention.everySeconds;
+    if (every <= 0 || this.#timer) return;
+    this.#timer = setInterval(() => {
+      this.runOnce().catch((err: unknown) =>
+        this.#deps.log.error({ err }, "retention round failed; retried next round"),
+      );
+    }, every * 1000);
+    this.#timer.unref();
+  }
+
+  /** Stops the timer and waits for a running round to end (it stops after its current batch). */
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    this.#stopping = true;
+    await this.#running?.catch(() => undefined);
+  }
+
+  /** True while a round runs. */
+  get running(): boolean {
+    return this.#running !== null;
+  }
+
+  /** Runs one round now, or returns the round already running. */
+  runOnce(): Promise<RetentionRound> {
+    if (!this.#running) {
+      this.#running = this.#round().finally(() => (this.#running = null));
+    }
+    return this.#running;
+  }
+
+  async #round(): Promise<RetentionRound> {
+    const { db, clock, config, log } = this.#deps;
+    const r = config.retention;
+    const started = performance.now();
+    const now = clock.now().getTime();
+    const ago = (ms: number) => new Date(now - ms);
+    const rows = this.#batchRows;
+    // Roll up before pruning: pruneRawBatch only deletes rows at or below the rollup's mark.
+    const rolledUp = await this.#batches(() => rollupBatch(db, rows), rows);
+    const pruned = {
+      raw: await this.#batches(() => pruneRawBatch(db, ago(r.rawHours * HOUR_MS), rows), rows),
+      fiveMinute: await this.#batches(() => pruneRollupBatch(db, "5m", ago(r.fiveMinuteDays * DAY_MS), rows), rows),
+      hourly: await this.#batches(() => pruneRollupBatch(db, "1h", ago(r.hourlyDays * DAY_MS), rows), rows),
+      actions: await this.#batches(
+        () => pruneFinishedActions(db, ago(r.actionsDays * DAY_MS), ACTION_BATCH),
+        ACTION_BATCH,
+      ),
+      sessions: await this.#batches(
+        () =>
+          db.$executeRawUnsafe(
+            `DELETE FROM "Session" WHERE "id" IN (SELECT "id" FROM "Session" WHERE "expiresAt" < ? ORDER BY "expiresAt" LIMIT ?)`,
+            ago(r.sessionsDays * DAY_MS),
+            rows,
+          ),
+        rows,
+      ),
+      audit: await this.#batches(
+        () =>
+          db.$executeRawUnsafe(
+            `DELETE FROM "AuditLog" WHERE "id" IN (SELECT "id" FROM "AuditLog" WHERE "at" < ? ORDER BY "at" LIMIT ?)`,
+            ago(r.auditDays * DAY_MS),
+            rows,
+          ),
+        rows,
+      ),
+    };
+    const vacuumedPages = this.#stopping ? 0 : await reclaimFreePages(db, () => this.#stopping);
+    const round = { rolledUp, pruned, vacuumedPages, ms: Math.round(performance.now() - started) };
+    if (rolledUp > 0 || Object.values(pruned).some((n) => n > 0)) log.info({ retention: round }, "retention round");
+    return round;
+  }
+
+  /** Repeats one batch until it does less than a full batch (or the job stops), yielding in between. */
+  async #batches(batch: () => Promise<number>, full: number): Promise<number> {
+    let total = 0;
+    while (!this.#stopping) {
+      const n = await batch();
+      total += n;
+      if (n < full) break;
+      await yieldToRequests();
+    }
+    return total;
+  }
+}
+
+/**
+ * Deletes at most `limit` actions in a final status that finished before `before`, with their events
+ * (ON DELETE CASCADE). An action that is not final (pending, delivered, executing) is never touched,
+ * whatever its age.
+ */
+export async function pruneFinishedActions(db: Db, before: Date, limit: number): Promise<number> {
+  const marks = finalStatuses.map(() => "?").join(", ");
+  return db.$executeRawUnsafe(
+    `DELETE FROM "Action" WHERE "id" IN (SELECT "id" FROM "Action" WHERE "finishedAt" < ? AND "status" IN (${marks}) ORDER BY "finishedAt" LIMIT ?)`,
+    before,
+    ...finalStatuses,
+    limit,
+  );
+}
+
+/** PRAGMA values as numbers. */
+async function pragmaNumber(db: Db, name: string): Promise<number> {
+  const rows = await db.$queryRawUnsafe<Record<string, unknown>[]>(`PRAGMA ${name}`);
+  return Number(rows[0] ? Object.values(rows[0])[0] : 0);
+}
+
+/**
+ * Hands free pages back to the file system in steps of VACUUM_STEP_PAGES (needs auto_vacuum =
+ * INCREMENTAL, see db.ts), keeping VACUUM_KEEP_SHARE of the file free for the next round's inserts.
+ * Returns the pages handed back.
+ */
+export async function reclaimFreePages(db: Db, stop: () => boolean = () => false): Promise<number> {
+  if ((await pragmaNumber(db, "auto_vacuum")) !== 2) return 0;
+  let reclaimed = 0;
+  for (;;) {
+    const pages = await pragmaNumber(db, "page_count");
+    const free = await pragmaNumber(db, "freelist_count");
+    const excess = free - Math.floor(pages * VACUUM_KEEP_SHARE);
+    if (excess <= 0 || stop()) return reclaimed;
+    const step = Math.min(excess, VACUUM_STEP_PAGES);
+    // Each freed page is one result row of the statement: read them all, or SQLite frees just one.
+    await db.$queryRawUnsafe(`PRAGMA incremental_vacuum(${step})`);
+    const after = await pragmaNumber(db, "freelist_count");
+    if (after >= free) return reclaimed;
+    reclaimed += free - after;
+    await yieldToRequests();
+  }
+}
