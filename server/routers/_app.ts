@@ -3,6 +3,7 @@ import { router } from "../trpc.ts";
 import { actionsRouter } from "./actions.ts";
 import { agentRouter } from "./agent.ts";
 import { authRouter } from "./auth.ts";
+import { bulkRouter } from "./bulk.ts";
 import { fleetRouter } from "./fleet.ts";
 import { keysRouter } from "./keys.ts";
 import { machinesRouter } from "./machines.ts";
@@ -16,6 +17,7 @@ export const appRouter = router({
   actions: actionsRouter,
   agent: agentRouter,
   machines: machinesRouter,
+  bulk: bulkRouter,
 });
 
 export type AppRouter = typeof appRouter;

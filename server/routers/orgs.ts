@@ -1,16 +1,25 @@
 // orgs.*: the caller's organization, its users and its audit log. Changes are owner-only and audited.
 import { z } from "zod";
 import { Email, Password, Role, safeText } from "../contract/index.ts";
-import { addUser, currentOrg, listAudit, listUsers, removeUser, renameOrg, setUserRole } from "../services/orgs.ts";
-import { adminProcedure, ownerProcedure, router } from "../trpc.ts";
+import { listAudit } from "../services/audit.ts";
+import { addUser, currentOrg, listUsers, removeUser, renameOrg, setUserRole } from "../services/orgs.ts";
+import { adminProcedure, operatorProcedure, ownerProcedure, router } from "../trpc.ts";
 
 const OrgName = safeText(100, { required: "name is required" });
 const UserId = z.string().min(1).max(64);
 
 export const AddUserInput = z.object({ email: Email, password: Password, role: Role }).strict();
 export const SetRoleInput = z.object({ userId: UserId, role: Role }).strict();
+/** orgs.audit input: exact actor and action, a time range (ISO), a page size and the last id seen. */
 export const AuditInput = z
-  .object({ limit: z.number().int().min(1).max(200).default(50), cursor: z.number().int().positive().nullish() })
+  .object({
+    actor: z.string().trim().min(1).max(300).optional(),
+    action: z.string().trim().min(1).max(100).optional(),
+    from: z.iso.datetime({ offset: true }).optional(),
+    to: z.iso.datetime({ offset: true }).optional(),
+    limit: z.number().int().min(1).max(200).default(50),
+    cursor: z.number().int().positive().nullish(),
+  })
   .strict()
   .default({ limit: 50 });
 
@@ -40,10 +49,15 @@ export const orgsRouter = router({
       .mutation(({ ctx, input }) => removeUser(ctx.db, ctx.clock, ctx.admin, input.userId)),
   }),
 
-  /** {limit?, cursor?} → {items: [{id, at, actor, action, target, detail}], nextCursor}, newest first. */
-  audit: adminProcedure
-    .input(AuditInput)
-    .query(({ ctx, input }) =>
-      listAudit(ctx.db, ctx.admin.orgId, { limit: input.limit, cursor: input.cursor ?? undefined }),
-    ),
+  /**
+   * {actor?, action?, from?, to?, limit?, cursor?} → {items: [{id, at, actor, action, target, detail}],
+   * nextCursor}, newest first. Owners and admins (and admin keys); viewers may not read it.
+   */
+  audit: operatorProcedure.input(AuditInput).query(({ ctx, input }) =>
+    listAudit(ctx.db, ctx.admin.orgId, {
+      ...input,
+      from: input.from === undefined ? undefined : new Date(input.from),
+      to: input.to === undefined ? undefined : new Date(input.to),
+    }),
+  ),
 });

@@ -150,10 +150,12 @@ describe("orgs.audit", () => {
       expect.arrayContaining(["orgs.create", "keys.create", "users.create", "users.setRole", "orgs.rename"]),
     );
 
-    const page1 = await viewer.orgs.audit.query({ limit: 3 });
+    // Owners and admins read the audit log; viewers do not.
+    expect(await errorCode(viewer.orgs.audit.query({ limit: 3 }))).toBe("FORBIDDEN");
+    const page1 = await owner.orgs.audit.query({ limit: 3 });
     expect(page1.items.map((a) => a.id)).toEqual(ids.slice(0, 3));
     expect(page1.nextCursor).toBe(ids[2]);
-    const page2 = await viewer.orgs.audit.query({ limit: 3, cursor: page1.nextCursor });
+    const page2 = await owner.orgs.audit.query({ limit: 3, cursor: page1.nextCursor });
     expect(page2.items.map((a) => a.id)).toEqual(ids.slice(3, 6));
 
     const theirs = (await server.client(other.adminKey).orgs.audit.query()).items;
