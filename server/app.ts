@@ -47,7 +47,7 @@ export async function startServer(opts: { config: Config; clock?: Clock; log?: L
     opts.sweep === false
       ? null
       : setInterval(() => {
-          services.dispatch.sweep(config).catch((err: unknown) => log.error({ err }, "sweep failed"));
+          services.dispatch.sweep().catch((err: unknown) => log.error({ err }, "sweep failed"));
         }, SWEEP_EVERY_MS);
   timer?.unref();
   const retention = new RetentionJob({ db, clock, config, log });

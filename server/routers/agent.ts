@@ -3,11 +3,12 @@
 // own machine. The original design's flow (an agent key and an explicit machine id) is accepted for
 // pendingActions, ack and reportResult only in organizations in legacy mode.
 import { z } from "zod";
-import { AckInput, EnrollInput, MachineId, MachineIdentity, MetricReport, ResultInput } from "../contract/index.ts";
+import { AckInput, EnrollInput, MachineId, MachineIdentity, MetricReport, ProgressInput, ResultInput } from "../contract/index.ts";
 import { ackAction, claimActions, reportResult } from "../services/actions.ts";
 import { enroll } from "../services/enrollment.ts";
 import { machineForAgent } from "../services/machineDirectory.ts";
 import { recordReport } from "../services/machines.ts";
+import { recordProgress } from "../services/progress.ts";
 import { agentProcedure, machineProcedure, router, type AgentPrincipal } from "../trpc.ts";
 import type { Context } from "../context.ts";
 
@@ -133,5 +134,14 @@ export const agentRouter = router({
     const m = await machineOf(ctx, input.machineId);
     limitAgent(ctx, m.machineRef, "results");
     return reportResult(ctx, m, input);
+  }),
+
+  /**
+   * What the user is deciding (shown, snoozed, final stage, restarting, came back, read), fenced by the
+   * claim token, stored once per `seq`, on the action's timeline. Machine token only.
+   */
+  progress: machineProcedure.input(ProgressInput).mutation(async ({ ctx, input }) => {
+    limitAgent(ctx, ctx.machine.machineRef, "progress reports");
+    return recordProgress(ctx, ctx.machine, input);
   }),
 });

@@ -1,14 +1,18 @@
-// The action state machine: queue, claim with a lease, acknowledge, report, cancel, expire, sweep.
-// Reads for admins are in actionViews.ts. Every move is one allowed by contract/statuses.ts.
-// Every transition is one conditional UPDATE (status and claim token in the WHERE clause), recorded
-// with its time in ActionEvent, inside the transaction that makes it.
+// The action state machine: queue, claim with a lease, acknowledge, report, cancel. The clock's moves
+// (lease, expiry, execute deadline) and the sweep are in actionMoves.ts, the agent's progress in
+// progress.ts, the admins' reads in actionViews.ts. Every move is one conditional UPDATE whose source
+// status comes from the one transition table (contract/statuses.ts, through `moving`), with the claim
+// token in the WHERE clause, recorded with its time in ActionEvent inside the transaction that makes it.
 import { randomBytes, randomUUID } from "node:crypto";
-import { conflict, invalid, notFound } from "../domain/errors.ts";
-import { cancellableStatuses } from "../contract/statuses.ts";
+import type { Config } from "../config.ts";
 import type { Deps } from "../context.ts";
 import {
   actionDataSchemas,
   DEFAULT_EXPIRES_IN_SECONDS,
+  MessageData,
+  policyExecuteLimitSeconds,
+  RebootPolicy,
+  REBOOT_MARGIN_SECONDS,
   type ActionOutcome,
   type ActionSpec,
   type ActionStatus,
@@ -16,21 +20,18 @@ import {
   type DeliveredAction,
   type ResultStatus,
 } from "../contract/index.ts";
-import type { Db } from "../db.ts";
-import type { Prisma } from "../generated/prisma/client.ts";
+import { cancellableStatuses } from "../contract/statuses.ts";
+import { conflict, invalid, notFound } from "../domain/errors.ts";
+import { eventRow, moving, releaseStaleOf, type Tx } from "./actionMoves.ts";
 import { parseJson } from "./actionViews.ts";
 import { auditData } from "./audit.ts";
 
+export { MAX_DELIVERIES, sweepActions } from "./actionMoves.ts";
+
 /** At most this many actions are handed out per poll. */
 export const MAX_PER_POLL = 10;
-/** An action delivered this many times without an ack is given up ("never acknowledged"). */
-export const MAX_DELIVERIES = 3;
-
-type Tx = Prisma.TransactionClient;
-
-function event(actionId: string, status: ActionStatus, at: Date, detail?: string) {
-  return { actionId, status, at, detail: detail ?? null };
-}
+/** A message waiting for "I have read this" without an expiry may wait this long for its reader. */
+const ACKNOWLEDGEMENT_WAIT_SECONDS = 24 * 3600;
 
 type Actor = { orgId: string; actor: string };
 
@@ -38,7 +39,14 @@ type Actor = { orgId: string; actor: string };
 export async function queueActions(
   deps: Deps,
   who: Actor,
-  args: { machineIds: string[]; spec: ActionSpec; expiresInSeconds?: number | undefined; via: string },
+  args: {
+    machineIds: string[];
+    spec: ActionSpec;
+    expiresInSeconds?: number | undefined;
+    via: string;
+    /** The bulk job these actions belong to (bulk.create). */
+    bulkId?: string | undefined;
+  },
 ): Promise<string[]> {
   const { clock } = deps;
   const { dispatch, queue } = deps.services;
@@ -46,11 +54,9 @@ export async function queueActions(
   const byId = await queue.resolveMachines(who.orgId, wanted);
   const missing = wanted.filter((id) => !byId.has(id));
   if (missing.length > 0) {
+    const named = missing.slice(0, 5).map((m) => `"${m}"`);
     throw notFound(
-      `No machine ${missing
-        .slice(0, 5)
-        .map((m) => `"${m}"`)
-        .join(", ")}${missing.length > 5 ? ` and ${missing.length - 5} more` : ""} in this organization`,
+      `No machine ${named.join(", ")}${missing.length > 5 ? ` and ${missing.length - 5} more` : ""} in this organization`,
     );
   }
   const now = clock.now();
@@ -66,10 +72,11 @@ export async function queueActions(
     createdBy: who.actor,
     createdAt: now,
     expiresAt,
+    bulkId: args.bulkId ?? null,
   }));
   await queue.write({
     actions,
-    events: actions.map((r) => event(r.id, "pending", now, `queued by ${who.actor}`)),
+    events: actions.map((r) => eventRow(r.id, "pending", now, `queued by ${who.actor}`)),
     audit: auditData({
       orgId: who.orgId,
       actor: who.actor,
@@ -87,18 +94,19 @@ export async function queueActions(
   return actions.map((r) => r.id);
 }
 
-/** Cancels a pending or delivered action of the caller's org. */
+/** Cancels an action of the caller's org that its agent has not acknowledged yet. */
 export async function cancelAction(deps: Deps, who: Actor, id: string): Promise<{ id: string; status: ActionStatus }> {
   const { db, clock } = deps;
   const now = clock.now();
+  const sources = cancellableStatuses.map((s) => moving(s, "cancelled"));
   const changed = await db.$transaction(async (tx) => {
     const { count } = await tx.action.updateMany({
-      where: { id, orgId: who.orgId, status: { in: [...cancellableStatuses] } },
+      where: { id, orgId: who.orgId, status: { in: sources } },
       data: { status: "cancelled", finishedAt: now, leaseUntil: null },
     });
     if (count === 1) {
       await tx.actionEvent.create({
-        data: event(id, "cancelled", now, `cancelled by ${who.actor}`),
+        data: eventRow(id, "cancelled", now, `cancelled by ${who.actor}`),
         select: { id: true },
       });
       await tx.auditLog.create({
@@ -114,85 +122,12 @@ export async function cancelAction(deps: Deps, who: Actor, id: string): Promise<
   throw conflict(`Only ${cancellableStatuses.join(" or ")} actions can be cancelled; this one is ${found.status}`);
 }
 
-/** Returns expired leases to pending (or gives up after MAX_DELIVERIES) and expires old pending actions. */
-async function releaseStale(tx: Tx, now: Date, where: Prisma.ActionWhereInput): Promise<Set<string>> {
-  const touched = new Set<string>();
-  const stale = await tx.action.findMany({
-    where: {
-      ...where,
-      OR: [
-        { status: "delivered", leaseUntil: { lte: now } },
-        { status: "pending", expiresAt: { lte: now } },
-      ],
-    },
-    select: { id: true, status: true, deliveryCount: true, machineRef: true, claimToken: true },
-  });
-  for (const a of stale) {
-    if (a.status === "pending") {
-      const { count } = await tx.action.updateMany({
-        where: { id: a.id, status: "pending" },
-        data: { status: "expired", finishedAt: now },
-      });
-      if (count)
-        await tx.actionEvent.create({
-          data: event(a.id, "expired", now, "expired before delivery"),
-          select: { id: true },
-        });
-    } else if (a.deliveryCount >= MAX_DELIVERIES) {
-      const { count } = await tx.action.updateMany({
-        where: { id: a.id, status: "delivered", claimToken: a.claimToken },
-        data: {
-          status: "error",
-          result: `never acknowledged (delivered ${a.deliveryCount} times)`,
-          finishedAt: now,
-          leaseUntil: null,
-        },
-      });
-      if (count)
-        await tx.actionEvent.create({ data: event(a.id, "error", now, "never acknowledged"), select: { id: true } });
-    } else {
-      const { count } = await tx.action.updateMany({
-        where: { id: a.id, status: "delivered", claimToken: a.claimToken },
-        data: { status: "pending", claimToken: null, leaseUntil: null },
-      });
-      if (count)
-        await tx.actionEvent.create({
-          data: event(a.id, "pending", now, "lease expired; offered again"),
-          select: { id: true },
-        });
-    }
-    touched.add(a.machineRef);
-  }
-  return touched;
-}
-
-/** Periodic sweep across all machines. Returns the machines that may now have deliverable work. */
-export async function sweepActions({ db, clock, config }: Pick<Deps, "db" | "clock" | "config">): Promise<Set<string>> {
-  const now = clock.now();
-  return db.$transaction(async (tx) => {
-    const touched = await releaseStale(tx, now, {});
-    // Executing past its deadline: the outcome is unknown and it is never offered again.
-    const overdue = await tx.action.findMany({
-      where: { status: "executing", executeDeadline: { lte: now } },
-      select: { id: true, machineRef: true },
-    });
-    for (const a of overdue) {
-      const { count } = await tx.action.updateMany({
-        where: { id: a.id, status: "executing" },
-        data: { status: "unknown", result: `no result within ${config.executeLimitSeconds} s`, finishedAt: now },
-      });
-      if (count)
-        await tx.actionEvent.create({ data: event(a.id, "unknown", now, "no result in time"), select: { id: true } });
-      touched.add(a.machineRef);
-    }
-    return touched;
-  });
-}
-
 /**
  * Claims the deliverable actions of one machine: oldest first, at most MAX_PER_POLL, nothing behind an
  * unresolved reboot. Each claim is a conditional UPDATE (status still pending), so of concurrent
- * claimers exactly one gets each action. The in-memory index answers empty polls without a query.
+ * claimers exactly one gets each action. The in-memory index answers empty polls without a query; it
+ * is updated inside the claim's transaction, before its commit, so a queue call that commits after
+ * this claim always marks the machine after this update, never before it (its mark cannot be lost).
  */
 export async function claimActions(deps: Deps, machineRef: string): Promise<DeliveredAction[]> {
   const { db, clock, config } = deps;
@@ -200,72 +135,93 @@ export async function claimActions(deps: Deps, machineRef: string): Promise<Deli
   if (!dispatch.mayHaveWork(machineRef)) return [];
   const now = clock.now();
   const leaseUntil = new Date(now.getTime() + config.leaseSeconds * 1000);
-  const { delivered, next } = await db.$transaction(async (tx) => {
-    await releaseStale(tx, now, { machineRef });
-    const out: DeliveredAction[] = [];
-    const blocking = await tx.action.count({
-      where: { machineRef, type: "reboot", status: { in: ["delivered", "executing"] } },
-    });
-    if (blocking === 0) {
-      const candidates = await tx.action.findMany({
-        where: { machineRef, status: "pending" },
-        orderBy: { seq: "asc" },
-        take: MAX_PER_POLL,
-        select: { id: true, type: true, payload: true, createdAt: true, expiresAt: true },
-      });
-      for (const c of candidates) {
-        const claimToken = randomBytes(18).toString("base64url");
-        const { count } = await tx.action.updateMany({
-          where: { id: c.id, status: "pending" },
-          data: { status: "delivered", claimToken, leaseUntil, deliveredAt: now, deliveryCount: { increment: 1 } },
+  try {
+    return await db.$transaction(async (tx) => {
+      await releaseStaleOf(tx, now, machineRef);
+      const out: DeliveredAction[] = [];
+      if ((await rebootsInFlight(tx, machineRef)) === 0) {
+        const candidates = await tx.action.findMany({
+          where: { machineRef, status: "pending" },
+          orderBy: { seq: "asc" },
+          take: MAX_PER_POLL,
+          select: { id: true, type: true, payload: true, createdAt: true, expiresAt: true },
         });
-        if (count !== 1) continue;
-        await tx.actionEvent.create({ data: event(c.id, "delivered", now), select: { id: true } });
-        out.push({
-          id: c.id,
-          type: c.type as ActionType,
-          data: parseJson(c.payload),
-          claimToken,
-          createdAt: c.createdAt.toISOString(),
-          expiresAt: c.expiresAt.toISOString(),
-        });
-        // Nothing is delivered behind a reboot: the machine may be gone before it runs.
-        if (c.type === "reboot") break;
+        for (const c of candidates) {
+          const claimToken = randomBytes(18).toString("base64url");
+          const { count } = await tx.action.updateMany({
+            where: { id: c.id, status: moving("pending", "delivered") },
+            data: { status: "delivered", claimToken, leaseUntil, deliveredAt: now, deliveryCount: { increment: 1 } },
+          });
+          if (count !== 1) continue;
+          await tx.actionEvent.create({ data: eventRow(c.id, "delivered", now), select: { id: true } });
+          out.push({
+            id: c.id,
+            type: c.type as ActionType,
+            data: parseJson(c.payload),
+            claimToken,
+            createdAt: c.createdAt.toISOString(),
+            expiresAt: c.expiresAt.toISOString(),
+          });
+          // Nothing is delivered behind a reboot: the machine may be gone before it runs.
+          if (c.type === "reboot") break;
+        }
       }
-    }
-    return { delivered: out, next: await nextDue(tx, machineRef, now) };
-  });
-  dispatch.setNext(machineRef, next);
-  return delivered;
+      dispatch.setNext(machineRef, await nextDue(tx, machineRef, now));
+      return out;
+    });
+  } catch (err) {
+    // The claim did not commit: whatever the index was told inside it, look again next poll.
+    dispatch.recheck(machineRef);
+    throw err;
+  }
 }
 
-/** When this machine next needs a look: now if anything is pending, else the earliest lease end. */
+function rebootsInFlight(tx: Tx, machineRef: string): Promise<number> {
+  return tx.action.count({ where: { machineRef, type: "reboot", status: { in: ["delivered", "executing"] } } });
+}
+
+/** When this machine next needs a look: now if anything is deliverable, else the earliest lease end. */
 async function nextDue(tx: Tx, machineRef: string, now: Date): Promise<number | null> {
+  const pending = await tx.action.count({ where: { machineRef, status: "pending" } });
+  if (pending > 0 && (await rebootsInFlight(tx, machineRef)) === 0) return now.getTime();
   const leased = await tx.action.findFirst({
     where: { machineRef, status: "delivered" },
     orderBy: { leaseUntil: "asc" },
     select: { leaseUntil: true },
   });
-  const reboot = await tx.action.count({
-    where: { machineRef, type: "reboot", status: { in: ["delivered", "executing"] } },
-  });
-  const pending = await tx.action.count({ where: { machineRef, status: "pending" } });
-  if (pending > 0 && reboot === 0) return now.getTime();
   if (leased?.leaseUntil) return leased.leaseUntil.getTime();
-  // Pending work behind an executing reboot: its result (or the sweep) marks the machine again.
+  // Pending work behind an executing reboot: its end (result, came-back, or the sweep) marks the machine.
   return null;
 }
 
-type AgentRef = { orgId: string; machineRef: string };
-
-async function actionForAgent(db: Db, agent: AgentRef, id: string) {
-  const a = await db.action.findFirst({
-    where: { id, orgId: agent.orgId, machineRef: agent.machineRef },
-    select: { id: true, status: true, claimToken: true, type: true },
-  });
-  if (!a) throw notFound("No such action for this machine");
-  return a;
+/**
+ * How long an acknowledged action may run before it is `unknown`, from the action itself: a reboot's
+ * policy (deadline or every prompt and snooze, then the final stage, then a margin), a message that
+ * waits to be read (until its expiry, or a day), never less than DASHFLEET_EXECUTE_LIMIT_SECONDS.
+ */
+export function executeLimitSeconds(
+  type: ActionType,
+  data: unknown,
+  config: Pick<Config, "executeLimitSeconds">,
+  now: Date = new Date(),
+): number {
+  const floor = config.executeLimitSeconds;
+  if (type === "reboot") {
+    const policy = RebootPolicy.safeParse(data ?? {});
+    return policy.success ? Math.max(floor, policyExecuteLimitSeconds(policy.data, now)) : floor;
+  }
+  if (type === "message") {
+    const m = MessageData.safeParse(data);
+    if (!m.success || !m.data.requireAcknowledgement) return floor;
+    const wait = m.data.expiresAt
+      ? Math.ceil((Date.parse(m.data.expiresAt) - now.getTime()) / 1000) + REBOOT_MARGIN_SECONDS
+      : ACKNOWLEDGEMENT_WAIT_SECONDS;
+    return Math.max(floor, wait);
+  }
+  return floor;
 }
+
+export type AgentRef = { orgId: string; machineRef: string };
 
 /** The agent is about to run the action: delivered → executing. Repeating the same ack is harmless. */
 export async function ackAction(
@@ -275,89 +231,138 @@ export async function ackAction(
 ): Promise<{ status: ActionStatus }> {
   const { db, clock, config } = deps;
   const now = clock.now();
-  const deadline = new Date(now.getTime() + config.executeLimitSeconds * 1000);
+  const owned = { id: args.actionId, orgId: agent.orgId, machineRef: agent.machineRef };
   const ok = await db.$transaction(async (tx) => {
+    const a = await tx.action.findFirst({
+      where: { ...owned, status: "delivered", claimToken: args.claimToken },
+      select: { type: true, payload: true },
+    });
+    if (!a) return false;
+    const limit = executeLimitSeconds(a.type as ActionType, parseJson(a.payload), config, now);
     const { count } = await tx.action.updateMany({
-      where: {
-        id: args.actionId,
-        orgId: agent.orgId,
-        machineRef: agent.machineRef,
-        status: "delivered",
-        claimToken: args.claimToken,
+      where: { ...owned, status: moving("delivered", "executing"), claimToken: args.claimToken },
+      data: {
+        status: "executing",
+        ackedAt: now,
+        executeDeadline: new Date(now.getTime() + limit * 1000),
+        leaseUntil: null,
       },
-      data: { status: "executing", ackedAt: now, executeDeadline: deadline, leaseUntil: null },
     });
     if (count === 1)
-      await tx.actionEvent.create({ data: event(args.actionId, "executing", now), select: { id: true } });
+      await tx.actionEvent.create({ data: eventRow(args.actionId, "executing", now), select: { id: true } });
     return count === 1;
   });
   if (ok) return { status: "executing" };
-  const a = await actionForAgent(db, agent, args.actionId);
+  const a = await actionForAgent(deps, agent, args.actionId);
   if (a.claimToken !== args.claimToken)
     throw conflict("Stale claim token: this delivery is no longer yours; do not run it");
   if (a.status === "executing") return { status: "executing" };
   throw conflict(`The action is ${a.status}; do not run it`);
 }
 
+export async function actionForAgent({ db }: Pick<Deps, "db">, agent: AgentRef, id: string) {
+  const a = await db.action.findFirst({
+    where: { id, orgId: agent.orgId, machineRef: agent.machineRef },
+    select: { id: true, status: true, claimToken: true, type: true },
+  });
+  if (!a) throw notFound("No such action for this machine");
+  return a;
+}
+
+/** Wakes the machine only when a finished reboot leaves work queued behind it (else nothing changed). */
+export async function wakeIfWaiting(tx: Tx, type: string, machineRef: string): Promise<boolean> {
+  if (type !== "reboot") return false;
+  return (await tx.action.count({ where: { machineRef, status: "pending" } })) > 0;
+}
+
 /**
- * Records an agent's result. With a claim token (tRPC agents) the token must match; the original
- * design's REST flow has none and is accepted while the action is delivered or executing on that machine.
- * A duplicate report of a finished action changes nothing.
+ * Records an agent's result, fenced by the claim token. The rules (contract/statuses.ts):
+ * - a result needs an ack first: `delivered` never moves to done/error (CONFLICT, "ack it first");
+ * - `unknown` is final: a late result goes on the timeline as a "late-result" event, status unchanged;
+ * - a reboot is `done` only once the machine came back (booted after the request): a `done` result
+ *   before the agent's "came-back" progress is kept on the action and on the timeline ("held"), the
+ *   action stays executing, and the came-back event finishes it (progress.ts); an `error` ends it.
+ * A repeat of a result already recorded changes nothing (duplicate: true).
  */
 export async function reportResult(
   deps: Deps,
   agent: AgentRef,
   args: {
     actionId: string;
-    claimToken: string | null;
+    claimToken: string;
     status: ResultStatus;
     result: string;
     outcome?: ActionOutcome | undefined;
   },
 ): Promise<{ status: ActionStatus; duplicate: boolean }> {
   const { db, clock } = deps;
-  const { dispatch } = deps.services;
   const now = clock.now();
-  const tokenWhere = args.claimToken === null ? {} : { claimToken: args.claimToken };
-  const res = await db.$transaction(async (tx) => {
-    const { count } = await tx.action.updateMany({
-      where: {
-        id: args.actionId,
-        orgId: agent.orgId,
-        machineRef: agent.machineRef,
-        status: { in: ["delivered", "executing", "unknown"] },
-        ...tokenWhere,
-      },
-      data: {
-        status: args.status,
-        result: args.result,
-        outcome: args.outcome ? JSON.stringify(args.outcome) : null,
-        finishedAt: now,
-        leaseUntil: null,
+  const outcome = args.outcome ? JSON.stringify(args.outcome) : null;
+  const answer = await db.$transaction(async (tx) => {
+    const a = await tx.action.findFirst({
+      where: { id: args.actionId, orgId: agent.orgId, machineRef: agent.machineRef },
+      select: {
+        status: true,
+        claimToken: true,
+        type: true,
+        result: true,
+        events: { where: { kind: "late-result" }, select: { id: true }, take: 1 },
       },
     });
-    if (count === 1)
+    if (!a) throw notFound("No such action for this machine");
+    if (a.claimToken !== args.claimToken) throw conflict("Stale claim token: this delivery is no longer yours");
+    const status = a.status as ActionStatus;
+    if (status === "delivered")
+      throw conflict("The action was not acknowledged: ack it first (agent.ack), then report its result");
+    if (status === "unknown") {
+      if (a.events.length > 0) return { status, duplicate: true };
+      const detail = `late result (${args.status}): ${args.result}`.slice(0, 200);
       await tx.actionEvent.create({
-        data: event(args.actionId, args.status, now, args.result.slice(0, 200)),
+        data: eventRow(args.actionId, "unknown", now, detail, "late-result"),
         select: { id: true },
       });
-    return count === 1;
+      return { status, duplicate: false };
+    }
+    if (status === "done" || status === "error") return { status, duplicate: true };
+    if (status !== "executing") throw conflict(`The action is ${status}; a result cannot be recorded`);
+    if (a.type === "reboot" && args.status === "done") {
+      if (a.result !== null) return { status, duplicate: true };
+      await tx.action.updateMany({
+        where: { id: args.actionId, status: "executing", claimToken: args.claimToken },
+        data: { result: args.result, outcome },
+      });
+      const detail = `the agent reported done (${args.result}); waiting for the machine to come back`.slice(0, 200);
+      await tx.actionEvent.create({
+        data: eventRow(args.actionId, "executing", now, detail, "held-result"),
+        select: { id: true },
+      });
+      return { status, duplicate: false };
+    }
+    const { count } = await tx.action.updateMany({
+      where: { id: args.actionId, status: moving("executing", args.status), claimToken: args.claimToken },
+      data: { status: args.status, result: args.result, outcome, finishedAt: now, leaseUntil: null },
+    });
+    if (count !== 1) throw conflict("The action changed meanwhile; report again");
+    await tx.actionEvent.create({
+      data: eventRow(args.actionId, args.status, now, args.result.slice(0, 200)),
+      select: { id: true },
+    });
+    return {
+      status: args.status as ActionStatus,
+      duplicate: false,
+      wake: await wakeIfWaiting(tx, a.type, agent.machineRef),
+    };
   });
-  if (res) {
-    // A finished reboot unblocks what was queued behind it.
-    dispatch.workAvailable(agent.machineRef);
-    return { status: args.status, duplicate: false };
-  }
-  const a = await actionForAgent(db, agent, args.actionId);
-  if (args.claimToken !== null && a.claimToken !== args.claimToken)
-    throw conflict("Stale claim token: this delivery is no longer yours");
-  if (a.status === "done" || a.status === "error") return { status: a.status, duplicate: true };
-  throw conflict(`The action is ${a.status}; a result cannot be recorded`);
+  if ("wake" in answer && answer.wake) deps.services.dispatch.workAvailable(agent.machineRef);
+  return { status: answer.status, duplicate: answer.duplicate };
 }
 
-/** Validates raw data for a type (used where type and data arrive separately, e.g. REST). */
+/**
+ * Validates raw data for a type (used where type and data arrive separately, e.g. REST). The type is
+ * a user-given name: only the map's own keys count ("toString", "__proto__" are not action types).
+ */
 export function parseSpec(type: unknown, data: unknown): ActionSpec {
-  if (typeof type !== "string" || !(type in actionDataSchemas)) {
+  if (typeof type !== "string" || !Object.hasOwn(actionDataSchemas, type)) {
     throw invalid("action_type", `must be one of ${Object.keys(actionDataSchemas).join(", ")}`);
   }
   const schema = actionDataSchemas[type as ActionType];

@@ -4,10 +4,9 @@
 // which costs one query, never a lost action.
 import { EventEmitter } from "node:events";
 import type { Clock } from "../clock.ts";
-import type { Config } from "../config.ts";
 import type { Db } from "../db.ts";
 import { waitingStatuses } from "../contract/statuses.ts";
-import { sweepActions } from "./actionLifecycle.ts";
+import { sweepActions } from "./actionMoves.ts";
 
 export class ActionDispatch {
   /** machineRef → earliest time (ms) at which it may have deliverable work. Absent: nothing to deliver. */
@@ -56,10 +55,18 @@ export class ActionDispatch {
     this.#events.emit(machineRef);
   }
 
-  /** After a claim: record when the machine next needs a look (null: nothing left). */
+  /**
+   * A claim's decision: when the machine next needs a look (null: nothing left). Called inside the
+   * claim's transaction, before it commits: a queue call committing later marks the machine after this.
+   */
   setNext(machineRef: string, at: number | null): void {
     if (at === null) this.#due.delete(machineRef);
     else this.#due.set(machineRef, at);
+  }
+
+  /** Look at the database on the next poll (a claim failed after deciding): no wake-up. */
+  recheck(machineRef: string): void {
+    this.#mark(machineRef, this.clock.now().getTime());
   }
 
   /** Subscribes to wake-ups of one machine (push delivery). Returns the unsubscribe function. */
@@ -68,9 +75,9 @@ export class ActionDispatch {
     return () => this.#events.off(machineRef, listener);
   }
 
-  /** Sweeps expired leases, expired actions and timed-out executions, then wakes affected machines. */
-  async sweep(config: Config): Promise<void> {
-    const woken = await sweepActions({ db: this.db, clock: this.clock, config });
+  /** Sweeps expired leases, expired actions and overdue executions in bounded batches, then wakes affected machines. */
+  async sweep(): Promise<void> {
+    const woken = await sweepActions({ db: this.db, clock: this.clock });
     for (const ref of woken) this.workAvailable(ref);
   }
 

@@ -16,6 +16,7 @@ export type QueueJob = {
     createdBy: string;
     createdAt: Date;
     expiresAt: Date;
+    bulkId: string | null;
   }[];
   events: { actionId: string; status: string; at: Date; detail: string | null }[];
   audit: { orgId: string; actor: string; action: string; target: string | null; detail: string | null; at: Date };
@@ -41,7 +42,10 @@ export class ActionQueue {
       else unknown.push(id);
     }
     if (unknown.length > 0) {
-      const rows = await this.db.machine.findMany({ where: { orgId, machineId: { in: unknown } }, select: { id: true, machineId: true } });
+      const rows = await this.db.machine.findMany({
+        where: { orgId, machineId: { in: unknown } },
+        select: { id: true, machineId: true },
+      });
       for (const m of rows) {
         this.#refs.set(`${orgId}\u0000${m.machineId}`, m.id);
         found.set(m.machineId, m.id);
@@ -68,8 +72,19 @@ export class ActionQueue {
     const statements = [
       ...chunks(actions).map((c) =>
         this.db.$executeRawUnsafe(
-          `INSERT INTO "Action" ("id", "seq", "orgId", "machineRef", "type", "payload", "status", "createdBy", "createdAt", "expiresAt", "deliveryCount") VALUES ${c.map(() => "(?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, 0)").join(", ")}`,
-          ...c.flatMap((a) => [a.id, a.seq, a.orgId, a.machineRef, a.type, a.payload, a.createdBy, a.createdAt, a.expiresAt]),
+          `INSERT INTO "Action" ("id", "seq", "orgId", "machineRef", "type", "payload", "status", "createdBy", "createdAt", "expiresAt", "deliveryCount", "bulkId") VALUES ${c.map(() => "(?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, 0, ?)").join(", ")}`,
+          ...c.flatMap((a) => [
+            a.id,
+            a.seq,
+            a.orgId,
+            a.machineRef,
+            a.type,
+            a.payload,
+            a.createdBy,
+            a.createdAt,
+            a.expiresAt,
+            a.bulkId,
+          ]),
         ),
       ),
       ...chunks(events).map((c) =>

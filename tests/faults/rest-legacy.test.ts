@@ -37,7 +37,7 @@ describe("legacy REST agents (no ack)", () => {
     // The agent execs itself (or dies) before it reports. Leases run out, the sweep runs, it polls again.
     for (let i = 0; i < 5; i++) {
       clock.advance(120);
-      await server.deps.services.dispatch.sweep(server.deps.config);
+      await server.deps.services.dispatch.sweep();
       expect(await pending()).toEqual([]);
     }
     const view = await server.client(org.adminKey).actions.get.query({ id });

@@ -2,7 +2,15 @@
 // leases, redelivery, executing-never-again, cancel, expiry, ordering, bulk queue.
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ManualClock } from "../../server/clock.ts";
-import { enroll, errorCode, failure, startTestServer, type TestOrg, type TestServer, type TRPCClient } from "../helpers/server.ts";
+import {
+  enroll,
+  errorCode,
+  failure,
+  startTestServer,
+  type TestOrg,
+  type TestServer,
+  type TRPCClient,
+} from "../helpers/server.ts";
 
 const clock = new ManualClock(Date.UTC(2026, 5, 1, 12, 0, 0));
 let server: TestServer;
@@ -18,10 +26,14 @@ async function newMachine() {
   return { machineId, agent: server.client(token) };
 }
 
-const sweep = () => server.deps.services.dispatch.sweep(server.deps.config);
+const sweep = () => server.deps.services.dispatch.sweep();
 
 beforeAll(async () => {
-  server = await startTestServer({ clock, sweep: false, env: { DASHFLEET_LEASE_SECONDS: "60", DASHFLEET_EXECUTE_LIMIT_SECONDS: "3600" } });
+  server = await startTestServer({
+    clock,
+    sweep: false,
+    env: { DASHFLEET_LEASE_SECONDS: "60", DASHFLEET_EXECUTE_LIMIT_SECONDS: "3600" },
+  });
   org = await server.createOrg();
   admin = server.client(org.adminKey);
 });
@@ -30,18 +42,33 @@ afterAll(() => server.stop());
 describe("action lifecycle", () => {
   it("goes pending → delivered → executing → done and records every transition with its time", async () => {
     const { machineId, agent } = await newMachine();
-    const { id } = await admin.actions.queue.mutate({ machineId, type: "message", data: { message: "Hello", display: "dialog" } });
+    const { id } = await admin.actions.queue.mutate({
+      machineId,
+      type: "message",
+      data: { message: "Hello", display: "dialog" },
+    });
     expect((await admin.actions.get.query({ id })).status).toBe("pending");
 
     const { actions } = await agent.agent.pendingActions.query();
     expect(actions).toHaveLength(1);
-    expect(actions[0]).toMatchObject({ id, type: "message", data: { message: "Hello", title: "DashFleet", display: "dialog" } });
+    expect(actions[0]).toMatchObject({
+      id,
+      type: "message",
+      data: { message: "Hello", title: "DashFleet", display: "dialog" },
+    });
     expect((await admin.actions.get.query({ id })).status).toBe("delivered");
 
     clock.advance(1);
-    expect(await agent.agent.ack.mutate({ actionId: id, claimToken: actions[0]!.claimToken })).toEqual({ status: "executing" });
+    expect(await agent.agent.ack.mutate({ actionId: id, claimToken: actions[0]!.claimToken })).toEqual({
+      status: "executing",
+    });
     clock.advance(2);
-    const res = await agent.agent.reportResult.mutate({ actionId: id, claimToken: actions[0]!.claimToken, status: "done", result: "shown; user pressed OK" });
+    const res = await agent.agent.reportResult.mutate({
+      actionId: id,
+      claimToken: actions[0]!.claimToken,
+      status: "done",
+      result: "shown; user pressed OK",
+    });
     expect(res).toEqual({ status: "done", duplicate: false });
 
     const view = await admin.actions.get.query({ id });
@@ -54,15 +81,22 @@ describe("action lifecycle", () => {
 
   it("gives every action a distinct server id even when many are queued in the same millisecond", async () => {
     const { machineId } = await newMachine();
-    const ids = await Promise.all(Array.from({ length: 30 }, (_, i) => admin.actions.queue.mutate({ machineId, type: "message", data: { message: `n${i}` } })));
+    const ids = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        admin.actions.queue.mutate({ machineId, type: "message", data: { message: `n${i}` } }),
+      ),
+    );
     expect(new Set(ids.map((r) => r.id)).size).toBe(30);
   });
 
   it("delivers oldest first, at most 10 per poll", async () => {
     const { machineId, agent } = await newMachine();
-    for (let i = 0; i < 12; i++) await admin.actions.queue.mutate({ machineId, type: "message", data: { message: `msg ${i}` } });
+    for (let i = 0; i < 12; i++)
+      await admin.actions.queue.mutate({ machineId, type: "message", data: { message: `msg ${i}` } });
     const first = await agent.agent.pendingActions.query();
-    expect(first.actions.map((a) => (a.data as { message: string }).message)).toEqual(Array.from({ length: 10 }, (_, i) => `msg ${i}`));
+    expect(first.actions.map((a) => (a.data as { message: string }).message)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `msg ${i}`),
+    );
     const second = await agent.agent.pendingActions.query();
     expect(second.actions.map((a) => (a.data as { message: string }).message)).toEqual(["msg 10", "msg 11"]);
     expect((await agent.agent.pendingActions.query()).actions).toEqual([]);
@@ -71,7 +105,11 @@ describe("action lifecycle", () => {
   it("delivers nothing behind an unresolved reboot, and resumes once the reboot is resolved", async () => {
     const { machineId, agent } = await newMachine();
     await admin.actions.queue.mutate({ machineId, type: "message", data: { message: "before" } });
-    const reboot = await admin.actions.queue.mutate({ machineId, type: "reboot", data: { countdownSeconds: 30, maxPostpones: 1 } });
+    const reboot = await admin.actions.queue.mutate({
+      machineId,
+      type: "reboot",
+      data: { countdownSeconds: 30, maxPostpones: 1 },
+    });
     await admin.actions.queue.mutate({ machineId, type: "message", data: { message: "after" } });
 
     const got = await agent.agent.pendingActions.query();
@@ -81,16 +119,31 @@ describe("action lifecycle", () => {
     await agent.agent.ack.mutate({ actionId: rb.id, claimToken: rb.claimToken });
     expect((await agent.agent.pendingActions.query()).actions).toEqual([]);
 
-    await agent.agent.reportResult.mutate({
+    // The agent's "done" alone does not end a reboot: it waits for the machine to come back.
+    const held = await agent.agent.reportResult.mutate({
       actionId: reboot.id,
       claimToken: rb.claimToken,
       status: "done",
       result: "rebooted after 1 postponement",
       outcome: { userChoice: "countdown-elapsed", postponements: 1 },
     });
+    expect(held).toEqual({ status: "executing", duplicate: false });
+    expect((await agent.agent.pendingActions.query()).actions).toEqual([]);
+    clock.advance(30);
+    const bootedAt = clock.now().toISOString();
+    await agent.agent.progress.mutate({
+      actionId: reboot.id,
+      claimToken: rb.claimToken,
+      seq: 0,
+      event: { kind: "came-back", at: bootedAt, bootedAt },
+    });
+    expect((await admin.actions.get.query({ id: reboot.id })).status).toBe("done");
     const after = await agent.agent.pendingActions.query();
     expect(after.actions.map((a) => (a.data as { message: string }).message)).toEqual(["after"]);
-    expect((await admin.actions.get.query({ id: reboot.id })).outcome).toEqual({ userChoice: "countdown-elapsed", postponements: 1 });
+    expect((await admin.actions.get.query({ id: reboot.id })).outcome).toEqual({
+      userChoice: "countdown-elapsed",
+      postponements: 1,
+    });
   });
 
   it("returns a delivered action to pending when its lease runs out, and refuses the old claim token", async () => {
@@ -105,7 +158,11 @@ describe("action lifecycle", () => {
     expect(second.claimToken).not.toBe(first.claimToken);
     expect(await errorCode(agent.agent.ack.mutate({ actionId: id, claimToken: first.claimToken }))).toBe("CONFLICT");
     await agent.agent.ack.mutate({ actionId: id, claimToken: second.claimToken });
-    expect(await errorCode(agent.agent.reportResult.mutate({ actionId: id, claimToken: first.claimToken, status: "done", result: "x" }))).toBe("CONFLICT");
+    expect(
+      await errorCode(
+        agent.agent.reportResult.mutate({ actionId: id, claimToken: first.claimToken, status: "done", result: "x" }),
+      ),
+    ).toBe("CONFLICT");
     const view = await admin.actions.get.query({ id });
     expect(view.deliveryCount).toBe(2);
     expect(view.events.map((e) => e.status)).toEqual(["pending", "delivered", "pending", "delivered", "executing"]);
@@ -139,9 +196,18 @@ describe("action lifecycle", () => {
     await sweep();
     expect((await admin.actions.get.query({ id })).status).toBe("unknown");
     expect((await agent.agent.pendingActions.query()).actions).toEqual([]);
-    // A late result from the agent is still recorded: the truth beats "unknown".
-    await agent.agent.reportResult.mutate({ actionId: id, claimToken: d.claimToken, status: "done", result: "rebooted", outcome: { userChoice: "accepted" } });
-    expect((await admin.actions.get.query({ id })).status).toBe("done");
+    // `unknown` is final: a late result goes on the timeline, the status stays.
+    const late = await agent.agent.reportResult.mutate({
+      actionId: id,
+      claimToken: d.claimToken,
+      status: "error",
+      result: "reboot failed",
+      outcome: { userChoice: "accepted" },
+    });
+    expect(late).toEqual({ status: "unknown", duplicate: false });
+    const view = await admin.actions.get.query({ id });
+    expect(view.status).toBe("unknown");
+    expect(view.events.at(-1)).toMatchObject({ status: "unknown", kind: "late-result" });
   });
 
   it("treats a duplicate result as a no-op and a second ack of the same delivery as harmless", async () => {
@@ -151,7 +217,12 @@ describe("action lifecycle", () => {
     await agent.agent.ack.mutate({ actionId: id, claimToken: d.claimToken });
     expect(await agent.agent.ack.mutate({ actionId: id, claimToken: d.claimToken })).toEqual({ status: "executing" });
     await agent.agent.reportResult.mutate({ actionId: id, claimToken: d.claimToken, status: "done", result: "first" });
-    const again = await agent.agent.reportResult.mutate({ actionId: id, claimToken: d.claimToken, status: "error", result: "second" });
+    const again = await agent.agent.reportResult.mutate({
+      actionId: id,
+      claimToken: d.claimToken,
+      status: "error",
+      result: "second",
+    });
     expect(again).toEqual({ status: "done", duplicate: true });
     const view = await admin.actions.get.query({ id });
     expect(view.result).toBe("first");
@@ -180,7 +251,12 @@ describe("action lifecycle", () => {
 
   it("expires pending actions past their expiry (default 24 h, or set per action)", async () => {
     const { machineId, agent } = await newMachine();
-    const short = await admin.actions.queue.mutate({ machineId, type: "message", data: { message: "short" }, expiresInSeconds: 120 });
+    const short = await admin.actions.queue.mutate({
+      machineId,
+      type: "message",
+      data: { message: "short" },
+      expiresInSeconds: 120,
+    });
     const long = await admin.actions.queue.mutate({ machineId, type: "message", data: { message: "default" } });
     const view = await admin.actions.get.query({ id: long.id });
     expect(Date.parse(view.expiresAt) - Date.parse(view.createdAt)).toBe(24 * 3600 * 1000);
@@ -192,7 +268,11 @@ describe("action lifecycle", () => {
 
   it("queues one action for many machines with queueBulk, audited", async () => {
     const machines = await Promise.all([newMachine(), newMachine(), newMachine()]);
-    const { ids } = await admin.actions.queueBulk.mutate({ machineIds: machines.map((m) => m.machineId), type: "message", data: { message: "all" } });
+    const { ids } = await admin.actions.queueBulk.mutate({
+      machineIds: machines.map((m) => m.machineId),
+      type: "message",
+      data: { message: "all" },
+    });
     expect(ids).toHaveLength(3);
     for (const [i, m] of machines.entries()) {
       const got = (await m.agent.agent.pendingActions.query()).actions;
@@ -202,14 +282,19 @@ describe("action lifecycle", () => {
     expect(audit).toHaveLength(1);
     // One unknown machine refuses the whole bulk: nothing is queued.
     const before = await server.deps.db.action.count();
-    expect(await errorCode(admin.actions.queueBulk.mutate({ machineIds: [machines[0].machineId, "nope"], type: "restart", data: {} }))).toBe("NOT_FOUND");
+    expect(
+      await errorCode(
+        admin.actions.queueBulk.mutate({ machineIds: [machines[0].machineId, "nope"], type: "restart", data: {} }),
+      ),
+    ).toBe("NOT_FOUND");
     expect(await server.deps.db.action.count()).toBe(before);
   });
 
   it("lists actions newest first with filters and cursor paging", async () => {
     const { machineId } = await newMachine();
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push((await admin.actions.queue.mutate({ machineId, type: "message", data: { message: `p${i}` } })).id);
+    for (let i = 0; i < 5; i++)
+      ids.push((await admin.actions.queue.mutate({ machineId, type: "message", data: { message: `p${i}` } })).id);
     const page1 = await admin.actions.list.query({ machineId, limit: 2 });
     expect(page1.items.map((a) => a.id)).toEqual([ids[4], ids[3]]);
     const page2 = await admin.actions.list.query({ machineId, limit: 2, cursor: page1.nextCursor });
@@ -234,7 +319,12 @@ describe("empty polls", () => {
   it("cost no database query, while a queued action is still picked up at once", async () => {
     const { machineId, agent } = await newMachine();
     const db = server.deps.db;
-    const spies = [vi.spyOn(db, "$transaction"), vi.spyOn(db.action, "findMany"), vi.spyOn(db.action, "findFirst"), vi.spyOn(db.action, "count")];
+    const spies = [
+      vi.spyOn(db, "$transaction"),
+      vi.spyOn(db.action, "findMany"),
+      vi.spyOn(db.action, "findFirst"),
+      vi.spyOn(db.action, "count"),
+    ];
     try {
       for (let i = 0; i < 20; i++) expect((await agent.agent.pendingActions.query()).actions).toEqual([]);
       expect(spies.map((s) => s.mock.calls.length)).toEqual([0, 0, 0, 0]);
@@ -291,11 +381,17 @@ describe("input errors", () => {
     }
     const err = await failure(admin.actions.queue.mutate({ machineId, type: "message", data: { message: "" } }));
     expect(err.message).toBe("data.message: message is required");
-    expect(await errorCode(admin.actions.queue.mutate({ machineId: "ghost", type: "restart", data: {} }))).toBe("NOT_FOUND");
+    expect(await errorCode(admin.actions.queue.mutate({ machineId: "ghost", type: "restart", data: {} }))).toBe(
+      "NOT_FOUND",
+    );
   });
 
   it("limits queueing per key (TOO_MANY_REQUESTS with a retry hint), then recovers", async () => {
-    const limited = await startTestServer({ clock: new ManualClock(), sweep: false, env: { DASHFLEET_QUEUE_PER_MINUTE: "5" } });
+    const limited = await startTestServer({
+      clock: new ManualClock(),
+      sweep: false,
+      env: { DASHFLEET_QUEUE_PER_MINUTE: "5" },
+    });
     try {
       const o = await limited.createOrg();
       await enroll(limited, o.agentKey, "rl-1");

@@ -1,0 +1,115 @@
+// The agent's progress channel (agent.progress): what the user is deciding while an action runs
+// (prompt shown, snoozed n of max until T, final stage, restarting, came back, read). Each event is
+// fenced by the claim token like a result, stored once (the agent numbers them: a resent `seq` is a
+// no-op), put on the action's timeline as an ActionEvent with its kind and a sentence, and kept as the
+// action's latest progress. A reboot's "came-back" with a boot time after the request finishes it
+// (`done`); a boot time before the request means it never rebooted (`error`).
+import type { Deps } from "../context.ts";
+import type { ActionStatus, ProgressEvent, ProgressInput } from "../contract/index.ts";
+import { conflict, notFound } from "../domain/errors.ts";
+import { wakeIfWaiting, type AgentRef } from "./actionLifecycle.ts";
+import { eventRow, moving } from "./actionMoves.ts";
+import { parseJson } from "./actionViews.ts";
+
+/** The stored latest progress (Action.progress): the event, its number, and when the server got it. */
+export type StoredProgress = ProgressEvent & { seq: number; receivedAt: string };
+
+/** Statuses in which progress is recorded: running, or already final (then only on the timeline). */
+const RECORDABLE: readonly ActionStatus[] = ["executing", "done", "error", "unknown"];
+
+const choiceWords = {
+  "restart-now": "the user chose Restart now",
+  "countdown-elapsed": "the countdown ran out",
+  "final-stage-elapsed": "the final countdown ran out",
+  "no-user": "nobody was signed in",
+} as const;
+
+/** One human sentence for the timeline. Times stay ISO (the dashboard shows them in local time). */
+export function describeProgress(e: ProgressEvent, type: string): string {
+  switch (e.kind) {
+    case "shown": {
+      const parts = [type === "message" ? "shown to the user" : "prompt shown to the user"];
+      if (e.deadlineAt) parts.push(`deadline ${e.deadlineAt}`);
+      if (e.snoozesLeft !== undefined) parts.push(`${e.snoozesLeft} snooze${e.snoozesLeft === 1 ? "" : "s"} left`);
+      return parts.join("; ");
+    }
+    case "waiting":
+      return e.reason === "quiet-hours"
+        ? `waiting for the maintenance window${e.until ? ` (opens ${e.until})` : ""}`
+        : `waiting for a user to sign in${e.until ? ` (at the latest ${e.until})` : ""}`;
+    case "snoozed":
+      return `snoozed ${e.n} of ${e.max}, next prompt ${e.until}`;
+    case "final-stage":
+      return `final countdown started (cannot be snoozed); restarts at ${e.endsAt}`;
+    case "restarting":
+      return `restarting: ${choiceWords[e.choice]}`;
+    case "came-back":
+      return `came back: booted at ${e.bootedAt}`;
+    case "acknowledged":
+      return `read by the user at ${e.at}`;
+  }
+}
+
+/**
+ * Records one progress event. Returns the action's status after it and whether it was new. CONFLICT
+ * for a stale claim token or an action the agent does not run (pending, delivered, cancelled, expired).
+ */
+export async function recordProgress(
+  deps: Deps,
+  agent: AgentRef,
+  input: ProgressInput,
+): Promise<{ status: ActionStatus; recorded: boolean }> {
+  const { db, clock } = deps;
+  const now = clock.now();
+  const answer = await db.$transaction(async (tx) => {
+    const a = await tx.action.findFirst({
+      where: { id: input.actionId, orgId: agent.orgId, machineRef: agent.machineRef },
+      select: {
+        status: true,
+        claimToken: true,
+        type: true,
+        progress: true,
+        result: true,
+        outcome: true,
+        deliveredAt: true,
+        ackedAt: true,
+      },
+    });
+    if (!a) throw notFound("No such action for this machine");
+    if (a.claimToken !== input.claimToken) throw conflict("Stale claim token: this delivery is no longer yours");
+    const status = a.status as ActionStatus;
+    if (!RECORDABLE.includes(status))
+      throw conflict(`The action is ${status}; progress cannot be recorded (ack it first)`);
+    const last = parseJson(a.progress) as StoredProgress | null;
+    if (last && input.seq <= last.seq) return { status, recorded: false, wake: false };
+
+    const e = input.event;
+    const stored: StoredProgress = { ...e, seq: input.seq, receivedAt: now.toISOString() };
+    await tx.action.updateMany({ where: { id: input.actionId, status }, data: { progress: JSON.stringify(stored) } });
+    await tx.actionEvent.create({
+      data: eventRow(input.actionId, status, now, describeProgress(e, a.type).slice(0, 300), e.kind),
+      select: { id: true },
+    });
+    if (!(e.kind === "came-back" && a.type === "reboot" && status === "executing"))
+      return { status, recorded: true, wake: false };
+
+    // The reboot's end: after the request (boot time later than the delivery) it rebooted; else it did not.
+    const requestedAt = a.deliveredAt ?? a.ackedAt ?? now;
+    const rebooted = Date.parse(e.bootedAt) > requestedAt.getTime();
+    const to = rebooted ? "done" : "error";
+    const result = rebooted
+      ? (a.result ?? `rebooted at ${e.bootedAt}`)
+      : `did not reboot: the machine last booted at ${e.bootedAt}, before the request (${requestedAt.toISOString()})`;
+    await tx.action.updateMany({
+      where: { id: input.actionId, status: moving("executing", to), claimToken: input.claimToken },
+      data: { status: to, result, outcome: rebooted ? a.outcome : null, finishedAt: now, leaseUntil: null },
+    });
+    await tx.actionEvent.create({
+      data: eventRow(input.actionId, to, now, result.slice(0, 200)),
+      select: { id: true },
+    });
+    return { status: to as ActionStatus, recorded: true, wake: await wakeIfWaiting(tx, a.type, agent.machineRef) };
+  });
+  if (answer.wake) deps.services.dispatch.workAvailable(agent.machineRef);
+  return { status: answer.status, recorded: answer.recorded };
+}
