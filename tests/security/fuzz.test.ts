@@ -60,6 +60,13 @@ const hostile: fc.Arbitrary<unknown> = fc.oneof(
     "-0",
     "0x10",
     "1e309",
+    // Names a look-up by a user-given key finds on Object.prototype (finding 10; every selector is
+    // also walked with them in fuzz-selectors.test.ts).
+    "__proto__",
+    "constructor",
+    "toString",
+    "hasOwnProperty",
+    "valueOf",
   ),
   fc.constantFrom(0, -1, -0, 1.5, 2 ** 31, 2 ** 53 + 2, Number.MAX_VALUE, Number.MIN_VALUE, -1e308, true, false, null),
   fc.constant("x".repeat(100_000)),
