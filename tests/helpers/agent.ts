@@ -4,12 +4,18 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { AgentConfig } from "../../tray-agent/src/core/config.ts";
-import type { CountdownAnswer, Desktop, TrayState } from "../../tray-agent/src/core/desktop.ts";
+import type {
+  Desktop,
+  MessageShow,
+  RebootPromptAnswer,
+  RebootPromptRequest,
+  TrayState,
+} from "../../tray-agent/src/core/desktop.ts";
 
 type Call =
-  | { kind: "notify" | "dialog"; actionId: string; title: string; message: string }
+  | ({ kind: "notify" | "dialog" } & MessageShow)
   | { kind: "confirm"; title: string; message: string }
-  | { kind: "countdown"; seconds: number; postponesLeft: number }
+  | ({ kind: "countdown" } & RebootPromptRequest)
   | { kind: "relaunch" }
   | { kind: "reboot" };
 
@@ -19,30 +25,41 @@ export class FakeDesktop implements Desktop {
   readonly trayStates: TrayState[] = [];
   /** Answers to confirm() (restart), in order; default yes. */
   confirmAnswers: boolean[] = [];
-  /** Answers to each countdown round, in order; default "now". */
-  countdownAnswers: CountdownAnswer[] = [];
+  /** Answers to each reboot prompt or final stage, in order; default "now". */
+  countdownAnswers: (RebootPromptAnswer | "now" | "elapsed" | "snooze")[] = [];
+  /** Answers to acknowledgement dialogs: when the user acknowledged (null: closed without). */
+  acknowledgeAt: string | null = "2026-11-25T12:00:00.000Z";
+  /** Whether someone is signed in. */
+  signedIn = true;
   /** When set, dialogs and confirmations wait on this promise (a user who has not answered yet). */
   hold: Promise<void> | null = null;
   rebootError: Error | null = null;
 
   constructor(readonly interactive = true) {}
 
-  async notify(m: { actionId: string; title: string; message: string }) {
+  async notify(m: MessageShow) {
     this.calls.push({ kind: "notify", ...m });
   }
-  async dialog(m: { actionId: string; title: string; message: string }) {
+  async dialog(m: MessageShow) {
     this.calls.push({ kind: "dialog", ...m });
     if (this.hold) await this.hold;
+    return { acknowledgedAt: m.requireAcknowledgement ? this.acknowledgeAt : null };
   }
   async confirm(q: { title: string; message: string }) {
     this.calls.push({ kind: "confirm", title: q.title, message: q.message });
     if (this.hold) await this.hold;
     return this.confirmAnswers.shift() ?? true;
   }
-  async confirmWithCountdown(q: { seconds: number; postponesLeft: number }) {
-    this.calls.push({ kind: "countdown", seconds: q.seconds, postponesLeft: q.postponesLeft });
+  async rebootPrompt(r: RebootPromptRequest): Promise<RebootPromptAnswer> {
+    this.calls.push({ kind: "countdown", ...r });
     if (this.hold) await this.hold;
-    return this.countdownAnswers.shift() ?? "now";
+    const a = this.countdownAnswers.shift() ?? "now";
+    // "snooze" is shorthand for the first offered option.
+    if (a === "snooze") return { kind: "snooze", seconds: r.snoozeOptions[0] ?? 0 };
+    return typeof a === "string" ? { kind: a } : a;
+  }
+  async userSignedIn() {
+    return this.signedIn;
   }
   async relaunch() {
     this.calls.push({ kind: "relaunch" });
@@ -77,6 +94,9 @@ export function agentConfig(overrides: Partial<AgentConfig> & Pick<AgentConfig, 
     backoffMaxSeconds: 1,
     logLevel: "error",
     push: false,
+    labels: [],
+    branding: null,
+    locale: "en",
     sources: [],
     ...overrides,
   };

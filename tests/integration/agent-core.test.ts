@@ -29,7 +29,16 @@ afterAll(async () => {
 });
 
 /** Starts an agent on a data dir (a new one unless given) with a fake desktop. */
-function startAgent(opts: { dataDir?: string; machineId?: string; desktop?: FakeDesktop; serverUrl?: string } = {}) {
+function startAgent(
+  opts: {
+    dataDir?: string;
+    machineId?: string;
+    desktop?: FakeDesktop;
+    serverUrl?: string;
+    /** Seconds since boot (default: this host's). A fraction of a second: the machine has just rebooted. */
+    uptimeSeconds?: () => number;
+  } = {},
+) {
   const dataDir = opts.dataDir ?? tempDataDir();
   const machineId = opts.machineId ?? `agent-it-${++machineCounter}`;
   const desktop = opts.desktop ?? new FakeDesktop();
@@ -45,6 +54,7 @@ function startAgent(opts: { dataDir?: string; machineId?: string; desktop?: Fake
     desktop,
     metrics: fixedMetrics,
     identity: fixedIdentity,
+    uptimeSeconds: opts.uptimeSeconds,
   });
   running.push(agent);
   void agent.run();
@@ -103,7 +113,14 @@ describe("agent core against the real server", () => {
     const a = await finished(id);
     expect(a.status).toBe("done");
     expect(a.result).toBe("notification shown");
-    expect(desktop.calls).toContainEqual({ kind: "notify", actionId: id, title: "Heads up", message: text.trim() });
+    expect(desktop.calls).toContainEqual({
+      kind: "notify",
+      actionId: id,
+      title: "Heads up",
+      message: text.trim(),
+      urgency: "info",
+      requireAcknowledgement: false,
+    });
   });
 
   it("waits for a dialog to be closed before reporting it done", async () => {
@@ -155,7 +172,7 @@ describe("agent core against the real server", () => {
 
   it("reboot: postponed twice then 'Now' → reboot command, reported done after the reboot with the postponements", async () => {
     const desktop = new FakeDesktop();
-    desktop.countdownAnswers = ["postpone", "postpone", "now"];
+    desktop.countdownAnswers = ["snooze", "snooze", "now"];
     const first = startAgent({ desktop });
     await waitFor(() => machineRow(first.machineId), "enrollment");
     const { id } = await admin.actions.queue.mutate({
@@ -165,17 +182,30 @@ describe("agent core against the real server", () => {
     });
     await waitFor(() => desktop.count("reboot") === 1, "the reboot command");
     const rounds = desktop.calls.filter((c) => c.kind === "countdown");
-    expect(rounds).toEqual([
-      { kind: "countdown", seconds: 30, postponesLeft: 3 },
-      { kind: "countdown", seconds: 30, postponesLeft: 2 },
-      { kind: "countdown", seconds: 30, postponesLeft: 1 },
+    expect(rounds.map((c) => [c.kind === "countdown" && c.seconds, c.kind === "countdown" && c.snoozesLeft])).toEqual([
+      [30, 3],
+      [30, 2],
+      [30, 1],
     ]);
     // Not reported before the machine goes down.
     expect((await admin.actions.get.query({ id })).status).toBe("executing");
     await first.agent.stop();
-    const second = startAgent({ dataDir: first.dataDir, machineId: first.machineId });
+    // The machine came back: booted a moment ago, after the reboot was requested.
+    const second = startAgent({ dataDir: first.dataDir, machineId: first.machineId, uptimeSeconds: () => 0.2 });
     const a = await finished(id);
     expect(a.status).toBe("done");
+    expect(a.result).toMatch(/^rebooted at \d{4}-/);
+    // Every decision is on the action's timeline, in order, from the progress channel.
+    expect(a.events.map((e) => e.kind).filter((k) => k !== null && k !== "held-result")).toEqual([
+      "shown",
+      "snoozed",
+      "shown",
+      "snoozed",
+      "shown",
+      "restarting",
+      "came-back",
+    ]);
+    expect(a.events.find((e) => e.kind === "snoozed")?.detail).toMatch(/^snoozed 1 of 3, next prompt /);
     expect(a.outcome).toEqual({ userChoice: "accepted", postponements: 2 });
     expect(second.desktop.count("countdown")).toBe(0);
     expect(second.desktop.count("reboot")).toBe(0);
@@ -183,7 +213,7 @@ describe("agent core against the real server", () => {
 
   it("reboot: when every postponement is used, the last countdown runs out and the reboot proceeds (postponed-max)", async () => {
     const desktop = new FakeDesktop();
-    desktop.countdownAnswers = ["postpone", "elapsed"];
+    desktop.countdownAnswers = ["snooze", "elapsed"];
     const first = startAgent({ desktop });
     await waitFor(() => machineRow(first.machineId), "enrollment");
     const { id } = await admin.actions.queue.mutate({
@@ -193,12 +223,48 @@ describe("agent core against the real server", () => {
     });
     await waitFor(() => desktop.count("reboot") === 1, "the reboot command");
     expect(
-      desktop.calls.filter((c) => c.kind === "countdown").map((c) => (c as { postponesLeft: number }).postponesLeft),
-    ).toEqual([1, 0]);
+      desktop.calls
+        .filter((c) => c.kind === "countdown")
+        .map((c) => c.kind === "countdown" && [c.stage, c.snoozesLeft]),
+    ).toEqual([
+      ["prompt", 1],
+      ["final", 0],
+    ]);
     await first.agent.stop();
-    startAgent({ dataDir: first.dataDir, machineId: first.machineId });
+    startAgent({ dataDir: first.dataDir, machineId: first.machineId, uptimeSeconds: () => 0.2 });
     const a = await finished(id);
     expect(a).toMatchObject({ status: "done", outcome: { userChoice: "postponed-max", postponements: 1 } });
+  });
+
+  it("reboot that never happened (the machine stayed up) is an error after the agent restarts, not done", async () => {
+    const desktop = new FakeDesktop();
+    const first = startAgent({ desktop });
+    await waitFor(() => machineRow(first.machineId), "enrollment");
+    const { id } = await admin.actions.queue.mutate({ machineId: first.machineId, type: "reboot", data: {} });
+    await waitFor(() => desktop.count("reboot") === 1, "the reboot command");
+    await first.agent.stop();
+    // Up for a day: this host never went down.
+    startAgent({ dataDir: first.dataDir, machineId: first.machineId, uptimeSeconds: () => 86_400 });
+    const a = await finished(id);
+    expect(a.status).toBe("error");
+    expect(a.result).toMatch(/^the reboot did not happen: the machine has been up since /);
+  });
+
+  it("a message with acknowledgement records the read receipt as its result", async () => {
+    const desktop = new FakeDesktop();
+    desktop.acknowledgeAt = "2026-11-25T14:05:00.000Z";
+    const { machineId } = startAgent({ desktop });
+    await waitFor(() => machineRow(machineId), "enrollment");
+    const { id } = await admin.actions.queue.mutate({
+      machineId,
+      type: "message",
+      data: { message: "New VPN on Monday", requireAcknowledgement: true, urgency: "warning" },
+    });
+    const a = await finished(id);
+    expect(a).toMatchObject({ status: "done", result: "read by the user at 2026-11-25T14:05:00.000Z" });
+    expect(desktop.calls).toContainEqual(
+      expect.objectContaining({ kind: "dialog", urgency: "warning", requireAcknowledgement: true }),
+    );
   });
 
   it("reboot whose command fails is reported as error at once", async () => {

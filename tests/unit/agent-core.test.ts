@@ -1,8 +1,11 @@
 // The agent core with a fake server API and a scripted sleep: ack before run, CONFLICT never runs,
 // invalid and unknown actions are reported without running, wake() polls at once, backoff grows with
 // full jitter, the journal replay after a crash, and the re-enrollment on a refused token.
+import fs from "node:fs";
+import path from "node:path";
 import { TRPCClientError } from "@trpc/client";
 import { afterEach, describe, expect, it } from "vitest";
+import type { MachineIdentity, ProgressInput } from "../../server/contract/index.ts";
 import { Agent, type AgentOptions } from "../../tray-agent/src/core/agent.ts";
 import type { AgentApi } from "../../tray-agent/src/core/api.ts";
 import { backoffDelay } from "../../tray-agent/src/core/backoff.ts";
@@ -25,6 +28,10 @@ class FakeApi implements AgentApi {
   tokens: (string | null)[] = [];
   refuseToken: string | null = null;
   results: { actionId: string; status: string; result: string; outcome?: unknown }[] = [];
+  progressed: ProgressInput[] = [];
+  /** An older server: agent.progress does not exist. */
+  progressMissing = false;
+  enrolled: { identity: MachineIdentity; currentToken: string | undefined }[] = [];
   constructor(private readonly token: () => string | null) {}
   private check(what: string) {
     this.log.push(what);
@@ -32,8 +39,9 @@ class FakeApi implements AgentApi {
     if (this.down) throw new TypeError("fetch failed");
     if (this.refuseToken && this.token() === this.refuseToken && what !== "enroll") throw trpcError("UNAUTHORIZED");
   }
-  async enroll() {
+  async enroll(identity: MachineIdentity, currentToken?: string) {
     this.check("enroll");
+    this.enrolled.push({ identity, currentToken });
     return { machineToken: `dfm_token_${this.log.filter((l) => l === "enroll").length}`, reportIntervalSeconds: 10 };
   }
   async report() {
@@ -53,6 +61,17 @@ class FakeApi implements AgentApi {
     this.check(`result ${i.actionId}`);
     this.results.push(i);
     return { status: i.status, duplicate: false };
+  }
+  async progress(i: ProgressInput) {
+    this.check(`progress ${i.actionId} ${i.event.kind}`);
+    if (this.progressMissing)
+      throw new TRPCClientError('No procedure found on path "agent.progress"', {
+        result: {
+          error: { message: 'No procedure found on path "agent.progress"', code: -1, data: { code: "NOT_FOUND" } },
+        } as never,
+      });
+    this.progressed.push(i);
+    return { ok: true };
   }
 }
 
@@ -126,7 +145,16 @@ describe("agent core (fake server)", () => {
     await waitFor(() => api.results.length === 1, "the result");
     const order = api.log.filter((l) => l.includes(ID1));
     expect(order).toEqual([`ack ${ID1}`, `result ${ID1}`]);
-    expect(desktop.calls).toEqual([{ kind: "notify", actionId: ID1, title: "DashFleet", message: "hello" }]);
+    expect(desktop.calls).toEqual([
+      {
+        kind: "notify",
+        actionId: ID1,
+        title: "DashFleet",
+        message: "hello",
+        urgency: "info",
+        requireAcknowledgement: false,
+      },
+    ]);
     expect(agent.getState().recentMessages.map((m) => m.message)).toEqual(["hello"]);
   });
 
@@ -197,7 +225,8 @@ describe("agent core (fake server)", () => {
 
   it("after a crash: an executing action is reported as error, a relaunch/reboot as done with the user's choice, and none runs again", async () => {
     const dataDir = tempDataDir();
-    const j = new Journal(dataDir);
+    // Written a minute ago: the machine (up 10 s) booted after the reboot was requested.
+    const j = new Journal(dataDir, () => new Date(Date.now() - 60_000));
     j.load();
     const base = { claimToken: "tok", receivedAt: new Date().toISOString() };
     j.put({
@@ -239,6 +268,9 @@ describe("agent core (fake server)", () => {
       status: "done",
       outcome: { userChoice: "postponed-max", postponements: 3 },
     });
+    expect(api.results.find((r) => r.actionId === ID3)?.result).toMatch(/^rebooted at \d{4}-\d\d-\d\dT/);
+    // "came back" went out before the result.
+    expect(api.progressed.map((p) => [p.actionId, p.event.kind])).toEqual([[ID3, "came-back"]]);
     expect(desktop.calls).toEqual([]);
     expect(api.log.some((l) => l.startsWith("ack"))).toBe(false);
     // A redelivery of a finished action is ignored.
@@ -340,5 +372,132 @@ describe("agent core (fake server)", () => {
     await waitFor(() => next.api.results.length === 1, "the replayed result");
     expect(next.api.results[0]).toMatchObject({ actionId: ID1, status: "error" });
     expect(next.desktop.calls).toEqual([]);
+  });
+
+  it("a reboot whose machine never went down is an error after the restart, not done", async () => {
+    const dataDir = tempDataDir();
+    const j = new Journal(dataDir);
+    j.load();
+    // Requested just now, but the machine has been up for 10 s... and the request is newer than the boot.
+    j.put({
+      actionId: ID1,
+      claimToken: "tok",
+      type: "reboot",
+      data: { countdownSeconds: 60, maxPostpones: 3 },
+      state: "rebooting",
+      outcome: { userChoice: "accepted", postponements: 0 },
+    });
+    const { agent, api } = makeAgent({ dataDir });
+    void agent.run();
+    await waitFor(() => api.results.length === 1, "the result");
+    expect(api.results[0]?.status).toBe("error");
+    expect(api.results[0]?.result).toMatch(/^the reboot did not happen: the machine has been up since /);
+    expect(api.progressed).toEqual([]);
+  });
+
+  it("a reboot still waiting for its user when the agent stopped resumes its policy (snoozes kept), never an error", async () => {
+    const dataDir = tempDataDir();
+    const j = new Journal(dataDir);
+    j.load();
+    j.put({
+      actionId: ID1,
+      claimToken: "tok",
+      type: "reboot",
+      data: { countdownSeconds: 60, maxSnoozes: 2, snoozeOptions: [600] },
+      state: "executing",
+      reboot: { snoozes: 1, snoozedUntilMs: Date.now() - 1000, finalEndsAtMs: null },
+    });
+    const desktop = new FakeDesktop();
+    desktop.countdownAnswers = ["now"];
+    const { agent, api } = makeAgent({ dataDir, desktop });
+    void agent.run();
+    await waitFor(() => desktop.count("reboot") === 1, "the reboot");
+    expect(desktop.calls[0]).toMatchObject({ kind: "countdown", stage: "prompt", snoozesLeft: 1 });
+    expect(agent.journalEntries()[0]).toMatchObject({
+      state: "rebooting",
+      outcome: { userChoice: "accepted", postponements: 1 },
+    });
+    await waitFor(() => api.progressed.length === 2, "progress");
+    expect(api.progressed.map((p) => [p.seq, p.event.kind, p.claimToken])).toEqual([
+      [0, "shown", "tok"],
+      [1, "restarting", "tok"],
+    ]);
+    expect(api.results).toEqual([]);
+  });
+
+  it("progress events go out in order with their seq; a server without agent.progress is logged once and the result still arrives", async () => {
+    const desktop = new FakeDesktop();
+    desktop.countdownAnswers = ["snooze", "now"];
+    const { agent, api } = makeAgent({ desktop });
+    api.queue.push([
+      { id: ID1, type: "reboot", data: { maxSnoozes: 2 }, claimToken: "tok-r", createdAt: "", expiresAt: "" },
+    ]);
+    void agent.run();
+    await waitFor(() => desktop.count("reboot") === 1, "the reboot");
+    await waitFor(() => api.progressed.length === 4, "four events");
+    expect(api.progressed.map((p) => [p.seq, p.event.kind])).toEqual([
+      [0, "shown"],
+      [1, "snoozed"],
+      [2, "shown"],
+      [3, "restarting"],
+    ]);
+    expect(api.progressed[1]!.event).toMatchObject({ n: 1, max: 2 });
+
+    const older = makeAgent();
+    older.api.progressMissing = true;
+    older.api.queue.push([{ ...message(ID2, "read me"), data: { message: "read me", requireAcknowledgement: true } }]);
+    void older.agent.run();
+    await waitFor(() => older.api.results.length === 1, "the message result");
+    expect(older.api.results[0]).toMatchObject({
+      status: "done",
+      result: "read by the user at 2026-11-25T12:00:00.000Z",
+    });
+    expect(older.api.log.filter((l) => l.startsWith("progress"))).toHaveLength(1);
+    expect(older.agent.journalEntries()[0]!.outbox).toEqual([]);
+  });
+
+  it("sends --labels at enrollment, and the saved machine token when it enrolls again", async () => {
+    const dataDir = tempDataDir();
+    const first = makeAgent({ dataDir });
+    void first.agent.run();
+    await waitFor(() => first.api.enrolled.length === 1, "enrollment");
+    expect(first.api.enrolled[0]!.currentToken).toBeUndefined();
+    await first.agent.stop();
+    // Saved state for another server: the agent enrolls there, sending the token it holds for this machine id.
+    const state = JSON.parse(fs.readFileSync(path.join(dataDir, "state.json"), "utf8")) as Record<string, string>;
+    fs.writeFileSync(path.join(dataDir, "state.json"), JSON.stringify({ ...state, server: "http://old.example" }));
+    let api!: FakeApi;
+    const agent = new Agent({
+      config: agentConfig({ dataDir, token: "dfk_enrollment_key", labels: ["kiosk", "paris"] }),
+      desktop: new FakeDesktop(),
+      api: (_url, token) => (api = new FakeApi(token)),
+      metrics: fixedMetrics,
+      identity: fixedIdentity,
+      sleep: recordingSleep([]),
+    });
+    agents.push(agent);
+    void agent.run();
+    await waitFor(() => api.enrolled.length === 1, "second enrollment");
+    expect(api.enrolled[0]).toMatchObject({
+      identity: { machineId: "test-machine", labels: ["kiosk", "paris"] },
+      currentToken: state.machineToken,
+    });
+  });
+
+  it("a second agent on the same data folder refuses to start, naming the folder and --data-dir", async () => {
+    const dataDir = tempDataDir();
+    const first = makeAgent({ dataDir });
+    void first.agent.run();
+    await waitFor(() => first.api.log.includes("enroll"), "first agent running");
+    const second = makeAgent({ dataDir });
+    const err = (await second.agent.run().catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(/^another DashFleet agent \(pid \d+\) is already using the data folder /);
+    expect(err.message).toContain(dataDir);
+    expect(err.message).toContain("--data-dir");
+    await first.agent.stop();
+    // Released on stop: a new agent may use the folder.
+    const third = makeAgent({ dataDir });
+    void third.agent.run();
+    await waitFor(() => third.api.log.includes("report") || third.api.log.includes("enroll"), "third agent running");
   });
 });

@@ -6,6 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { TrayState } from "../../tray-agent/src/core/desktop.ts";
+import { createTranslator } from "../../tray-agent/src/core/i18n/index.ts";
 import { silentLogger } from "../../tray-agent/src/core/log.ts";
 import { ElectronDesktop } from "../../tray-agent/src/electron/desktop.ts";
 import { IPC, parseAnswer } from "../../tray-agent/src/electron/ipc.ts";
@@ -199,7 +200,7 @@ describe("tray", () => {
       recentMessages: [{ actionId: "a1", title: "IT", message: "Patch tonight\nplease", at: "" }],
     };
     const menu = trayMenu(s, h, now);
-    expect(menu[0]).toEqual({ label: "Connected · last sync 5 s ago", enabled: false });
+    expect(menu[0]).toEqual({ label: "Connected · last sync 5 seconds ago", enabled: false });
     const recent = menu.find((i) => i.label === "Recent messages")!;
     expect(recent.submenu!.map((i) => i.label)).toEqual(["IT: Patch tonight please"]);
     recent.submenu![0]!.click!();
@@ -230,17 +231,25 @@ describe("tray", () => {
   });
 });
 
+const msg = { urgency: "info" as const, requireAcknowledgement: false };
+
 describe("Electron desktop", () => {
   const make = (timers = manualTimers().timers) => {
     const api = new FakeElectron();
-    const d = new ElectronDesktop(api, { html: "/app/window.html", log: silentLogger, timers });
+    const d = new ElectronDesktop(api, {
+      html: "/app/window.html",
+      log: silentLogger,
+      timers,
+      t: createTranslator("en"),
+      now: () => new Date("2026-11-25T12:00:00.000Z"),
+    });
     return { api, d };
   };
 
-  it("a notification shows title and text; a click opens the full message in a small always-on-top window", async () => {
+  it("a notification shows title and text; a click opens the full message in a small window (not on top)", async () => {
     const { api, d } = make();
     const long = `Line 1 <script>alert(1)</script>\n${"x".repeat(400)}`;
-    await d.notify({ actionId: "a1", title: "IT", message: long });
+    await d.notify({ ...msg, actionId: "a1", title: "IT", message: long });
     const n = api.notifications[0]!;
     expect(n.shown).toBe(true);
     expect(n.o.title).toBe("IT");
@@ -248,16 +257,16 @@ describe("Electron desktop", () => {
     n.userClick();
     await tick();
     const w = api.windows[0]!;
-    expect(w.opts).toMatchObject({ alwaysOnTop: true, closable: true });
+    expect(w.opts).toMatchObject({ alwaysOnTop: false, closable: true });
     expect(w.loaded).toBe("/app/window.html");
     expect(w.shown).toBe(true);
-    expect(api.init(w)).toEqual({ kind: "message", title: "IT", message: long });
+    expect(api.init(w)).toMatchObject({ kind: "message", title: "IT", message: long, lang: "en", urgency: "info" });
   });
 
   it("a dialog resolves only on OK from its own window; other senders and bad answers are ignored", async () => {
     const { api, d } = make();
     let done = false;
-    const p = d.dialog({ actionId: "a1", title: "T", message: "M" }).then(() => (done = true));
+    const p = d.dialog({ ...msg, actionId: "a1", title: "T", message: "M" }).then(() => (done = true));
     await tick();
     const w = api.windows[0]!;
     api.answer(9999, "ok"); // not our window
@@ -283,29 +292,84 @@ describe("Electron desktop", () => {
     expect(await closed).toBe(false);
   });
 
-  it("countdown: a window without a close button; Postpone only while postponements remain; the main-process timer ends it", async () => {
-    const t = manualTimers();
-    const { api, d } = make(t.timers);
-    const first = d.confirmWithCountdown({ title: "Reboot", message: "m", seconds: 60, postponesLeft: 0 });
+  it("a message with acknowledgement: cannot be closed, only 'I have read this' ends it, with the time", async () => {
+    const { api, d } = make();
+    const p = d.dialog({
+      actionId: "a2",
+      title: "Policy",
+      message: "Read me",
+      urgency: "critical",
+      requireAcknowledgement: true,
+    });
     await tick();
     const w = api.windows[0]!;
-    expect(w.opts).toMatchObject({ alwaysOnTop: true, closable: false });
-    expect(api.init(w)).toMatchObject({ kind: "countdown", seconds: 60, postponesLeft: 0 });
+    // A critical message is the one message kind kept on top.
+    expect(w.opts).toMatchObject({ closable: false, alwaysOnTop: true });
+    expect(api.init(w)).toMatchObject({
+      urgency: "critical",
+      text: { button: "I have read this", urgency: "Critical" },
+    });
+    api.answer(w.contentsId, "ok"); // a plain OK is not an acknowledgement
+    await tick();
+    api.answer(w.contentsId, "acknowledged");
+    expect(await p).toEqual({ acknowledgedAt: "2026-11-25T12:00:00.000Z" });
+  });
+
+  it("reboot prompt: cannot be closed, offers the policy's snoozes, the main-process timer ends it", async () => {
+    const t = manualTimers();
+    const { api, d } = make(t.timers);
+    const prompt = {
+      stage: "prompt" as const,
+      seconds: 60,
+      snoozeOptions: [600, 3600],
+      snoozesLeft: 2,
+      maxSnoozes: 3,
+      deadlineAt: null,
+      insistence: "normal" as const,
+    };
+    const first = d.rebootPrompt(prompt);
+    await tick();
+    const w = api.windows[0]!;
+    expect(w.opts).toMatchObject({ alwaysOnTop: false, closable: false });
+    expect(api.init(w)).toMatchObject({
+      kind: "reboot",
+      stage: "prompt",
+      seconds: 60,
+      snoozeOptions: [
+        { seconds: 600, label: "10 minutes" },
+        { seconds: 3600, label: "1 hour" },
+      ],
+      text: {
+        restartNow: "Restart now",
+        snoozesLeft: "You can snooze 2 more times.",
+        countdown: "Restarting in {time}",
+      },
+    });
     expect(t.pending[0]!.ms).toBe(60_000);
-    api.answer(w.contentsId, "postpone"); // none left: ignored
+    api.answer(w.contentsId, { snooze: 86_400 }); // not offered: ignored
     await tick();
     t.fire();
-    expect(await first).toBe("elapsed");
+    expect(await first).toEqual({ kind: "elapsed" });
     expect(w.closed).toBe(true);
 
-    const second = d.confirmWithCountdown({ title: "Reboot", message: "m", seconds: 30, postponesLeft: 2 });
+    const second = d.rebootPrompt(prompt);
     await tick();
-    api.answer(api.windows[1]!.contentsId, "postpone");
-    expect(await second).toBe("postpone");
-    const third = d.confirmWithCountdown({ title: "Reboot", message: "m", seconds: 30, postponesLeft: 1 });
+    api.answer(api.windows[1]!.contentsId, { snooze: 3600 });
+    expect(await second).toEqual({ kind: "snooze", seconds: 3600 });
+
+    const final = d.rebootPrompt({ ...prompt, stage: "final", snoozeOptions: [], snoozesLeft: 0, insistence: "high" });
     await tick();
-    api.answer(api.windows[2]!.contentsId, "now");
-    expect(await third).toBe("now");
+    const fw = api.windows[2]!;
+    expect(fw.opts).toMatchObject({ alwaysOnTop: true, closable: false });
+    expect(api.init(fw)).toMatchObject({
+      stage: "final",
+      snoozeOptions: [],
+      text: { title: "Your computer is restarting" },
+    });
+    api.answer(fw.contentsId, { snooze: 600 }); // no snooze in the final stage
+    await tick();
+    api.answer(fw.contentsId, "now");
+    expect(await final).toEqual({ kind: "now" });
   });
 
   it("relaunch asks Electron to relaunch, then exits", async () => {
@@ -327,6 +391,29 @@ describe("Electron desktop", () => {
     expect(parseAnswer("rm -rf")).toBeNull();
     expect(parseAnswer({ setup: { server: "a", token: "b", extra: 1 } })).toBeNull();
     expect(parseAnswer({ setup: { server: 1, token: "b" } })).toBeNull();
+    expect(parseAnswer({ snooze: 600 })).toEqual({ snooze: 600 });
+    expect(parseAnswer({ snooze: "600" })).toBeNull();
+    expect(parseAnswer({ snooze: 1.5 })).toBeNull();
+    expect(parseAnswer({ snooze: 600, now: true })).toBeNull();
+  });
+
+  it("the tray menu in French", () => {
+    const fr = createTranslator("fr");
+    const s: TrayState = {
+      connection: "offline",
+      actionWaiting: false,
+      lastSync: "2026-11-25T11:57:00.000Z",
+      paused: false,
+      recentMessages: [],
+      machineId: "pc-1",
+    };
+    const noop = () => {};
+    const h = { openMessage: noop, setPaused: noop, checkNow: noop, openLog: noop, quit: noop };
+    const labels = trayMenu(s, h, new Date("2026-11-25T12:00:00.000Z"), fr).map((i) => i.label);
+    expect(labels).toContain("Hors ligne · dernière synchronisation il y a 3 minutes");
+    expect(labels).toContain("Machine : pc-1");
+    expect(labels).toContain("Quitter l'agent DashFleet");
+    expect(statusLine({ ...s, lastSync: null }, new Date(), fr)).toBe("Hors ligne · jamais synchronisé");
   });
 });
 

@@ -2,7 +2,9 @@
 // proof through a real execFile that a message with shell syntax arrives verbatim. Plus the headless
 // desktop and the reboot confirmation policy.
 import { describe, expect, it } from "vitest";
-import { runReboot, runRestart, type ExecContext } from "../../tray-agent/src/core/executors.ts";
+import type { ProgressEvent } from "../../server/contract/index.ts";
+import { runMessage, runReboot, runRestart, type ExecContext } from "../../tray-agent/src/core/executors.ts";
+import { createTranslator } from "../../tray-agent/src/core/i18n/index.ts";
 import { HeadlessDesktop } from "../../tray-agent/src/core/headlessDesktop.ts";
 import { silentLogger } from "../../tray-agent/src/core/log.ts";
 import {
@@ -67,7 +69,7 @@ describe("headless desktop", () => {
       notifySend: "/usr/bin/notify-send",
       exec: async (a) => (calls.push(a), { stdout: "", stderr: "" }),
     });
-    await d.notify({ actionId: "a", title: "T", message: NASTY });
+    await d.notify({ actionId: "a", title: "T", message: NASTY, urgency: "info", requireAcknowledgement: false });
     expect(calls).toEqual([["/usr/bin/notify-send", "--app-name=DashFleet", "--", "T", NASTY]]);
     const none = new HeadlessDesktop({
       log: silentLogger,
@@ -75,7 +77,9 @@ describe("headless desktop", () => {
       notifySend: null,
       exec: async () => Promise.reject(new Error("must not run")),
     });
-    await expect(none.notify({ actionId: "a", title: "T", message: "m" })).resolves.toBeUndefined();
+    await expect(
+      none.notify({ actionId: "a", title: "T", message: "m", urgency: "warning", requireAcknowledgement: false }),
+    ).resolves.toBeUndefined();
   });
 
   it("restart re-executes the process, then exits", async () => {
@@ -91,35 +95,103 @@ describe("headless desktop", () => {
     expect(events).toEqual(["respawn", "exit 0"]);
   });
 
-  it("a reboot countdown waits its seconds in the log, then proceeds", async () => {
+  it("a reboot prompt waits its seconds in the log, then runs out (nobody can snooze)", async () => {
     const slept: number[] = [];
     const d = new HeadlessDesktop({ log: silentLogger, sleep: async (ms) => void slept.push(ms), notifySend: null });
-    expect(await d.confirmWithCountdown({ title: "t", message: "m", seconds: 30, postponesLeft: 0 })).toBe("elapsed");
+    const r = {
+      stage: "prompt" as const,
+      seconds: 30,
+      snoozeOptions: [600],
+      snoozesLeft: 3,
+      maxSnoozes: 3,
+      deadlineAt: null,
+      insistence: "normal" as const,
+    };
+    expect(await d.rebootPrompt(r)).toEqual({ kind: "elapsed" });
     expect(slept).toEqual([30_000]);
+  });
+
+  it("someone is signed in when the OS lists a session", async () => {
+    const yes = new HeadlessDesktop({
+      log: silentLogger,
+      sleep: async () => {},
+      notifySend: null,
+      userSignedIn: async () => true,
+    });
+    expect(await yes.userSignedIn()).toBe(true);
+    // The default asks the OS (systeminformation); whatever it says, it answers a boolean.
+    expect(
+      typeof (await new HeadlessDesktop({ log: silentLogger, sleep: async () => {}, notifySend: null }).userSignedIn()),
+    ).toBe("boolean");
   });
 });
 
-function ctx(desktop: FakeDesktop | HeadlessDesktop, allowReboot = false, slept: number[] = []): ExecContext {
+/** An executor context on a fake clock: each sleep advances it (and is recorded). */
+function ctx(
+  desktop: FakeDesktop | HeadlessDesktop,
+  allowReboot = false,
+  slept: number[] = [],
+  events: ProgressEvent[] = [],
+): ExecContext {
+  let now = Date.parse("2026-11-25T09:00:00.000Z");
   return {
     actionId: "a",
     desktop,
     log: silentLogger,
-    sleep: async (ms) => void slept.push(ms),
+    sleep: async (ms) => {
+      slept.push(ms);
+      now += ms;
+      return undefined;
+    },
+    now: () => new Date(now),
+    t: createTranslator("en"),
     allowReboot,
     postponeSeconds: 600,
     signal: new AbortController().signal,
+    emit: (e) => events.push(e),
+    reboot: { progress: null, deliveredAtMs: now, save: () => {} },
   };
 }
 
 describe("confirmation policy", () => {
-  it("reboot: each postponement waits postponeSeconds before the countdown returns with one fewer left", async () => {
+  it("reboot (original data): each postponement is a snooze of postponeSeconds; then the final stage runs out", async () => {
     const desktop = new FakeDesktop();
-    desktop.countdownAnswers = ["postpone", "postpone", "elapsed"];
+    desktop.countdownAnswers = ["snooze", "snooze", "elapsed"];
     const slept: number[] = [];
-    const out = await runReboot({ countdownSeconds: 60, maxPostpones: 2 }, ctx(desktop, false, slept));
+    const events: ProgressEvent[] = [];
+    const out = await runReboot({ countdownSeconds: 60, maxPostpones: 2 }, ctx(desktop, false, slept, events));
     expect(out).toEqual({ kind: "reboot", outcome: { userChoice: "postponed-max", postponements: 2 } });
-    expect(slept).toEqual([600_000, 600_000]);
-    expect(desktop.calls.map((c) => (c as { postponesLeft?: number }).postponesLeft)).toEqual([2, 1, 0]);
+    // Two snoozes of 600 s, then the final stage's 60 s (this fake desktop answers at once, so the
+    // engine waits out the rest of the final countdown itself).
+    expect(slept.reduce((a, b) => a + b, 0)).toBe(1_260_000);
+    expect(desktop.calls.map((c) => (c as { snoozesLeft?: number }).snoozesLeft)).toEqual([2, 1, 0]);
+    expect(desktop.calls.map((c) => (c as { stage?: string }).stage)).toEqual(["prompt", "prompt", "final"]);
+    expect(events.map((e) => e.kind)).toEqual(["shown", "snoozed", "shown", "snoozed", "final-stage", "restarting"]);
+  });
+
+  it("message: a read receipt when acknowledgement is required; an expired message is not shown", async () => {
+    const d = new FakeDesktop();
+    const events: ProgressEvent[] = [];
+    const out = await runMessage(
+      { message: "Read me", title: "IT", display: "dialog", requireAcknowledgement: true, urgency: "critical" },
+      ctx(d, false, [], events),
+    );
+    expect(out).toEqual({ kind: "result", status: "done", result: "read by the user at 2026-11-25T12:00:00.000Z" });
+    expect(events).toEqual([
+      { kind: "shown", at: "2026-11-25T09:00:00.000Z" },
+      { kind: "acknowledged", at: "2026-11-25T12:00:00.000Z" },
+    ]);
+    expect(d.calls[0]).toMatchObject({ kind: "dialog", urgency: "critical", requireAcknowledgement: true });
+    const late = await runMessage(
+      { message: "Old", title: "IT", display: "notification", expiresAt: "2026-11-25T08:00:00.000Z" },
+      ctx(d),
+    );
+    expect(late).toMatchObject({
+      kind: "result",
+      status: "error",
+      result: "expired at 2026-11-25T08:00:00.000Z; not shown",
+    });
+    expect(d.calls).toHaveLength(1);
   });
 
   it("reboot: the countdown running out before any postponement → countdown-elapsed; 'Now' → accepted", async () => {
@@ -130,16 +202,16 @@ describe("confirmation policy", () => {
       outcome: { userChoice: "countdown-elapsed", postponements: 0 },
     });
     const b = new FakeDesktop();
-    b.countdownAnswers = ["postpone", "now"];
+    b.countdownAnswers = ["snooze", "now"];
     expect(await runReboot({ countdownSeconds: 60, maxPostpones: 3 }, ctx(b))).toEqual({
       kind: "reboot",
       outcome: { userChoice: "accepted", postponements: 1 },
     });
   });
 
-  it("reboot: a postpone answer with none left cannot delay it further", async () => {
+  it("reboot: a snooze answer with none left cannot delay it further", async () => {
     const d = new FakeDesktop();
-    d.countdownAnswers = ["postpone"];
+    d.countdownAnswers = [{ kind: "snooze", seconds: 600 }, "elapsed"];
     expect(await runReboot({ countdownSeconds: 60, maxPostpones: 0 }, ctx(d))).toMatchObject({ kind: "reboot" });
   });
 

@@ -6,6 +6,7 @@ import { Agent } from "./core/agent.ts";
 import { sleep } from "./core/backoff.ts";
 import { ConfigError, loadAgentConfig, USAGE } from "./core/config.ts";
 import { HeadlessDesktop } from "./core/headlessDesktop.ts";
+import { ensurePrivateDir } from "./core/fsatomic.ts";
 import { createLogger } from "./core/log.ts";
 import { createPushChannel } from "./core/push.ts";
 
@@ -26,6 +27,8 @@ if (!config.server || !config.token) {
   process.exit(2);
 }
 
+// The data folder holds the machine token and the journal: owner only (0700), also when it existed.
+ensurePrivateDir(config.dataDir);
 const log = createLogger({ level: config.logLevel, file: path.join(config.dataDir, "agent.log") });
 const agent = new Agent({
   config,
@@ -42,8 +45,7 @@ log.info(
 );
 // The pid file lets service scripts (and tests) find the agent, also after a restart re-executed it.
 const pidFile = path.join(config.dataDir, "agent.pid");
-fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-fs.writeFileSync(pidFile, `${process.pid}\n`);
+fs.writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o600 });
 process.once("exit", () => {
   try {
     if (fs.readFileSync(pidFile, "utf8").trim() === String(process.pid)) fs.rmSync(pidFile);
@@ -57,4 +59,12 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     void agent.stop().then(() => process.exit(0));
   });
 }
-await agent.run();
+try {
+  await agent.run();
+} catch (err) {
+  // A second agent on the same data folder, and other problems the user can fix: one clear line.
+  if (!(err instanceof ConfigError)) throw err;
+  log.error(err.message);
+  process.stderr.write(`dashfleet-agent: ${err.message}\n`);
+  process.exit(2);
+}

@@ -10,6 +10,7 @@ import {
   type ActionOutcome,
   type MachineIdentity,
   type MetricReport,
+  type ProgressEvent,
 } from "../../../server/contract/index.ts";
 import { classifyFailure, createAgentApi, errorCodeOf, type AgentApi } from "./api.ts";
 import { backoffDelay, sleep as realSleep, type Sleep } from "./backoff.ts";
@@ -22,7 +23,9 @@ import {
   type AgentConfig,
 } from "./config.ts";
 import type { Desktop, TrayState } from "./desktop.ts";
-import { defaultExecutors, type ExecOutcome, type Executors } from "./executors.ts";
+import { defaultExecutors, type ExecContext, type ExecOutcome, type Executors } from "./executors.ts";
+import { lockDataDir, type DataDirLock } from "./dataLock.ts";
+import { createTranslator, osLocales, pickLanguage, type Translator } from "./i18n/index.ts";
 import { Journal, type JournalEntry } from "./journal.ts";
 import { silentLogger, type Logger } from "./log.ts";
 import { collectIdentity, collectMetrics, osMachineUuid } from "./metrics.ts";
@@ -47,6 +50,8 @@ export type AgentOptions = {
 };
 
 const MAX_RECENT = 10;
+/** After the reboot command, how long the agent may still be alive before it calls the reboot failed. */
+const REBOOT_GRACE_MS = 10 * 60_000;
 const clip = (s: string) => (s.length > RESULT_MAX ? `${s.slice(0, RESULT_MAX - 1)}…` : s);
 const errText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
@@ -61,6 +66,7 @@ export class Agent {
   private readonly sleep: Sleep;
   private readonly now: () => Date;
   private readonly opts: AgentOptions;
+  private readonly t: Translator;
 
   private machineId: string | null = null;
   private machineToken: string | null = null;
@@ -74,6 +80,8 @@ export class Agent {
   private worker: Promise<void> | null = null;
   private running: Promise<void> | null = null;
   private pushHandle: { close(): void } | null = null;
+  private lock: DataDirLock | null = null;
+  private progressUnsupported = false;
   private state: TrayState = {
     connection: "connecting",
     actionWaiting: false,
@@ -95,6 +103,7 @@ export class Agent {
     this.sleep = opts.sleep ?? realSleep;
     this.executors = opts.executors ?? defaultExecutors;
     this.journal = new Journal(this.cfg.dataDir, this.now);
+    this.t = createTranslator(pickLanguage([this.cfg.locale, ...osLocales()]));
     const isMachineToken = this.cfg.token.startsWith(MACHINE_TOKEN_PREFIX);
     this.enrollKey = isMachineToken ? null : this.cfg.token;
     if (isMachineToken) this.machineToken = this.cfg.token;
@@ -103,7 +112,15 @@ export class Agent {
 
   /** Runs until stop(). Resolves when stopped. */
   run(): Promise<void> {
-    this.running ??= this.main();
+    this.running ??= (async () => {
+      // A second agent on the same data folder would share its token and journal: refuse to start.
+      this.lock = lockDataDir(this.cfg.dataDir);
+      try {
+        await this.main();
+      } finally {
+        this.lock.release();
+      }
+    })();
     return this.running;
   }
 
@@ -182,7 +199,10 @@ export class Agent {
           await this.poll();
           nextPoll = t + this.cfg.pollIntervalSeconds * 1000;
         }
+        await this.deliverProgress();
         await this.deliverResults();
+        // "came-back" waits for the reboot's result (the server holds a done reboot until it comes back).
+        await this.deliverProgress();
         this.failures = 0;
         this.setState({ connection: "connected", lastSync: this.now().toISOString() });
       } catch (err) {
@@ -222,6 +242,9 @@ export class Agent {
           `the server refused ${this.enrollKey ? "the enrollment key" : "the machine token"}: ${errText(err)}`,
         );
       }
+    } else if (kind === "rejected") {
+      // E.g. re-enrolling a known machine id without its token: an admin must approve it.
+      this.log.error(`the server refused: ${errText(err)}; retrying later`);
     } else {
       this.log.warn(`server unreachable (${errText(err)}); retrying`, { failures: this.failures });
     }
@@ -257,7 +280,11 @@ export class Agent {
     }
     if (!this.enrollKey) throw new ConfigError("no machine token and no enrollment key");
     const identity = await (this.opts.identity ?? collectIdentity)();
-    const r = await this.api.enroll({ machineId: this.machineId, ...identity });
+    const labels = this.cfg.labels.length > 0 ? { labels: this.cfg.labels } : {};
+    // Re-enrolling a machine id the server knows needs that machine's current token (a stolen agent key
+    // alone cannot take a machine over): send the saved one along when we have it.
+    const current = saved.machineId === this.machineId && saved.machineToken ? saved.machineToken : undefined;
+    const r = await this.api.enroll({ machineId: this.machineId, ...identity, ...labels }, current);
     this.machineToken = r.machineToken;
     this.identitySent = true;
     writeState(this.cfg.dataDir, {
@@ -374,6 +401,43 @@ export class Agent {
     for (const e of this.journal.inState("received")) await this.ack(e);
   }
 
+  /**
+   * Sends journaled progress events (agent.progress), oldest first. A refusal drops the entry's events
+   * (stale claim, or a server without agent.progress: logged once); a network failure keeps them.
+   */
+  private async deliverProgress(): Promise<void> {
+    for (const e of this.journal.all()) {
+      for (const item of e.outbox ?? []) {
+        if (item.event.kind === "came-back" && e.state === "result") break;
+        try {
+          await this.api.progress({ actionId: e.actionId, claimToken: e.claimToken, seq: item.seq, event: item.event });
+        } catch (err) {
+          if (classifyFailure(err) !== "rejected") throw err;
+          if (errorCodeOf(err) === "NOT_FOUND" && /procedure/i.test(errText(err))) {
+            if (!this.progressUnsupported)
+              this.log.warn("the server has no agent.progress (older server): progress events are not sent");
+            this.progressUnsupported = true;
+          } else this.log.warn(`progress of ${e.actionId} refused (${errorCodeOf(err) ?? errText(err)}); dropped`);
+          this.journal.update(e.actionId, { outbox: [] });
+          break;
+        }
+        const now = this.journal.get(e.actionId);
+        if (now) this.journal.update(e.actionId, { outbox: (now.outbox ?? []).filter((x) => x.seq !== item.seq) });
+      }
+    }
+  }
+
+  /** Journals one progress event of an action and wakes the loop to send it. */
+  private emitProgress(actionId: string, event: ProgressEvent): void {
+    const e = this.journal.get(actionId);
+    if (!e) return;
+    this.log.info(`progress ${actionId}: ${event.kind}`, event);
+    if (this.progressUnsupported) return;
+    const seq = e.nextSeq ?? 0;
+    this.journal.update(actionId, { outbox: [...(e.outbox ?? []), { seq, event }], nextSeq: seq + 1 });
+    this.wake();
+  }
+
   /** Delivers every journaled result; a duplicate answer or a refusal ends the entry's life too. */
   private async deliverResults(): Promise<void> {
     for (const e of this.journal.inState("result")) {
@@ -392,7 +456,12 @@ export class Agent {
   /** Start-up: settle what the previous run left behind, without running anything twice. */
   private replay(): void {
     for (const e of this.journal.load()) {
-      if (e.state === "executing") {
+      if (e.state === "executing" && e.type === "reboot") {
+        // A reboot still waiting for its user (snoozed, quiet hours, final stage): resume the policy
+        // where it was; at a passed deadline that is the final stage, never an instant reboot.
+        this.log.info(`resuming the reboot policy of action ${e.actionId}`);
+        this.journal.update(e.actionId, { state: "acked" });
+      } else if (e.state === "executing") {
         this.journal.update(e.actionId, {
           state: "result",
           result: { status: "error", result: "agent stopped while running the action; not run again" },
@@ -403,14 +472,35 @@ export class Agent {
           result: { status: "done", result: "agent restarted", ...(e.outcome ? { outcome: e.outcome } : {}) },
         });
       } else if (e.state === "rebooting") {
-        const since = (this.now().getTime() - Date.parse(e.updatedAt)) / 1000;
-        const uptime = (this.opts.uptimeSeconds ?? os.uptime)();
-        const text = uptime < since ? "machine rebooted" : "reboot command accepted by the system; the agent restarted";
-        this.journal.update(e.actionId, {
-          state: "result",
-          result: { status: "done", result: text, ...(e.outcome ? { outcome: e.outcome } : {}) },
-        });
+        this.settleReboot(e);
       }
+    }
+  }
+
+  /** After a start: did the machine boot after the reboot was requested? Done "rebooted at …", else error. */
+  private settleReboot(e: JournalEntry): void {
+    const now = this.now().getTime();
+    const bootedAtMs = now - (this.opts.uptimeSeconds ?? os.uptime)() * 1000;
+    const requestedAtMs = Date.parse(e.updatedAt);
+    const outcome = e.outcome ? { outcome: e.outcome } : {};
+    // A second of slack: uptime is whole seconds on some systems.
+    if (bootedAtMs > requestedAtMs - 1000) {
+      const bootedAt = new Date(bootedAtMs).toISOString();
+      this.emitProgress(e.actionId, { kind: "came-back", at: new Date(now).toISOString(), bootedAt });
+      this.journal.update(e.actionId, {
+        state: "result",
+        result: { status: "done", result: `rebooted at ${bootedAt}`, ...outcome },
+      });
+    } else {
+      const since = new Date(bootedAtMs).toISOString();
+      this.journal.update(e.actionId, {
+        state: "result",
+        result: {
+          status: "error",
+          result: `the reboot did not happen: the machine has been up since ${since}`,
+          ...outcome,
+        },
+      });
     }
   }
 
@@ -453,14 +543,22 @@ export class Agent {
       };
       this.setState({ recentMessages: [m, ...this.state.recentMessages].slice(0, MAX_RECENT) });
     }
-    const ctx = {
+    const ctx: ExecContext = {
       actionId: e.actionId,
       desktop: this.desktop,
       log: this.log,
       sleep: this.sleep,
+      now: this.now,
+      t: this.t,
       allowReboot: this.cfg.allowReboot,
       postponeSeconds: this.cfg.postponeSeconds,
       signal: this.stopCtrl.signal,
+      emit: (event) => this.emitProgress(e.actionId, event),
+      reboot: {
+        progress: e.reboot ?? null,
+        deliveredAtMs: Date.parse(e.receivedAt),
+        save: (p) => void this.journal.update(e.actionId, { reboot: p }),
+      },
     };
     let out: ExecOutcome;
     try {
@@ -478,6 +576,8 @@ export class Agent {
       this.journal.update(e.actionId, { state: "relaunching", outcome: out.outcome });
       this.log.info(`restarting the agent (action ${e.actionId})`);
       try {
+        // The new process must be able to take the data folder's lock at once.
+        this.lock?.release();
         await this.desktop.relaunch();
         // The process normally ends inside relaunch(); if it returns, this instance stops for good.
         this.halt();
@@ -490,14 +590,27 @@ export class Agent {
       this.log.info(`rebooting the machine (action ${e.actionId})`, out.outcome);
       try {
         await this.desktop.reboot();
-        // Reported as done after the machine (and the agent) come back.
       } catch (err) {
         this.finish(e.actionId, "error", clip(errText(err)), out.outcome);
+        return;
       }
+      // Reported after the machine (and the agent) come back. Still alive long after: it did not happen.
+      const outcome = out.outcome;
+      const timer = setTimeout(() => {
+        if (this.stopped || this.journal.get(e.actionId)?.state !== "rebooting") return;
+        this.finish(
+          e.actionId,
+          "error",
+          `the reboot did not happen: the machine was still up ${REBOOT_GRACE_MS / 60_000} min after the command`,
+          outcome,
+        );
+      }, REBOOT_GRACE_MS);
+      timer.unref();
+      this.stopCtrl.signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
     }
   }
 
-  private runExecutor(spec: ActionSpec, ctx: Parameters<Executors["message"]>[1]): Promise<ExecOutcome> {
+  private runExecutor(spec: ActionSpec, ctx: ExecContext): Promise<ExecOutcome> {
     switch (spec.type) {
       case "message":
         return this.executors.message(spec.data, ctx);

@@ -1,12 +1,22 @@
 // The agent's view of the server: the five agent.* procedures over tRPC (httpLink), with a request
 // timeout, and a classification of failures the agent loop acts on.
 import { createTRPCClient, httpLink, TRPCClientError } from "@trpc/client";
-import type { ActionOutcome, MachineIdentity, MetricReport, ResultStatus } from "../../../server/contract/index.ts";
+import type {
+  ActionOutcome,
+  MachineIdentity,
+  MetricReport,
+  ProgressInput,
+  ResultStatus,
+} from "../../../server/contract/index.ts";
 import type { AppRouter } from "../../../server/routers/_app.ts";
 
 /** What the agent calls. A fake implements it in unit tests; integration tests use the real one. */
 export interface AgentApi {
-  enroll(identity: MachineIdentity): Promise<{ machineToken: string; reportIntervalSeconds: number }>;
+  /** `currentToken`: the machine's saved token, which re-enrolling a known machine id requires. */
+  enroll(
+    identity: MachineIdentity,
+    currentToken?: string,
+  ): Promise<{ machineToken: string; reportIntervalSeconds: number }>;
   report(input: {
     metrics: MetricReport;
     identity?: Partial<Omit<MachineIdentity, "machineId">>;
@@ -21,6 +31,8 @@ export interface AgentApi {
     result: string;
     outcome?: ActionOutcome;
   }): Promise<{ duplicate: boolean }>;
+  /** One progress event of an action waiting for its user (idempotent by seq). */
+  progress(input: ProgressInput): Promise<unknown>;
 }
 
 /** Per-request timeout: a hung connection must not stall the agent. */
@@ -42,11 +54,19 @@ export function createAgentApi(serverUrl: string, token: () => string | null): A
     ],
   });
   return {
-    enroll: (identity) => client.agent.enroll.mutate(identity),
+    // Re-enrolling a known machine id needs its current token (identity rules, issue 10).
+    enroll: (identity, currentToken) =>
+      client.agent.enroll.mutate({
+        ...identity,
+        ...(currentToken ? { currentToken } : {}),
+      }),
     report: (input) => client.agent.report.mutate(input),
     pendingActions: async () => ({ actions: (await client.agent.pendingActions.query({})).actions }),
     ack: (input) => client.agent.ack.mutate(input),
     reportResult: (input) => client.agent.reportResult.mutate(input),
+    // An older server has no agent.progress: it answers NOT_FOUND ("no procedure"), which the agent
+    // logs once and then stops sending (the results still carry what happened).
+    progress: (input) => client.agent.progress.mutate(input),
   };
 }
 

@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { MachineId } from "../../../server/contract/index.ts";
+import { Branding, Labels, MachineId } from "../../../server/contract/index.ts";
 import { writeFileAtomic } from "./fsatomic.ts";
 
 /** Machine tokens start with this; anything else given as --token is an enrollment (agent) key. */
@@ -37,6 +37,12 @@ export type AgentConfig = {
   logLevel: "debug" | "info" | "warn" | "error";
   /** Listen on the server's push channel for immediate wake-ups (default on; --no-push turns it off). */
   push: boolean;
+  /** Labels sent at enrollment (--labels a,b). */
+  labels: string[];
+  /** The organisation's name and support text in the end-user windows (config file only). */
+  branding: Branding | null;
+  /** Language of the end-user windows (--locale; default: the OS's). */
+  locale: string | null;
   /** Which file layers were read (for the log). */
   sources: string[];
 };
@@ -54,6 +60,9 @@ export const ConfigFile = z
     backoffMaxSeconds: z.number().optional(),
     logLevel: z.enum(["debug", "info", "warn", "error"]).optional(),
     push: z.boolean().optional(),
+    labels: z.array(z.string()).optional(),
+    branding: Branding.optional(),
+    locale: z.string().max(35).optional(),
   })
   .strict();
 export type ConfigFile = z.infer<typeof ConfigFile>;
@@ -77,6 +86,12 @@ const Resolved = z.object({
   backoffMaxSeconds: seconds(1, 3600),
   logLevel: z.enum(["debug", "info", "warn", "error"]),
   push: z.boolean(),
+  labels: Labels,
+  branding: Branding.nullable(),
+  locale: z
+    .string()
+    .regex(/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$/, "a language tag like fr or en-GB")
+    .nullable(),
 });
 
 /** A configuration error the user can act on (names the setting). */
@@ -120,6 +135,8 @@ const flagOptions = {
   "backoff-max": { type: "string" },
   "log-level": { type: "string" },
   "no-push": { type: "boolean" },
+  labels: { type: "string" },
+  locale: { type: "string" },
   help: { type: "boolean" },
 } as const;
 
@@ -136,7 +153,9 @@ export const USAGE = `Usage: dashfleet-agent [options]
   --postpone-seconds N   delay after the user postpones a reboot (default 600)
   --backoff-max N        longest wait between reconnect attempts (default 60)
   --log-level LEVEL      debug | info | warn | error (default info)
-  --no-push              poll only (no push channel)`;
+  --no-push              poll only (no push channel)
+  --labels a,b           labels sent when the machine enrolls                   env DASHFLEET_LABELS
+  --locale TAG           language of the windows: en or fr (default: the OS's)`;
 
 function readJsonFile(file: string): ConfigFile | null {
   let text: string;
@@ -214,6 +233,9 @@ export function loadAgentConfig(
     backoffMaxSeconds: pick<string | number>(flags["backoff-max"], file.backoffMaxSeconds) ?? 60,
     logLevel: pick(flags["log-level"], env.DASHFLEET_LOG_LEVEL, file.logLevel) ?? "info",
     push: flags["no-push"] ? false : (file.push ?? true),
+    labels: splitLabels(pick(flags.labels, env.DASHFLEET_LABELS)) ?? file.labels ?? [],
+    branding: file.branding ?? null,
+    locale: pick(flags.locale, file.locale) ?? null,
   };
   const parsed = Resolved.safeParse(candidate);
   if (!parsed.success) {
@@ -223,12 +245,23 @@ export function loadAgentConfig(
       machineId: "--machine-id",
       server: "--server",
       token: "--token",
+      labels: "--labels",
+      locale: "--locale",
     };
     throw new ConfigError(
       parsed.error.issues.map((i) => `${names[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`).join("\n"),
     );
   }
   return { ...parsed.data, dataDir, sources, help: flags.help ?? false };
+}
+
+/** "a, b" → ["a", "b"] (empty items dropped). */
+function splitLabels(v: string | undefined): string[] | undefined {
+  if (v === undefined) return undefined;
+  return v
+    .split(",")
+    .map((x) => x.trim())
+    .filter((x) => x !== "");
 }
 
 /** Writes the user's config file (first run: server and enrollment key from the setup window). */

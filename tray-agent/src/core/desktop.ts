@@ -1,6 +1,8 @@
 // The desktop port: everything the core asks of the user's desktop. The Electron shell implements it
 // with a tray, notifications and small windows; headless mode with the log and notify-send; tests with
 // a fake. The core never imports electron.
+import type { Urgency } from "../../../server/contract/index.ts";
+import type { PromptAnswer } from "./rebootPolicy.ts";
 
 /** What the tray shows. */
 export type TrayState = {
@@ -17,23 +19,47 @@ export type TrayState = {
 
 export type RecentMessage = { actionId: string; title: string; message: string; at: string };
 
-/** One round of a reboot countdown: the user pressed "Now", the time ran out, or "Postpone". */
-export type CountdownAnswer = "now" | "elapsed" | "postpone";
+/** A message as the desktop shows it (text only: never interpreted as markup). */
+export type MessageShow = {
+  actionId: string;
+  title: string;
+  message: string;
+  urgency: Urgency;
+  /** The dialog stays until the user clicks "I have read this". */
+  requireAcknowledgement: boolean;
+};
 
-/** A reboot countdown to show: `seconds` to go, and how many postpones the user still has. */
-export type CountdownQuestion = { title: string; message: string; seconds: number; postponesLeft: number };
+/** A reboot prompt (snooze possible) or the final stage (only "Restart now", cannot be closed). */
+export type RebootPromptRequest = {
+  stage: "prompt" | "final";
+  /** Seconds until the restart if nobody answers. */
+  seconds: number;
+  /** Snooze durations the user may pick now (seconds); empty in the final stage. */
+  snoozeOptions: number[];
+  snoozesLeft: number;
+  maxSnoozes: number;
+  /** ISO, or null without a deadline. */
+  deadlineAt: string | null;
+  /** Rises as the deadline nears (the window says so more strongly). */
+  insistence: "normal" | "high";
+};
+
+/** What the user (or the countdown) answered. */
+export type RebootPromptAnswer = PromptAnswer;
 
 export interface Desktop {
   /** False for headless: nobody can be asked, so the core does not ask. */
   readonly interactive: boolean;
   /** A passing notification (a click may open the full text). */
-  notify(m: { actionId: string; title: string; message: string }): Promise<void>;
-  /** A dialog that waits for OK. Resolves when the user closed it. */
-  dialog(m: { actionId: string; title: string; message: string }): Promise<void>;
+  notify(m: MessageShow): Promise<void>;
+  /** A dialog that waits for OK (or "I have read this"). Resolves when the user closed it, with when they acknowledged. */
+  dialog(m: MessageShow): Promise<{ acknowledgedAt: string | null }>;
   /** A yes/no question (restart). True = yes. */
   confirm(q: { title: string; message: string; yes: string; no: string }): Promise<boolean>;
-  /** A visible countdown with "Now" and (if postponesLeft > 0) "Postpone". */
-  confirmWithCountdown(q: CountdownQuestion): Promise<CountdownAnswer>;
+  /** The reboot prompt or final stage; resolves with "now", "elapsed" or a snooze. */
+  rebootPrompt(r: RebootPromptRequest): Promise<RebootPromptAnswer>;
+  /** Whether someone is signed in (the policy reboots at once or in the window when nobody is). */
+  userSignedIn(): Promise<boolean>;
   /** Relaunches the agent. Normally does not return (the process ends). */
   relaunch(): Promise<void>;
   /** Reboots the machine with the platform's command. Rejects if the command fails. */

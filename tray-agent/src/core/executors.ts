@@ -1,17 +1,22 @@
 // Executors: one per action type behind one interface, plus the confirmation policy for restart and
 // reboot. An executor either finishes with a result, or asks the agent to relaunch or reboot (the
 // agent journals that first, and reports `done` after it comes back).
-import type {
-  ActionOutcome,
-  ActionSpec,
-  ActionType,
-  MessageData,
-  RebootData,
-  UserChoice,
+import {
+  resolveRebootPolicy,
+  type ActionOutcome,
+  type ActionSpec,
+  type ActionType,
+  type MessageData,
+  type ProgressEvent,
+  type RebootData,
+  type UserChoice,
 } from "../../../server/contract/index.ts";
 import type { Sleep } from "./backoff.ts";
 import type { Desktop } from "./desktop.ts";
+import type { Translator } from "./i18n/index.ts";
 import type { Logger } from "./log.ts";
+import { initialProgress, type RebootProgress, type RestartChoice } from "./rebootPolicy.ts";
+import { runRebootPolicy } from "./rebootRunner.ts";
 
 /** How an action ended, as far as the executor can say. */
 export type ExecOutcome =
@@ -24,28 +29,50 @@ export type ExecContext = {
   desktop: Desktop;
   log: Logger;
   sleep: Sleep;
+  now: () => Date;
+  /** The user's language (questions the core words itself). */
+  t: Translator;
   /** Headless only: whether a reboot may proceed without a user. */
   allowReboot: boolean;
-  /** Wait after a postponement before asking again. */
+  /** Snooze length when a reboot policy gives no snoozeOptions (the agent's --postpone-seconds). */
   postponeSeconds: number;
   /** Ends waits when the agent stops. */
   signal: AbortSignal;
+  /** Records and sends one progress event of this action (agent.progress). */
+  emit: (e: ProgressEvent) => void;
+  /** Where a reboot policy stands (journaled) and when the action was first received. */
+  reboot: { progress: RebootProgress | null; deliveredAtMs: number; save: (p: RebootProgress) => void };
 };
 
 type DataOf<T extends ActionType> = Extract<ActionSpec, { type: T }>["data"];
 /** One executor per action type. */
 export type Executors = { [T in ActionType]: (data: DataOf<T>, ctx: ExecContext) => Promise<ExecOutcome> };
 
-/** `message`: a notification, or a dialog that waits for OK. The text is passed on as data, never interpreted. */
+/**
+ * `message`: a notification, or a dialog that waits for OK or, with requireAcknowledgement, for
+ * "I have read this" (the result is the read receipt). Not shown after expiresAt. The text is passed
+ * on as data, never interpreted.
+ */
 export async function runMessage(data: MessageData, ctx: ExecContext): Promise<ExecOutcome> {
-  const m = { actionId: ctx.actionId, title: data.title, message: data.message };
-  if (data.display === "dialog") {
-    await ctx.desktop.dialog(m);
-    return {
-      kind: "result",
-      status: "done",
-      result: ctx.desktop.interactive ? "dialog closed by the user" : "dialog logged (no desktop)",
-    };
+  if (data.expiresAt && Date.parse(data.expiresAt) <= ctx.now().getTime())
+    return { kind: "result", status: "error", result: `expired at ${data.expiresAt}; not shown` };
+  const m = {
+    actionId: ctx.actionId,
+    title: data.title,
+    message: data.message,
+    urgency: data.urgency ?? "info",
+    requireAcknowledgement: data.requireAcknowledgement ?? false,
+  };
+  if (data.display === "dialog" || m.requireAcknowledgement) {
+    ctx.emit({ kind: "shown", at: ctx.now().toISOString() });
+    const { acknowledgedAt } = await ctx.desktop.dialog(m);
+    if (!ctx.desktop.interactive)
+      return { kind: "result", status: "done", result: "dialog logged (no desktop, nobody could acknowledge it)" };
+    if (acknowledgedAt) {
+      ctx.emit({ kind: "acknowledged", at: acknowledgedAt });
+      return { kind: "result", status: "done", result: `read by the user at ${acknowledgedAt}` };
+    }
+    return { kind: "result", status: "done", result: "dialog closed by the user" };
   }
   await ctx.desktop.notify(m);
   return {
@@ -59,22 +86,21 @@ export async function runMessage(data: MessageData, ctx: ExecContext): Promise<E
 export async function runRestart(_data: unknown, ctx: ExecContext): Promise<ExecOutcome> {
   if (!ctx.desktop.interactive) return { kind: "relaunch", outcome: { userChoice: "not-asked" } };
   const yes = await ctx.desktop.confirm({
-    title: "Restart DashFleet Agent",
-    message: "Your IT administrator asks to restart the DashFleet agent. Nothing else on your computer is affected.",
-    yes: "Restart agent",
-    no: "Not now",
+    title: ctx.t("restart.title"),
+    message: ctx.t("restart.message"),
+    yes: ctx.t("restart.yes"),
+    no: ctx.t("restart.no"),
   });
   if (!yes) return { kind: "result", status: "error", result: "declined by user", outcome: { userChoice: "declined" } };
   return { kind: "relaunch", outcome: { userChoice: "accepted" } };
 }
 
 /**
- * `reboot`: a visible countdown the user can postpone up to maxPostpones times; each postponement
- * hides the countdown for `postponeSeconds`, then it comes back. When no postponement is left, the
- * countdown has no Postpone button and the reboot proceeds when it ends: the admin asked for a
- * reboot, the user can only delay it. Choice: "accepted" (Now), "countdown-elapsed" (time ran out
- * without using every postponement), "postponed-max" (time ran out after the last postponement).
- * Headless: only with --allow-reboot (else error, "not-asked"), after the countdown in the log.
+ * `reboot`: runs the reboot policy (prompt, snoozes, deadline, final stage, quiet hours, nobody signed
+ * in: rebootPolicy.ts) and then asks the agent to reboot. The user can only delay a reboot, not refuse
+ * it. Choice reported: "accepted" (Restart now), "countdown-elapsed", "postponed-max" (the final stage
+ * ran out after the user used every snooze), "not-asked" (nobody signed in). Headless: only with
+ * --allow-reboot (else error, "not-asked"); prompts are logged and run out.
  */
 export async function runReboot(data: RebootData, ctx: ExecContext): Promise<ExecOutcome> {
   if (!ctx.desktop.interactive && !ctx.allowReboot) {
@@ -85,32 +111,29 @@ export async function runReboot(data: RebootData, ctx: ExecContext): Promise<Exe
       outcome: { userChoice: "not-asked" },
     };
   }
-  const maxPostpones = data.maxSnoozes ?? data.maxPostpones ?? 3;
-  let postponements = 0;
-  for (;;) {
-    if (ctx.signal.aborted) throw new Error("agent stopped during the reboot countdown");
-    const postponesLeft = ctx.desktop.interactive ? maxPostpones - postponements : 0;
-    const answer = await ctx.desktop.confirmWithCountdown({
-      title: "Your computer will restart",
-      message: "Your IT administrator scheduled a restart of this computer. Save your work.",
-      seconds: data.countdownSeconds,
-      postponesLeft,
-    });
-    if (answer === "postpone" && postponesLeft > 0) {
-      postponements += 1;
-      ctx.log.info(`reboot postponed by the user (${postponements}/${maxPostpones})`, { actionId: ctx.actionId });
-      await ctx.sleep(ctx.postponeSeconds * 1000, ctx.signal);
-      continue;
-    }
-    const choice: UserChoice = !ctx.desktop.interactive
-      ? "not-asked"
-      : answer === "now"
-        ? "accepted"
-        : postponements >= maxPostpones && maxPostpones > 0
-          ? "postponed-max"
-          : "countdown-elapsed";
-    return { kind: "reboot", outcome: { userChoice: choice, postponements } };
-  }
+  const policy = resolveRebootPolicy(data, ctx.reboot.deliveredAtMs, { snoozeSeconds: ctx.postponeSeconds });
+  const { choice, snoozes } = await runRebootPolicy({
+    policy,
+    progress: ctx.reboot.progress ?? initialProgress(),
+    save: ctx.reboot.save,
+    emit: ctx.emit,
+    desktop: ctx.desktop,
+    now: () => ctx.now().getTime(),
+    sleep: ctx.sleep,
+    signal: ctx.signal,
+    log: ctx.log,
+    deliveredAtMs: ctx.reboot.deliveredAtMs,
+  });
+  return {
+    kind: "reboot",
+    outcome: { userChoice: userChoiceOf(choice, snoozes, policy.maxSnoozes, ctx), postponements: snoozes },
+  };
+}
+
+function userChoiceOf(choice: RestartChoice, snoozes: number, max: number, ctx: ExecContext): UserChoice {
+  if (choice === "no-user" || !ctx.desktop.interactive) return "not-asked";
+  if (choice === "restart-now") return "accepted";
+  return max > 0 && snoozes >= max ? "postponed-max" : "countdown-elapsed";
 }
 
 /** The executors the agent uses. */

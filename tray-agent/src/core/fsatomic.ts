@@ -20,6 +20,13 @@ export function writeFileAtomic(file: string, content: string, mode = 0o600): vo
   fsyncDir(dir);
 }
 
+/** Creates `dir` if needed and makes it owner-only (0700), also when it already existed. */
+export function ensurePrivateDir(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // Windows has no POSIX modes (ACLs instead): chmod there only toggles read-only.
+  if (process.platform !== "win32") fs.chmodSync(dir, 0o700);
+}
+
 /** Makes a rename durable. Windows cannot open a directory for fsync; NTFS journals the rename itself. */
 export function fsyncDir(dir: string): void {
   if (process.platform === "win32") return;

@@ -1,8 +1,10 @@
 // The desktop port without a desktop (servers, CI): messages go to the log and to notify-send when it
-// is installed; nobody is asked anything; a reboot waits out its countdown in the log, then runs the
-// platform's command; a restart starts a fresh copy of this process and exits.
+// is installed; nobody is asked anything; a reboot policy's prompts and final stage are logged and run
+// out (nobody can snooze), then the platform's command runs; a restart starts a fresh copy of this
+// process and exits. Who is signed in comes from the OS's session list (systeminformation).
+import si from "systeminformation";
 import type { Sleep } from "./backoff.ts";
-import type { CountdownAnswer, CountdownQuestion, Desktop, TrayState } from "./desktop.ts";
+import type { Desktop, MessageShow, RebootPromptAnswer, RebootPromptRequest, TrayState } from "./desktop.ts";
 import type { Logger } from "./log.ts";
 import { execArgv, findOnPath, notifySendArgv, rebootMachine, respawnSelf, type Exec } from "./platform.ts";
 
@@ -15,6 +17,8 @@ export type HeadlessOptions = {
   /** Restart: start a copy of this process (default) — tests pass a recorder. */
   respawn?: () => void;
   exit?: (code: number) => void;
+  /** Whether someone is signed in (default: the OS's session list is not empty). */
+  userSignedIn?: () => Promise<boolean>;
 };
 
 /** A Desktop for headless mode. */
@@ -29,8 +33,8 @@ export class HeadlessDesktop implements Desktop {
     this.notifySend = o.notifySend === undefined ? findOnPath("notify-send") : o.notifySend;
   }
 
-  async notify(m: { actionId: string; title: string; message: string }): Promise<void> {
-    this.o.log.info(`message: ${m.title}: ${m.message}`, { actionId: m.actionId });
+  async notify(m: MessageShow): Promise<void> {
+    this.o.log.info(`message (${m.urgency}): ${m.title}: ${m.message}`, { actionId: m.actionId });
     if (!this.notifySend) return;
     const [, ...args] = notifySendArgv(m.title, m.message);
     try {
@@ -41,18 +45,29 @@ export class HeadlessDesktop implements Desktop {
     }
   }
 
-  dialog(m: { actionId: string; title: string; message: string }): Promise<void> {
-    return this.notify(m);
+  async dialog(m: MessageShow): Promise<{ acknowledgedAt: null }> {
+    await this.notify(m);
+    return { acknowledgedAt: null };
   }
 
   async confirm(): Promise<boolean> {
     return true;
   }
 
-  async confirmWithCountdown(q: CountdownQuestion): Promise<CountdownAnswer> {
-    this.o.log.warn(`${q.title}: rebooting in ${q.seconds} s`);
-    await this.o.sleep(q.seconds * 1000);
-    return "elapsed";
+  async rebootPrompt(r: RebootPromptRequest): Promise<RebootPromptAnswer> {
+    const stage = r.stage === "final" ? "final stage" : "reboot prompt";
+    this.o.log.warn(`${stage}: rebooting in ${r.seconds} s (headless: nobody can answer or snooze)`);
+    await this.o.sleep(r.seconds * 1000);
+    return { kind: "elapsed" };
+  }
+
+  async userSignedIn(): Promise<boolean> {
+    if (this.o.userSignedIn) return this.o.userSignedIn();
+    try {
+      return (await si.users()).length > 0;
+    } catch {
+      return true; // unknown: behave as if someone could be there (the prompts are logged and run out)
+    }
   }
 
   async relaunch(): Promise<void> {

@@ -6,16 +6,18 @@
 //   received    claimed from the server, not yet acknowledged (ack may be retried with the token)
 //   acked       the server said "executing"; waits its turn; it has NOT started
 //   executing   running (a dialog or a confirmation may be open); if the agent dies here it is never
-//               run again: the replay reports error "agent stopped while running the action"
+//               run again: the replay reports error "agent stopped while running the action" —
+//               except a reboot still waiting for its user, which resumes its policy where it was
 //   relaunching the user accepted a restart; the agent is relaunching (replay reports done)
-//   rebooting   the reboot command was issued (replay reports done, with what the user chose)
+//   rebooting   the reboot command was issued (replay reports done "rebooted at …" if the machine
+//               booted after it, else error: a reboot that never happened is not done)
 //   result      finished; the result waits to be delivered
 //   reported    the server has the result (kept a while, then pruned)
 import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import { ActionOutcome, ResultStatus } from "../../../server/contract/index.ts";
-import { writeFileAtomic } from "./fsatomic.ts";
+import { ActionOutcome, ProgressEvent, ResultStatus } from "../../../server/contract/index.ts";
+import { ensurePrivateDir, writeFileAtomic } from "./fsatomic.ts";
 
 export const journalStates = [
   "received",
@@ -40,6 +42,13 @@ export const JournalEntry = z.object({
   updatedAt: z.string(),
   /** For relaunching/rebooting: what the user chose, reported after the restart. */
   outcome: ActionOutcome.optional(),
+  /** A reboot policy's progress (snoozes, final stage), so a restart resumes it. */
+  reboot: z
+    .object({ snoozes: z.number(), snoozedUntilMs: z.number().nullable(), finalEndsAtMs: z.number().nullable() })
+    .optional(),
+  /** Progress events not yet accepted by the server, and the next event number. */
+  outbox: z.array(z.object({ seq: z.number(), event: ProgressEvent })).optional(),
+  nextSeq: z.number().optional(),
   /** For result/reported: what is (or was) reported. */
   result: z.object({ status: ResultStatus, result: z.string(), outcome: ActionOutcome.optional() }).optional(),
 });
@@ -62,7 +71,8 @@ export class Journal {
 
   /** Reads the directory. Temporary files of an interrupted write are removed; unreadable entries are set aside. */
   load(): JournalEntry[] {
-    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    ensurePrivateDir(path.dirname(this.dir));
+    ensurePrivateDir(this.dir);
     this.entries.clear();
     for (const name of fs.readdirSync(this.dir)) {
       const file = path.join(this.dir, name);
@@ -116,7 +126,7 @@ export class Journal {
   /** Moves an entry to a new state (with optional extra fields). */
   update(
     actionId: string,
-    patch: Partial<Pick<JournalEntry, "state" | "claimToken" | "outcome" | "result">>,
+    patch: Partial<Pick<JournalEntry, "state" | "claimToken" | "outcome" | "result" | "reboot" | "outbox" | "nextSeq">>,
   ): JournalEntry {
     const e = this.entries.get(actionId);
     if (!e) throw new Error(`journal: no entry ${actionId}`);

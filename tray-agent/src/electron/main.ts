@@ -4,6 +4,7 @@ import path from "node:path";
 import { app } from "electron";
 import { Agent } from "../core/agent.ts";
 import { ConfigError, loadAgentConfig, writeUserConfig, type AgentConfig } from "../core/config.ts";
+import { createTranslator, osLocales, pickLanguage } from "../core/i18n/index.ts";
 import { createLogger } from "../core/log.ts";
 import { createPushChannel } from "../core/push.ts";
 import { ElectronDesktop } from "./desktop.ts";
@@ -31,7 +32,9 @@ async function start(): Promise<void> {
     file: path.join(config.dataDir, "agent.log"),
     stderr: !app.isPackaged,
   });
-  const desktop = new ElectronDesktop(api, { html: asset("window.html"), log });
+  // The OS's language (Electron's view of it first), English when it is not translated.
+  const t = createTranslator(pickLanguage([config.locale, app.getLocale(), ...osLocales()]));
+  const desktop = new ElectronDesktop(api, { html: asset("window.html"), log, t, branding: config.branding });
 
   // First run without an installer-provided configuration: ask for the server and the key.
   let error: string | null = null;
@@ -58,6 +61,7 @@ async function start(): Promise<void> {
       openLog: () => void api.openPath(path.join(config.dataDir, "agent.log")),
       quit: () => void (agent?.stop() ?? Promise.resolve()).then(() => app.quit()),
     },
+    t,
   );
   desktop.attachTray(tray);
   agent = new Agent({
@@ -71,7 +75,14 @@ async function start(): Promise<void> {
   });
   tray.update(agent.getState());
   log.info(`DashFleet agent (tray) → ${config.server}`);
-  await agent.run();
+  try {
+    await agent.run();
+  } catch (err) {
+    // A second agent on the same data folder (or another configuration problem): say so and stop.
+    log.error(err instanceof Error ? err.message : String(err));
+    if (err instanceof ConfigError) app.exit(2);
+    throw err;
+  }
 }
 
 if (!app.requestSingleInstanceLock()) {

@@ -1,6 +1,7 @@
 // The tray: icon, tooltip and menu derived from the agent's state (pure functions), applied through
 // the injected tray factory. States: connected, offline, action waiting (and connecting at start).
 import type { TrayState } from "../core/desktop.ts";
+import { createTranslator, type Translator } from "../core/i18n/index.ts";
 import type { ElectronApi, MenuItem, TrayLike } from "./ports.ts";
 
 export type TrayIcons = { connected: string; offline: string; waiting: string };
@@ -18,47 +19,43 @@ export function trayIcon(s: TrayState, icons: TrayIcons): string {
   return s.connection === "connected" ? icons.connected : icons.offline;
 }
 
+const english = createTranslator("en");
+
 /** The status line: connection and last sync. */
-export function statusLine(s: TrayState, now: Date = new Date()): string {
+export function statusLine(s: TrayState, now: Date = new Date(), t: Translator = english): string {
   const state = s.actionWaiting
-    ? "Action waiting"
+    ? t("tray.waiting")
     : s.connection === "connected"
-      ? "Connected"
+      ? t("tray.connected")
       : s.connection === "offline"
-        ? "Offline"
-        : "Connecting…";
-  if (!s.lastSync) return `${state} · never synced`;
+        ? t("tray.offline")
+        : t("tray.connecting");
+  if (!s.lastSync) return t("tray.neverSynced", { state });
   const secs = Math.max(0, Math.round((now.getTime() - Date.parse(s.lastSync)) / 1000));
-  const ago =
-    secs < 60
-      ? `${secs} s ago`
-      : secs < 3600
-        ? `${Math.round(secs / 60)} min ago`
-        : new Date(s.lastSync).toLocaleString();
-  return `${state} · last sync ${ago}`;
+  return t("tray.lastSync", { state, ago: t.ago(secs) });
 }
 
 const short = (t: string, n: number) => (t.length > n ? `${t.slice(0, n - 1)}…` : t).replace(/\s+/g, " ");
 
 /** The tray menu for a state. */
-export function trayMenu(s: TrayState, h: TrayHandlers, now: Date = new Date()): MenuItem[] {
+export function trayMenu(s: TrayState, h: TrayHandlers, now: Date = new Date(), t: Translator = english): MenuItem[] {
   const recent: MenuItem[] =
     s.recentMessages.length === 0
-      ? [{ label: "No messages", enabled: false }]
+      ? [{ label: t("tray.noMessages"), enabled: false }]
       : s.recentMessages.map((m) => ({
           label: short(`${m.title}: ${m.message}`, 60),
           click: () => h.openMessage(m.actionId),
         }));
   return [
-    { label: statusLine(s, now), enabled: false },
-    ...(s.machineId ? [{ label: `Machine: ${s.machineId}`, enabled: false }] : []),
+    { label: statusLine(s, now, t), enabled: false },
+    ...(s.machineId ? [{ label: t("tray.machine", { id: s.machineId }), enabled: false }] : []),
     { type: "separator" },
-    { label: "Recent messages", type: "submenu", submenu: recent },
-    { label: "Pause reporting", type: "checkbox", checked: s.paused, click: () => h.setPaused(!s.paused) },
-    { label: "Check now", click: () => h.checkNow() },
-    { label: "Open the log", click: () => h.openLog() },
+    { label: t("tray.recent"), type: "submenu", submenu: recent },
+    { label: t("tray.pause"), type: "checkbox", checked: s.paused, click: () => h.setPaused(!s.paused) },
+    { label: t("tray.checkNow"), click: () => h.checkNow() },
+    { label: t("tray.openLog"), click: () => h.openLog() },
     { type: "separator" },
-    { label: "Quit DashFleet Agent", click: () => h.quit() },
+    { label: t("tray.quit"), click: () => h.quit() },
   ];
 }
 
@@ -71,6 +68,7 @@ export class TrayService {
     private readonly api: ElectronApi,
     private readonly icons: TrayIcons,
     private readonly handlers: TrayHandlers,
+    private readonly t: Translator = english,
   ) {}
 
   update(s: TrayState): void {
@@ -81,8 +79,8 @@ export class TrayService {
       this.tray.onClick(() => this.last && this.update(this.last));
     }
     this.tray.setImage(trayIcon(s, this.icons));
-    this.tray.setToolTip(`DashFleet Agent — ${statusLine(s)}`);
-    this.tray.setContextMenu(trayMenu(s, this.handlers));
+    this.tray.setToolTip(this.t("tray.tooltip", { status: statusLine(s, new Date(), this.t) }));
+    this.tray.setContextMenu(trayMenu(s, this.handlers, new Date(), this.t));
   }
 
   destroy(): void {
