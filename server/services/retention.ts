@@ -4,11 +4,12 @@
 // freed pages back to the file system with incremental vacuum. Everything runs in small transactions
 // with a yield between them: the job shares SQLite's single writer (server/serialAdapter.ts) with
 // every request, so one batch at a time keeps a request's wait to about one batch.
+import Database from "better-sqlite3";
 import type { Logger } from "pino";
 import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
 import { finalStatuses } from "../contract/statuses.ts";
-import type { Db } from "../db.ts";
+import { BUSY_TIMEOUT_MS, type Db } from "../db.ts";
 import { pruneRawBatch, pruneRollupBatch, rollupBatch } from "./metricRollup.ts";
 
 /** Rows per transaction (raw reports rolled up or deleted, rollups, sessions, audit rows). */
@@ -34,7 +35,7 @@ export type RetentionRound = {
 type JobDeps = {
   db: Db;
   clock: Clock;
-  config: Pick<Config, "retention">;
+  config: Pick<Config, "retention" | "dbFile">;
   log: Pick<Logger, "info" | "warn" | "error">;
 };
 
@@ -52,6 +53,8 @@ export class RetentionJob {
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<RetentionRound> | null = null;
   #stopping = false;
+  /** The connection incremental vacuum runs on (see reclaimFreePages), opened at the first use. */
+  #vacuumDb: Database.Database | null = null;
 
   constructor(deps: JobDeps, opts: { batchRows?: number } = {}) {
     this.#deps = deps;
@@ -76,6 +79,8 @@ export class RetentionJob {
     this.#timer = null;
     this.#stopping = true;
     await this.#running?.catch(() => undefined);
+    this.#vacuumDb?.close();
+    this.#vacuumDb = null;
   }
 
   /** True while a round runs. */
@@ -127,10 +132,19 @@ export class RetentionJob {
         rows,
       ),
     };
-    const vacuumedPages = this.#stopping ? 0 : await reclaimFreePages(db, () => this.#stopping);
+    const vacuumedPages = await reclaimFreePages(
+      db,
+      () => this.#vacuumConnection(),
+      () => this.#stopping,
+    );
     const round = { rolledUp, pruned, vacuumedPages, ms: Math.round(performance.now() - started) };
     if (rolledUp > 0 || Object.values(pruned).some((n) => n > 0)) log.info({ retention: round }, "retention round");
     return round;
+  }
+
+  #vacuumConnection(): Database.Database {
+    this.#vacuumDb ??= new Database(this.#deps.config.dbFile, { timeout: BUSY_TIMEOUT_MS });
+    return this.#vacuumDb;
   }
 
   /** Repeats one batch until it does less than a full batch (or the job stops), yielding in between. */
@@ -161,31 +175,37 @@ export async function pruneFinishedActions(db: Db, before: Date, limit: number):
   );
 }
 
-/** PRAGMA values as numbers. */
-async function pragmaNumber(db: Db, name: string): Promise<number> {
-  const rows = await db.$queryRawUnsafe<Record<string, unknown>[]>(`PRAGMA ${name}`);
-  return Number(rows[0] ? Object.values(rows[0])[0] : 0);
-}
-
 /**
  * Hands free pages back to the file system in steps of VACUUM_STEP_PAGES (needs auto_vacuum =
  * INCREMENTAL, see db.ts), keeping VACUUM_KEEP_SHARE of the file free for the next round's inserts.
  * Returns the pages handed back.
+ *
+ * Why a second connection: `PRAGMA incremental_vacuum(N)` frees one page per step of its statement,
+ * and the Prisma adapter runs a statement without result columns with a single step (one page per
+ * call). better-sqlite3's exec() steps it to the end. Each step runs inside an (empty) Prisma
+ * transaction, which holds this process's one writer (serialAdapter.ts) without taking SQLite's lock,
+ * so the step never races this process's own writes and never waits on a busy lock.
  */
-export async function reclaimFreePages(db: Db, stop: () => boolean = () => false): Promise<number> {
-  if ((await pragmaNumber(db, "auto_vacuum")) !== 2) return 0;
+export async function reclaimFreePages(
+  db: Db,
+  vacuumConnection: () => Database.Database,
+  stop: () => boolean = () => false,
+): Promise<number> {
   let reclaimed = 0;
   for (;;) {
-    const pages = await pragmaNumber(db, "page_count");
-    const free = await pragmaNumber(db, "freelist_count");
-    const excess = free - Math.floor(pages * VACUUM_KEEP_SHARE);
-    if (excess <= 0 || stop()) return reclaimed;
-    const step = Math.min(excess, VACUUM_STEP_PAGES);
-    // Each freed page is one result row of the statement: read them all, or SQLite frees just one.
-    await db.$queryRawUnsafe(`PRAGMA incremental_vacuum(${step})`);
-    const after = await pragmaNumber(db, "freelist_count");
-    if (after >= free) return reclaimed;
-    reclaimed += free - after;
+    if (stop()) return reclaimed;
+    const freed = await db.$transaction(async () => {
+      const raw = vacuumConnection();
+      const read = (name: string) => Number(raw.pragma(name, { simple: true }));
+      if (read("auto_vacuum") !== 2) return 0;
+      const free = read("freelist_count");
+      const excess = free - Math.floor(read("page_count") * VACUUM_KEEP_SHARE);
+      if (excess <= 0) return 0;
+      raw.exec(`PRAGMA incremental_vacuum(${Math.min(excess, VACUUM_STEP_PAGES)})`);
+      return Math.max(0, free - read("freelist_count"));
+    });
+    if (freed === 0) return reclaimed;
+    reclaimed += freed;
     await yieldToRequests();
   }
 }
