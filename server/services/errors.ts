@@ -3,10 +3,15 @@ import { TRPCError } from "@trpc/server";
 
 /** Maps a unique violation to CONFLICT and a missing record to NOT_FOUND; rethrows anything else. */
 export function mapPrismaError(err: unknown, what = "record"): never {
-  const code = err && typeof err === "object" && "code" in err ? (err).code : undefined;
+  const code = err && typeof err === "object" && "code" in err ? err.code : undefined;
   if (code === "P2002") throw new TRPCError({ code: "CONFLICT", message: `That ${what} already exists`, cause: err });
   if (code === "P2025") throw new TRPCError({ code: "NOT_FOUND", message: `No such ${what}`, cause: err });
-  if (code === "P2003") throw new TRPCError({ code: "BAD_REQUEST", message: `The ${what} refers to something that does not exist`, cause: err });
+  if (code === "P2003")
+    throw new TRPCError({
+      code: "BAD_REQUEST",
+      message: `The ${what} refers to something that does not exist`,
+      cause: err,
+    });
   throw err;
 }
 
@@ -29,7 +34,8 @@ const LONE_SURROGATE = /\p{Surrogate}/u;
  */
 export function assertWellFormedText(value: unknown, depth = 0): void {
   if (typeof value === "string") {
-    if (LONE_SURROGATE.test(value)) throw new TRPCError({ code: "BAD_REQUEST", message: "input: text must be valid Unicode (no lone surrogates)" });
+    if (LONE_SURROGATE.test(value))
+      throw new TRPCError({ code: "BAD_REQUEST", message: "input: text must be valid Unicode (no lone surrogates)" });
   } else if (value && typeof value === "object" && depth < 64) {
     for (const [k, v] of Object.entries(value)) {
       assertWellFormedText(k, depth + 1);
@@ -39,21 +45,27 @@ export function assertWellFormedText(value: unknown, depth = 0): void {
 }
 
 /**
- * The database cannot write (disk full, read-only file or file system, I/O error): a clear 503 that
- * tells agents and admins to retry later, instead of an opaque 500. Null for any other error.
+ * The database cannot write (disk full, read-only file or file system, I/O error): the sentence to
+ * tell agents and admins (retry later), or null for any other error.
  */
-export function storageError(err: unknown): TRPCError | null {
+export function storageFailure(err: unknown): string | null {
   const text: string[] = [];
   for (let e: unknown = err, i = 0; e && typeof e === "object" && i < 6; e = (e as { cause?: unknown }).cause, i++) {
     const o = e as { message?: unknown; code?: unknown; kind?: unknown };
-    for (const v of [o.message, o.code, o.kind]) if (typeof v === "string" || typeof v === "number") text.push(String(v));
+    for (const v of [o.message, o.code, o.kind])
+      if (typeof v === "string" || typeof v === "number") text.push(String(v));
   }
   const all = text.join(" ");
-  const say = (message: string) => new TRPCError({ code: "SERVICE_UNAVAILABLE", message, cause: err });
   if (/database or disk is full|SQLITE_FULL|ENOSPC/i.test(all))
-    return say("The server's disk is full: nothing new can be saved until space is freed. Nothing already saved is lost; retry later.");
+    return "The server's disk is full: nothing new can be saved until space is freed. Nothing already saved is lost; retry later.";
   if (/readonly database|read-only|SQLITE_READONLY|EROFS/i.test(all))
-    return say("The server's database is read-only: nothing new can be saved until it is writable again. Retry later.");
-  if (/disk I\/O error|SQLITE_IOERR/i.test(all)) return say("The server could not write to its disk. Retry later.");
+    return "The server's database is read-only: nothing new can be saved until it is writable again. Retry later.";
+  if (/disk I\/O error|SQLITE_IOERR/i.test(all)) return "The server could not write to its disk. Retry later.";
   return null;
+}
+
+/** storageFailure as a clear 503 instead of an opaque 500. Null for any other error. */
+export function storageError(err: unknown): TRPCError | null {
+  const message = storageFailure(err);
+  return message === null ? null : new TRPCError({ code: "SERVICE_UNAVAILABLE", message, cause: err });
 }

@@ -1,6 +1,12 @@
 // Group commit: writes that arrive together share one transaction (one fsync), while each caller's
 // promise still resolves only once its own item is committed. Used for metric reports and queued
 // actions, the two writes a large fleet makes at rate.
+// Bounded: at most `maxWaiting` items wait; beyond that a caller is answered `unavailable` (503) at
+// once instead of queueing without end. When the disk fails (full, read-only, I/O error) the batch and
+// everything waiting behind it fail fast with `unavailable`, instead of each item retrying alone (a
+// failing disk would otherwise see thousands of failing transactions).
+import { DomainError } from "../domain/errors.ts";
+import { storageFailure } from "./errors.ts";
 
 type Waiting<T> = { item: T; done: () => void; fail: (err: unknown) => void };
 
@@ -8,19 +14,38 @@ export class GroupCommit<T> {
   #batch: Waiting<T>[] = [];
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
+  readonly #maxWaiting: number;
 
   /**
    * @param write commits items in one transaction, or throws and commits none
    * @param opts lingerMs: how long a first item waits for company when idle (0: start at once);
-   *   maxBatch: items per transaction at most
+   *   maxBatch: items per transaction at most; maxWaiting: items waiting at most (default 10 batches)
    */
   constructor(
     private readonly write: (items: T[]) => Promise<void>,
-    private readonly opts: { lingerMs: number; maxBatch: number },
-  ) {}
+    private readonly opts: { lingerMs: number; maxBatch: number; maxWaiting?: number },
+  ) {
+    this.#maxWaiting = opts.maxWaiting ?? opts.maxBatch * 10;
+  }
+
+  /** Items waiting for a commit (not counting the one running). */
+  get waiting(): number {
+    return this.#batch.length;
+  }
 
   /** Resolves once the item is committed; rejects with its own error if it cannot be. */
   add(item: T): Promise<void> {
+    if (this.#batch.length >= this.#maxWaiting) {
+      return Promise.reject(
+        new DomainError(
+          "unavailable",
+          "The server is busy saving earlier requests; nothing was saved. Retry in a moment.",
+          {
+            retryAfterSeconds: 1,
+          },
+        ),
+      );
+    }
     return new Promise<void>((done, fail) => {
       this.#batch.push({ item, done, fail });
       if (this.#running) return; // the running commit starts the next batch when it ends
@@ -54,6 +79,13 @@ export class GroupCommit<T> {
       await this.write(batch.map((w) => w.item));
       for (const w of batch) w.done();
     } catch (err) {
+      const storage = storageFailure(err);
+      if (storage !== null) {
+        // The disk, not an item: nothing behind this batch would fare better. Everyone hears it now.
+        const failed = new DomainError("unavailable", storage, { cause: err });
+        for (const w of [...batch, ...this.#batch.splice(0)]) w.fail(failed);
+        return;
+      }
       if (batch.length === 1) return batch[0]!.fail(err);
       // One bad item must not sink the others: commit each alone, so each gets its own answer.
       for (const w of batch) {
@@ -61,7 +93,7 @@ export class GroupCommit<T> {
           await this.write([w.item]);
           w.done();
         } catch (e) {
-          w.fail(e);
+          w.fail(storageFailure(e) === null ? e : new DomainError("unavailable", storageFailure(e)!, { cause: e }));
         }
       }
     }
