@@ -73,7 +73,10 @@ export function filterSql(orgId: string, filter: FleetFilter, clock: Clock): Sql
 type Cursor = { s: FleetSort; d: SortDir; k: string | number; i: string };
 
 export function encodeCursor(sort: FleetSort, dir: SortDir, key: unknown, id: string): string {
-  const k = key instanceof Date ? key.toISOString() : typeof key === "bigint" ? Number(key) : (key as string | number);
+  // The driver may hand back an integer-valued key as a bigint or a string: normalise by the sort's kind.
+  const kind = sortKeys[sort].kind;
+  const k =
+    kind === "number" ? Number(key) : kind === "date" ? new Date(key as string | Date).toISOString() : String(key);
   const c: Cursor = { s: sort, d: dir, k, i: id };
   return Buffer.from(JSON.stringify(c)).toString("base64url");
 }
