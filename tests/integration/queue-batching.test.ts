@@ -6,11 +6,12 @@ import { enroll, startTestServer, type TestOrg, type TestServer } from "../helpe
 
 let server: TestServer;
 let org: TestOrg;
+let batch1Token: string;
 
 beforeAll(async () => {
   server = await startTestServer({ env: { DASHFLEET_QUEUE_PER_MINUTE: "100000" } });
   org = await server.createOrg();
-  await enroll(server, org.agentKey, "batch-1");
+  batch1Token = await enroll(server, org.agentKey, "batch-1");
   await enroll(server, org.agentKey, "batch-2");
 });
 afterAll(() => server.stop());
@@ -43,7 +44,7 @@ describe("group commit of queued actions", () => {
       expect(await db.actionEvent.count({ where: { actionId: { in: ids }, status: "pending" } })).toBe(200);
       expect(await db.auditLog.count({ where: { orgId: org.orgId, action: "actions.queue", target: { in: ids } } })).toBe(200);
       // Every one is delivered exactly once, in the per-machine order of its sequence number.
-      const agent = server.client(await enroll(server, org.agentKey, "batch-1"));
+      const agent = server.client(batch1Token);
       const delivered: string[] = [];
       for (let got = await agent.agent.pendingActions.query(); got.actions.length > 0; got = await agent.agent.pendingActions.query())
         delivered.push(...got.actions.map((a) => a.id));
