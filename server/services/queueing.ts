@@ -16,7 +16,7 @@ export type QueueJob = {
     createdBy: string;
     createdAt: Date;
     expiresAt: Date;
-    bulkId: string | null;
+    bulkId?: string | null;
   }[];
   events: { actionId: string; status: string; at: Date; detail: string | null }[];
   audit: { orgId: string; actor: string; action: string; target: string | null; detail: string | null; at: Date };
