@@ -83,7 +83,7 @@ export class ActionQueue {
             a.createdBy,
             a.createdAt,
             a.expiresAt,
-            a.bulkId,
+            a.bulkId ?? null,
           ]),
         ),
       ),
