@@ -1,11 +1,18 @@
 // The agent's window page in real Chromium (the engine Electron embeds), loaded from file:// as
 // Electron's loadFile does, with the preload's API stubbed: a hostile message is shown as text, the
 // CSP lets the page's own script run and nothing else, and each kind of window sends its answer.
+// Requests are built by the same functions the shell uses (messageRequest, rebootRequest); the full
+// end-user flows (countdown, snooze, final stage, receipt, French) are in tests/enduser/windows.test.ts.
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTranslator } from "../../tray-agent/src/core/i18n/index.ts";
+import { messageRequest, rebootRequest } from "../../tray-agent/src/electron/desktop.ts";
 import { launchBrowser } from "../helpers/browser.ts";
+
+const en = createTranslator("en");
+const common = { lang: "en", branding: null };
 
 const PAGE = pathToFileURL(
   path.resolve(import.meta.dirname, "../../tray-agent/src/electron/renderer/window.html"),
@@ -44,32 +51,41 @@ const answers = (page: Page) => page.evaluate(() => (window as unknown as { __an
 describe("agent window page (Chromium)", () => {
   it("shows a hostile message verbatim as text, runs no injected markup, then answers ok", async () => {
     const message = `<img src=x onerror="window.__pwned=true"> <b>bold</b> $(rm -rf /) \`id\` "q" 'q'\nline 2`;
-    const { page, errors } = await open({ kind: "message", title: "<i>IT</i>", message });
+    const { page, errors } = await open(
+      messageRequest({ title: "<i>IT</i>", message, urgency: "info", requireAcknowledgement: false }, en, null),
+    );
     expect(await page.textContent("#message")).toBe(message);
     expect(await page.textContent("#title")).toBe("<i>IT</i>");
     expect(await page.locator("#message img, #message b").count()).toBe(0);
     expect(await page.evaluate(() => (window as unknown as { __pwned?: boolean }).__pwned ?? false)).toBe(false);
     await page.click("#primary");
     expect(await answers(page)).toEqual(["ok"]);
+    expect(await page.isVisible("#setup")).toBe(false);
     expect(errors).toEqual([]);
     await page.close();
   });
 
-  it("countdown: shows the time left and a Postpone button only while postponements remain", async () => {
-    const { page } = await open({
-      kind: "countdown",
-      title: "Your computer will restart",
-      message: "Save your work.",
+  it("reboot prompt: shows the time left and a snooze picker only while snoozes remain", async () => {
+    const base = {
+      stage: "prompt" as const,
       seconds: 90,
-      postponesLeft: 2,
-    });
+      snoozeOptions: [600],
+      snoozesLeft: 2,
+      maxSnoozes: 3,
+      deadlineAt: null,
+      insistence: "normal" as const,
+    };
+    const { page } = await open(rebootRequest(base, en, null));
     expect(await page.textContent("#countdown")).toMatch(/^Restarting in 1:(30|29)$/);
-    expect(await page.textContent("#secondary")).toBe("Postpone (2 left)");
-    await page.click("#secondary");
-    expect(await answers(page)).toEqual(["postpone"]);
+    expect(await page.isVisible("#snooze")).toBe(true);
+    await page.click("#snooze-button");
+    expect(await answers(page)).toEqual([{ snooze: 600 }]);
     await page.close();
-    const last = await open({ kind: "countdown", title: "Restart", message: "m", seconds: 10, postponesLeft: 0 });
-    expect(await last.page.isVisible("#secondary")).toBe(false);
+    const last = await open(
+      rebootRequest({ ...base, stage: "final", seconds: 10, snoozeOptions: [], snoozesLeft: 0 }, en, null),
+    );
+    expect(await last.page.isVisible("#snooze")).toBe(false);
+    expect(await last.page.isVisible("#setup")).toBe(false);
     await last.page.click("#primary");
     expect(await answers(last.page)).toEqual(["now"]);
     await last.page.close();
@@ -77,6 +93,7 @@ describe("agent window page (Chromium)", () => {
 
   it("confirm and first-run setup send their answers", async () => {
     const c = await open({
+      ...common,
       kind: "confirm",
       title: "Restart DashFleet Agent",
       message: "?",
@@ -86,7 +103,15 @@ describe("agent window page (Chromium)", () => {
     await c.page.click("#secondary");
     expect(await answers(c.page)).toEqual(["no"]);
     await c.page.close();
-    const s = await open({ kind: "setup", server: "", error: "--server: must be a URL" });
+    const text = {
+      title: "Connect",
+      message: "m",
+      server: "Server address",
+      token: "Enrollment key",
+      connect: "Connect",
+    };
+    const s = await open({ ...common, kind: "setup", server: "", error: "--server: must be a URL", text });
+    expect(await s.page.isVisible("#setup")).toBe(true);
     expect(await s.page.textContent("#error")).toBe("--server: must be a URL");
     await s.page.fill("#server", "https://fleet.example.com");
     await s.page.fill("#token", "dfk_abc");

@@ -127,6 +127,13 @@
   document.addEventListener("keydown", (e) => {
     if (e.key === "Escape" && onEscape) onEscape();
   });
+  // A long text scrolls inside the body: make that region reachable by keyboard (arrow keys scroll it).
+  const body = $("body");
+  if (body.scrollHeight > body.clientHeight) {
+    body.tabIndex = 0;
+    body.setAttribute("role", "region");
+    body.setAttribute("aria-label", title);
+  }
   if (req.kind === "setup") $("server").focus();
   else $("title").focus();
 })();

@@ -1,0 +1,338 @@
+// The end-user windows as people see them: the real ElectronDesktop drives real Chromium through the
+// same typed port the Electron shell uses (ElectronApi), with each window a Chromium page at the size
+// the shell opens it and the preload's two calls (init, answer) bridged to the desktop's IPC handlers.
+// Driven like a user: the countdown ticks, a snooze is picked, the final stage has no snooze and cannot
+// be closed, a message is acknowledged; English and French; keyboard order, accessible names, forced
+// colours, HiDPI. Screenshots in tests/artifacts/enduser/.
+import fs from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RebootPromptRequest } from "../../tray-agent/src/core/desktop.ts";
+import { createTranslator } from "../../tray-agent/src/core/i18n/index.ts";
+import { silentLogger } from "../../tray-agent/src/core/log.ts";
+import { ElectronDesktop, SIZES } from "../../tray-agent/src/electron/desktop.ts";
+import { IPC, type PreloadApi } from "../../tray-agent/src/electron/ipc.ts";
+import type { ElectronApi, WindowLike, WindowOptions } from "../../tray-agent/src/electron/ports.ts";
+import { ARTIFACTS, launchBrowser } from "../helpers/browser.ts";
+
+const HTML = path.resolve(import.meta.dirname, "../../tray-agent/src/electron/renderer/window.html");
+const SHOTS = path.join(ARTIFACTS, "enduser");
+let browser: Browser;
+
+beforeAll(async () => {
+  browser = await launchBrowser();
+  fs.mkdirSync(SHOTS, { recursive: true });
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+type Opened = { page: Page; opts: WindowOptions; problems: string[] };
+
+/** ElectronApi over Chromium pages: what the shell's real.ts does with BrowserWindow and ipcMain. */
+class ChromiumElectron implements ElectronApi {
+  readonly windows: Opened[] = [];
+  private initHandler: ((senderId: number) => unknown) | null = null;
+  private answerHandler: ((senderId: number, payload: unknown) => void) | null = null;
+  private nextId = 1;
+  private waiters: ((o: Opened) => void)[] = [];
+
+  constructor(private readonly scale = 1) {}
+
+  createWindow(opts: WindowOptions): WindowLike {
+    const id = this.nextId++;
+    let page: Page | null = null;
+    let destroyed = false;
+    const closed: (() => void)[] = [];
+    return {
+      contentsId: id,
+      load: async (file) => {
+        page = await browser.newPage({
+          viewport: { width: opts.width, height: opts.height },
+          deviceScaleFactor: this.scale,
+        });
+        const problems: string[] = [];
+        page.on("pageerror", (e) => problems.push(e.message));
+        page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
+        // The preload's API, bridged to the handlers the desktop registered (IPC.init / IPC.answer).
+        await page.exposeFunction("__ipcInit", () => this.initHandler?.(id) ?? null);
+        await page.exposeFunction("__ipcAnswer", (a: unknown) => this.answerHandler?.(id, a));
+        await page.addInitScript(() => {
+          const w = window as unknown as {
+            dashfleet: PreloadApi;
+            __ipcInit: () => Promise<never>;
+            __ipcAnswer: (a: unknown) => Promise<void>;
+          };
+          w.dashfleet = { init: () => w.__ipcInit(), answer: (a) => void w.__ipcAnswer(a) };
+        });
+        await page.goto(pathToFileURL(file).href);
+        const o = { page, opts, problems };
+        this.windows.push(o);
+        for (const w of this.waiters.splice(0)) w(o);
+      },
+      show: () => {},
+      focus: () => {},
+      close: () => {
+        if (destroyed) return;
+        destroyed = true;
+        void page?.close();
+        for (const l of closed) l();
+      },
+      isDestroyed: () => destroyed,
+      onClosed: (l) => void closed.push(l),
+    };
+  }
+
+  /** The next window that finished loading. */
+  nextWindow(): Promise<Opened> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  handle(channel: string, fn: (senderId: number) => unknown): void {
+    if (channel === IPC.init) this.initHandler = fn;
+  }
+  on(channel: string, fn: (senderId: number, payload: unknown) => void): void {
+    if (channel === IPC.answer) this.answerHandler = fn;
+  }
+  createTray(): never {
+    throw new Error("no tray here");
+  }
+  notificationsSupported = () => false;
+  createNotification(): never {
+    throw new Error("no notifications here");
+  }
+  openPath = async () => "";
+  relaunch = () => {};
+  exit = () => {};
+  quit = () => {};
+  setOpenAtLogin = () => {};
+}
+
+function desktopIn(lang: string, o: { scale?: number; branding?: boolean } = {}) {
+  const api = new ChromiumElectron(o.scale);
+  const desktop = new ElectronDesktop(api, {
+    html: HTML,
+    log: silentLogger,
+    t: createTranslator(lang),
+    now: () => new Date("2026-11-25T14:05:00.000Z"),
+    branding: o.branding
+      ? { orgName: "Acme Corp IT", supportText: "Questions? Call the help desk on 4242 or write to it@acme.example." }
+      : null,
+  });
+  return { api, desktop };
+}
+
+const prompt: RebootPromptRequest = {
+  stage: "prompt",
+  seconds: 300,
+  snoozeOptions: [600, 3600, 14_400],
+  snoozesLeft: 3,
+  maxSnoozes: 3,
+  deadlineAt: "2026-11-25T18:00:00.000Z",
+  insistence: "normal",
+};
+
+const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+
+/** Whether an element is entirely inside the window (not scrolled or pushed out). */
+async function inView(page: Page, selector: string): Promise<boolean> {
+  const box = await page.locator(selector).boundingBox();
+  const vp = page.viewportSize()!;
+  return !!box && box.y >= 0 && box.x >= 0 && box.y + box.height <= vp.height && box.x + box.width <= vp.width;
+}
+
+const countdownSeconds = async (page: Page) => {
+  const m = /(\d+):(\d\d)/.exec((await page.textContent("#countdown")) ?? "");
+  return m ? Number(m[1]) * 60 + Number(m[2]) : NaN;
+};
+
+describe("end-user windows in Chromium", () => {
+  it("reboot prompt (English): ticks, offers the policy's snoozes, keeps title and buttons in view, snoozes 1 hour", async () => {
+    const { api, desktop } = desktopIn("en", { branding: true });
+    const opened = api.nextWindow();
+    const answer = desktop.rebootPrompt(prompt);
+    const { page, opts, problems } = await opened;
+    await page.locator("#countdown").waitFor();
+    expect(opts).toMatchObject({ ...SIZES.reboot, closable: false, alwaysOnTop: false });
+    expect(await page.textContent("h1")).toBe("Your computer will restart");
+    expect(await page.textContent("#org")).toBe("Acme Corp IT");
+    const first = await countdownSeconds(page);
+    expect(first).toBeGreaterThan(295);
+    await page.waitForTimeout(1300);
+    expect(await countdownSeconds(page)).toBeLessThan(first);
+    expect(await page.textContent("#snoozes-left")).toBe("You can snooze 3 more times.");
+    expect(await page.textContent("#deadline")).toMatch(
+      /^The restart will happen by Nov 25, 2026 at .+ at the latest\.$/,
+    );
+    // The enrollment form never shows outside first-run setup (the `hidden` bug).
+    expect(await page.isVisible("#setup")).toBe(false);
+    // Accessible names and the snooze choices (labels from ICU plurals).
+    const select = page.getByRole("combobox", { name: "Snooze for" });
+    expect(await select.locator("option").allTextContents()).toEqual(["10 minutes", "1 hour", "4 hours"]);
+    expect(await page.getByRole("timer").count()).toBe(1);
+    // Keyboard: focus starts on the title (a stray Enter restarts nothing), then select → Snooze → Restart now.
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("title");
+    const order: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      await page.keyboard.press("Tab");
+      order.push((await page.evaluate(() => document.activeElement?.id)) ?? "");
+      // The focused control never scrolls the title out of view.
+      expect(await inView(page, "h1")).toBe(true);
+    }
+    expect(order).toEqual(["snooze-choice", "snooze-button", "primary"]);
+    expect(await inView(page, "#primary")).toBe(true);
+    await shot(page, "reboot-prompt-en");
+    await select.selectOption("3600");
+    await page.getByRole("button", { name: "Snooze", exact: true }).click();
+    expect(await answer).toEqual({ kind: "snooze", seconds: 3600 });
+    expect(problems).toEqual([]);
+  });
+
+  it("final stage: no snooze, cannot be closed, on top, only 'Restart now'", async () => {
+    const { api, desktop } = desktopIn("en", { branding: true });
+    const opened = api.nextWindow();
+    const answer = desktop.rebootPrompt({
+      ...prompt,
+      stage: "final",
+      seconds: 900,
+      snoozeOptions: [],
+      snoozesLeft: 0,
+      insistence: "high",
+    });
+    const { page, opts } = await opened;
+    await page.locator("#countdown").waitFor();
+    expect(opts).toMatchObject({ closable: false, alwaysOnTop: true });
+    expect(await page.textContent("h1")).toBe("Your computer is restarting");
+    expect(await page.isVisible("#snooze")).toBe(false);
+    expect(await page.isVisible("#secondary")).toBe(false);
+    expect(await page.getByRole("button").allTextContents()).toEqual(["Restart now"]);
+    expect(await page.textContent("#countdown")).toMatch(/^Restarting in 1[45]:\d\d$/);
+    // Escape does nothing here.
+    await page.keyboard.press("Escape");
+    await shot(page, "final-stage-en");
+    await page.getByRole("button", { name: "Restart now" }).click();
+    expect(await answer).toEqual({ kind: "now" });
+  });
+
+  it("message with acknowledgement (critical): colour, icon and word for the urgency; only 'I have read this' ends it", async () => {
+    const { api, desktop } = desktopIn("en", { branding: true });
+    const opened = api.nextWindow();
+    const text = `The VPN changes on Monday.\nInstall the new client from https://vpn.example/install before 9:00.\n<b>not bold</b>`;
+    const answer = desktop.dialog({
+      actionId: "a1",
+      title: "VPN change",
+      message: text,
+      urgency: "critical",
+      requireAcknowledgement: true,
+    });
+    const { page, opts } = await opened;
+    await page.locator("#urgency").waitFor();
+    expect(opts).toMatchObject({ closable: false, alwaysOnTop: true });
+    expect(await page.textContent("#message")).toBe(text); // links and markup stay text
+    expect(await page.locator("#message a, #message b").count()).toBe(0);
+    expect(await page.textContent("#urgency")).toBe("Critical");
+    expect(await page.textContent("#icon")).toBe("!!");
+    expect(await page.isVisible("#setup")).toBe(false);
+    const stripe = await page.evaluate(() => getComputedStyle(document.getElementById("window")!).borderTopColor);
+    expect(stripe).toBe("rgb(179, 38, 30)");
+    await page.keyboard.press("Escape"); // no way around the receipt
+    await shot(page, "message-ack-critical-en");
+    await page.getByRole("button", { name: "I have read this" }).click();
+    expect(await answer).toEqual({ acknowledgedAt: "2026-11-25T14:05:00.000Z" });
+  });
+
+  it("a very long message keeps the title and the button in view (the body scrolls)", async () => {
+    const { api, desktop } = desktopIn("en");
+    const opened = api.nextWindow();
+    const answer = desktop.dialog({
+      actionId: "a2",
+      title: "Maintenance tonight",
+      message: Array.from({ length: 60 }, (_, i) => `Line ${i + 1}: servers restart between 22:00 and 23:00.`).join(
+        "\n",
+      ),
+      urgency: "warning",
+      requireAcknowledgement: false,
+    });
+    const { page, opts } = await opened;
+    await page.locator("#urgency").waitFor();
+    expect(opts).toMatchObject({ alwaysOnTop: false, closable: true });
+    // Tab reaches the scrolling text (arrow keys scroll it), then the button; both keep the title in view.
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("body");
+    await page.keyboard.press("End");
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("primary");
+    expect(await inView(page, "h1")).toBe(true);
+    expect(await inView(page, "#primary")).toBe(true);
+    expect(await page.textContent("#urgency")).toBe("Warning");
+    await shot(page, "message-long-warning-en");
+    // A plain message closes with Escape (the window may be gone before the key press returns).
+    await page.keyboard.press("Escape").catch(() => undefined);
+    expect(await answer).toEqual({ acknowledgedAt: null });
+  });
+
+  it("French: the prompt, the final stage and the receipt are translated (ICU plurals), nothing left in English", async () => {
+    const { api, desktop } = desktopIn("fr", { branding: true });
+    let opened = api.nextWindow();
+    const snooze = desktop.rebootPrompt({ ...prompt, snoozesLeft: 1, insistence: "high" });
+    let { page } = await opened;
+    await page.locator("#countdown").waitFor();
+    expect(await page.getAttribute("html", "lang")).toBe("fr");
+    expect(await page.textContent("h1")).toBe("Votre ordinateur va redémarrer");
+    expect(await page.textContent("#countdown")).toMatch(/^Redémarrage dans [45]:\d\d$/);
+    expect(await page.textContent("#snoozes-left")).toBe("Vous pouvez encore reporter 1 fois.");
+    expect(await page.textContent("#deadline")).toMatch(/^Le redémarrage aura lieu au plus tard le 25 nov\. 2026 à /);
+    const select = page.getByRole("combobox", { name: "Reporter de" });
+    expect(await select.locator("option").allTextContents()).toEqual(["10 minutes", "1 heure", "4 heures"]);
+    expect(await page.getByRole("button").allTextContents()).toEqual(["Reporter", "Redémarrer maintenant"]);
+    await shot(page, "reboot-prompt-fr");
+    await page.getByRole("button", { name: "Reporter", exact: true }).click();
+    expect(await snooze).toEqual({ kind: "snooze", seconds: 600 });
+
+    opened = api.nextWindow();
+    const final = desktop.rebootPrompt({ ...prompt, stage: "final", seconds: 600, snoozeOptions: [], snoozesLeft: 0 });
+    ({ page } = await opened);
+    await page.locator("#countdown").waitFor();
+    expect(await page.textContent("h1")).toBe("Votre ordinateur redémarre");
+    expect(await page.getByRole("button").allTextContents()).toEqual(["Redémarrer maintenant"]);
+    await shot(page, "final-stage-fr");
+    await page.getByRole("button", { name: "Redémarrer maintenant" }).click();
+    expect(await final).toEqual({ kind: "now" });
+
+    opened = api.nextWindow();
+    const read = desktop.dialog({
+      actionId: "a3",
+      title: "Changement du VPN",
+      message: "Le VPN change lundi.",
+      urgency: "info",
+      requireAcknowledgement: true,
+    });
+    ({ page } = await opened);
+    await page.locator("#urgency").waitFor();
+    expect(await page.textContent("#urgency")).toBe("Information");
+    await shot(page, "message-ack-fr");
+    await page.getByRole("button", { name: "J'ai lu ce message" }).click();
+    expect(await read).toEqual({ acknowledgedAt: "2026-11-25T14:05:00.000Z" });
+  });
+
+  it("HiDPI (200 %) and forced colours (high contrast): same layout, visible borders, buttons in view", async () => {
+    const { api, desktop } = desktopIn("en", { scale: 2, branding: true });
+    const opened = api.nextWindow();
+    const answer = desktop.rebootPrompt({ ...prompt, insistence: "high" });
+    const { page } = await opened;
+    await page.locator("#countdown").waitFor();
+    await shot(page, "reboot-prompt-hidpi-en");
+    await page.emulateMedia({ forcedColors: "active" });
+    const border = await page.evaluate(() => getComputedStyle(document.getElementById("primary")!).borderTopWidth);
+    expect(border).toBe("2px");
+    expect(await inView(page, "#primary")).toBe(true);
+    expect(await inView(page, "h1")).toBe(true);
+    await shot(page, "reboot-prompt-forced-colors-en");
+    await page.getByRole("button", { name: "Restart now" }).click();
+    expect(await answer).toEqual({ kind: "now" });
+    // Every window the shell opens fits a 1366×768 screen with room to spare.
+    for (const s of Object.values(SIZES)) expect(s.width <= 1366 / 2 && s.height <= 768 * 0.6).toBe(true);
+  });
+});
