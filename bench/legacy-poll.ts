@@ -31,7 +31,7 @@ function wrk(url: string, token: string | null, duration = seconds): Promise<Run
   ];
   return new Promise((resolve, reject) => {
     execFile("wrk", args, (err, stdout) => {
-      if (err) return reject(err);
+      if (err) return reject(new Error(`wrk failed: ${err.message}`));
       resolve({
         rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? 0),
         non2xx: Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? 0),

@@ -8,6 +8,7 @@ import type { Db } from "../db.ts";
 import { forbidden, notFound } from "../domain/errors.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 import { writeAudit } from "./audit.ts";
+import { onlineUntilOf } from "./health.ts";
 import { hashSecret, MACHINE_TOKEN_PREFIX, newSecret, sameDigest } from "./crypto.ts";
 import { recordInvalidation } from "./invalidations.ts";
 
@@ -15,8 +16,6 @@ import { recordInvalidation } from "./invalidations.ts";
 export const ENROLL_TOKEN_PREFIX = "dfe_";
 /** How long an admin's approval lets the agent key re-enroll the machine (once). */
 export const APPROVAL_TTL_MS = 24 * 3600_000;
-/** Online while now < lastSeenAt + this many report intervals (as the fleet view computes it). */
-const ONLINE_INTERVALS = 3;
 
 type Tx = Prisma.TransactionClient;
 /** Who enrolls: an agent key, or a machine token re-enrolling its own machine. */
@@ -154,7 +153,7 @@ function identityFields(input: EnrollInput, token: string, now: Date, reportInte
     agentVersion: input.agentVersion,
     tokenHash: hashSecret(token),
     lastSeenAt: now,
-    onlineUntil: new Date(now.getTime() + ONLINE_INTERVALS * reportIntervalSec * 1000),
+    onlineUntil: onlineUntilOf(now, reportIntervalSec),
     reportIntervalSec,
   };
 }

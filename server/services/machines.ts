@@ -1,42 +1,9 @@
-// Machines: enrollment (per-machine tokens) and metric reports.
-import { TRPCError } from "@trpc/server";
+// Machines: metric reports (enrollment and retirement: services/enrollment.ts).
 import type { Clock } from "../clock.ts";
 import type { MachineIdentity, MetricReport } from "../contract/index.ts";
 import type { Db } from "../db.ts";
-import { hashSecret, MACHINE_TOKEN_PREFIX, newSecret } from "./crypto.ts";
 import { GroupCommit } from "./groupCommit.ts";
-import { HealthWindow, ONLINE_INTERVALS, onlineUntilOf, type Health } from "./health.ts";
-
-/**
- * Enrolls a machine (or re-enrolls it: same org and machine id) and returns a fresh machine token.
- * The previous token of that machine stops working.
- */
-export async function enrollMachine(
-  db: Db,
-  clock: Clock,
-  orgId: string,
-  identity: MachineIdentity,
-  reportIntervalSec: number,
-): Promise<{ machineToken: string; machineRef: string }> {
-  const token = newSecret(MACHINE_TOKEN_PREFIX);
-  const now = clock.now();
-  const fields = {
-    hostname: identity.hostname,
-    os: identity.os,
-    agentVersion: identity.agentVersion,
-    tokenHash: hashSecret(token),
-    lastSeenAt: now,
-    onlineUntil: onlineUntilOf(now, reportIntervalSec),
-    reportIntervalSec,
-  };
-  const m = await db.machine.upsert({
-    where: { orgId_machineId: { orgId, machineId: identity.machineId } },
-    create: { orgId, machineId: identity.machineId, firstSeenAt: now, ...fields },
-    update: fields,
-    select: { id: true },
-  });
-  return { machineToken: token, machineRef: m.id };
-}
+import { HealthWindow, ONLINE_INTERVALS, type Health } from "./health.ts";
 
 /** Stores one metric report and updates the machine's latest figures. Resolves once both are committed. */
 export async function recordReport(
@@ -152,30 +119,4 @@ async function writeBatch(db: Db, batch: PendingReport[]): Promise<void> {
 
 function extrasOf(report: MetricReport): string | null {
   return report.extras ? JSON.stringify(report.extras) : null;
-}
-
-/** Finds a machine of an org by its agent-side id; NOT_FOUND otherwise. */
-export async function machineRefOf(db: Db, orgId: string, machineId: string): Promise<string> {
-  const m = await db.machine.findUnique({ where: { orgId_machineId: { orgId, machineId } }, select: { id: true } });
-  if (!m) throw new TRPCError({ code: "NOT_FOUND", message: `No machine "${machineId}" in this organization` });
-  return m.id;
-}
-
-/**
- * Which machine an agent call is about: a machine token's own machine (naming another is FORBIDDEN),
- * or, with an agent key (the original design's flow), the machine it names.
- */
-export async function machineForAgent(
-  db: Db,
-  agent: { orgId: string; kind: "machine"; machineRef: string; machineId: string } | { orgId: string; kind: "key" },
-  machineId: string | undefined,
-  missingMessage = "machineId: required with an agent key",
-): Promise<{ orgId: string; machineRef: string; machineId: string }> {
-  if (agent.kind === "machine") {
-    if (machineId !== undefined && machineId !== agent.machineId)
-      throw new TRPCError({ code: "FORBIDDEN", message: "A machine token can only act for its own machine" });
-    return { orgId: agent.orgId, machineRef: agent.machineRef, machineId: agent.machineId };
-  }
-  if (!machineId) throw new TRPCError({ code: "BAD_REQUEST", message: missingMessage });
-  return { orgId: agent.orgId, machineRef: await machineRefOf(db, agent.orgId, machineId), machineId };
 }
