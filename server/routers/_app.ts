@@ -8,6 +8,7 @@ import { fleetRouter } from "./fleet.ts";
 import { keysRouter } from "./keys.ts";
 import { machinesRouter } from "./machines.ts";
 import { orgsRouter } from "./orgs.ts";
+import { viewsRouter } from "./views.ts";
 
 export const appRouter = router({
   auth: authRouter,
@@ -18,6 +19,7 @@ export const appRouter = router({
   agent: agentRouter,
   machines: machinesRouter,
   bulk: bulkRouter,
+  views: viewsRouter,
 });
 
 export type AppRouter = typeof appRouter;
