@@ -288,7 +288,12 @@ async function run(rawArgv: string[]): Promise<void> {
             `  agent key: ${org.agentKey}`,
             ...(job.legacyAgents ? [LEGACY_WARNING] : []),
           ].join("\n"),
-          { orgId: org.orgId, adminKey: org.adminKey, agentKey: org.agentKey, legacyAgents: job.legacyAgents },
+          {
+            orgId: org.orgId,
+            adminKey: org.adminKey,
+            agentKey: org.agentKey,
+            ...(job.legacyAgents ? { legacyAgents: true } : {}),
+          },
         );
         break;
       }
