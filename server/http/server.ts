@@ -4,6 +4,7 @@ import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import type { AppDeps } from "../context.ts";
 import { appRouter } from "../routers/_app.ts";
 import { createHttpContext } from "./context.ts";
+import { BatchGate } from "./batchGate.ts";
 import { answerHotPath } from "./fastPoll.ts";
 import { handleRest } from "./rest.ts";
 import { createStaticHandler, securityHeaders } from "./static.ts";
@@ -23,23 +24,33 @@ export function batchCallCount(url: string): number {
   return n;
 }
 
-/** Refuses an oversized batch before any of its calls runs, with a tRPC-shaped 400 that says what to do. */
-function refuseOversizedBatch(url: string, res: http.ServerResponse): boolean {
-  const calls = batchCallCount(url);
-  if (calls <= MAX_BATCH_CALLS) return false;
-  const message = `A request may batch at most ${MAX_BATCH_CALLS} calls; this one has ${calls}. Send them in several requests.`;
+/** A tRPC-shaped error answer (what tRPC's own clients understand), before any call runs. */
+function refuse(
+  res: http.ServerResponse,
+  status: 400 | 503,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
+  const code = status === 400 ? "BAD_REQUEST" : "SERVICE_UNAVAILABLE";
   res
-    .writeHead(400, { "content-type": "application/json" })
-    .end(JSON.stringify({ error: { message, code: -32600, data: { code: "BAD_REQUEST", httpStatus: 400 } } }));
-  return true;
+    .writeHead(status, { "content-type": "application/json", ...headers })
+    .end(
+      JSON.stringify({
+        error: { message, code: status === 400 ? -32600 : -32603, data: { code, httpStatus: status } },
+      }),
+    );
 }
+
+/** Batched requests processed at once, and how many may wait for a turn (see batchGate.ts). */
+export const BATCH_CONCURRENCY = 2;
+export const BATCH_QUEUE = 256;
 
 export function createHttpServer(deps: AppDeps): http.Server {
   const trpc = createHTTPHandler({
     router: appRouter,
     basePath: "/trpc/",
     maxBodySize: deps.config.maxBodyBytes,
-    // A second guard behind refuseOversizedBatch (same limit), should a path reach tRPC another way.
+    // A second guard behind the check in the request handler (same limit).
     maxBatchSize: MAX_BATCH_CALLS,
     createContext: ({ req, res }) => createHttpContext(deps, req, res),
     onError({ error, path }) {
@@ -48,6 +59,7 @@ export function createHttpServer(deps: AppDeps): http.Server {
     },
   });
 
+  const batches = new BatchGate(BATCH_CONCURRENCY, BATCH_QUEUE);
   const serveStatic = createStaticHandler(deps.config.dashboardDir, {
     onStreamError: (err, url) => deps.log.warn({ err, url }, "static file vanished while being served"),
   });
@@ -56,7 +68,20 @@ export function createHttpServer(deps: AppDeps): http.Server {
     const url = req.url ?? "/";
     if (url.startsWith("/trpc/")) {
       securityHeaders(res);
-      if (refuseOversizedBatch(url, res)) return;
+      const calls = batchCallCount(url);
+      if (calls > MAX_BATCH_CALLS)
+        return refuse(
+          res,
+          400,
+          `A request may batch at most ${MAX_BATCH_CALLS} calls; this one has ${calls}. Send them in several requests.`,
+        );
+      if (calls > 1) {
+        if (!batches.admit(res, () => void trpc(req, res)))
+          refuse(res, 503, "The server is busy with other batched requests. Retry in a second.", {
+            "retry-after": "1",
+          });
+        return;
+      }
       // Empty polls and metric reports (most requests of a fleet) skip the tRPC machinery; see fastPoll.ts.
       void answerHotPath(deps, req, res).then(
         (answered) => answered || trpc(req, res),
