@@ -22,6 +22,12 @@ beforeAll(async () => {
   admin = server.client(org.adminKey);
   fakeBin = tempDataDir();
   recordFile = path.join(fakeBin, "calls.jsonl");
+  // `who` (what systeminformation asks for the signed-in users) lists one user while signed-in exists.
+  fs.writeFileSync(
+    path.join(fakeBin, "who"),
+    `#!/bin/sh\n[ -e ${JSON.stringify(path.join(fakeBin, "signed-in"))} ] && echo "alice    pts/0        2026-11-25 09:00 (10.0.0.5)"\nexit 0\n`,
+    { mode: 0o755 },
+  );
   for (const name of ["notify-send", "systemctl", "shutdown"]) {
     const file = path.join(fakeBin, name);
     fs.writeFileSync(
@@ -46,6 +52,9 @@ function recorded(): string[][] {
     .filter(Boolean)
     .map((l) => JSON.parse(l) as string[]);
 }
+
+/** The reboot commands run so far (all tests of this file). */
+const rebootCalls = () => recorded().filter((c) => c[0] === "systemctl" || c[0] === "shutdown");
 
 /** `npm run agent -- …` with the fake commands first on PATH (killed after the file if still running). */
 function startHeadless(args: string[], dataDir: string): NodeChild {
@@ -90,6 +99,7 @@ async function finished(id: string, status: "done" | "error", what: string) {
 
 /** Starts an agent with --allow-reboot on a new data dir, waits for it to enroll, and queues a reboot. */
 async function rebootOnNewAgent(machineId: string, data: { countdownSeconds: number; maxPostpones: number }) {
+  fs.writeFileSync(path.join(fakeBin, "signed-in"), "");
   const dataDir = tempDataDir();
   const args = agentArgs(machineId, { allowReboot: true });
   const first = startHeadless(args, dataDir);
@@ -144,9 +154,9 @@ describe("headless agent (npm run agent)", () => {
     }
   });
 
-  it("killed with SIGKILL during a reboot countdown, then restarted: reports the action once and never reboots", async () => {
+  it("killed with SIGKILL during the reboot's final countdown, then restarted: resumes the policy and reboots once", async () => {
     const { dataDir, args, first, id } = await rebootOnNewAgent("headless-kill-1", {
-      countdownSeconds: 60,
+      countdownSeconds: 10,
       maxPostpones: 0,
     });
     const journalFile = path.join(dataDir, "journal", `${id}.json`);
@@ -158,42 +168,98 @@ describe("headless agent (npm run agent)", () => {
     );
     expect((await admin.actions.get.query({ id })).status).toBe("executing");
     await first.kill();
+    expect(recorded().filter((c) => c[0] === "systemctl")).toEqual([]);
 
     const second = startHeadless(args, dataDir);
     try {
-      const a = await finished(id, "error", "the replayed result");
-      expect(a.result).toBe("agent stopped while running the action; not run again");
-      expect(a.events.filter((e) => e.status === "error" || e.status === "done")).toHaveLength(1);
-      await waitFor(
-        () => (JSON.parse(fs.readFileSync(journalFile, "utf8")) as { state: string }).state === "reported",
-        "journal reported",
-      );
-      // The action is over: the new process neither counts down nor reboots.
-      expect(second.output()).not.toContain("rebooting in");
-      expect(recorded().filter((c) => c[0] === "systemctl" || c[0] === "shutdown")).toEqual([]);
+      await waitFor(() => recorded().some((c) => c[0] === "systemctl"), "the reboot after the restart", 30_000);
+      expect(second.output()).toContain("resuming the reboot policy");
+      expect(recorded().filter((c) => c[0] === "systemctl")).toEqual([["systemctl", "reboot"]]);
+      // Done is held until the machine comes back; it never went down here.
+      expect((await admin.actions.get.query({ id })).status).toBe("executing");
+    } finally {
+      await second.kill();
+    }
+  });
+
+  it("with --allow-reboot and a user signed in: logs each stage, reboots by argv; a reboot that never happened ends in error", async () => {
+    const { dataDir, args, first, id } = await rebootOnNewAgent("headless-reboot-1", {
+      countdownSeconds: 10,
+      maxPostpones: 3,
+    });
+    const before = rebootCalls().length;
+    await waitFor(() => rebootCalls().length > before, "the reboot command", 30_000);
+    expect(rebootCalls().slice(before)).toEqual([["systemctl", "reboot"]]);
+    expect(first.output()).toContain("reboot prompt: rebooting in 10 s");
+    expect(first.output()).toContain("reboot: restarting the machine (countdown-elapsed)");
+    const during = await waitFor(async () => {
+      const a = await admin.actions.get.query({ id });
+      return a.events.some((e) => e.kind === "restarting") ? a : null;
+    }, "the progress on the timeline");
+    expect(during.status).toBe("executing");
+    expect(during.events.map((e) => e.kind).filter((k) => k === "shown" || k === "restarting")).toEqual([
+      "shown",
+      "restarting",
+    ]);
+    await first.kill();
+    // The "reboot" was the agent stopping: this host has been up all along.
+    const second = startHeadless(args, dataDir);
+    try {
+      const a = await finished(id, "error", "the result after the restart");
+      expect(a.result).toMatch(/^the reboot did not happen: the machine has been up since /);
+      expect(rebootCalls()).toHaveLength(before + 1);
     } finally {
       await second.stop();
     }
   });
 
-  it("with --allow-reboot: counts down, runs the platform's reboot command by argv, and after the reboot reports done", async () => {
-    const { dataDir, args, first, id } = await rebootOnNewAgent("headless-reboot-1", {
-      countdownSeconds: 10,
-      maxPostpones: 3,
-    });
-    await waitFor(() => recorded().some((c) => c[0] === "systemctl"), "the reboot command", 30_000);
-    expect(recorded().filter((c) => c[0] === "systemctl")).toEqual([["systemctl", "reboot"]]);
-    expect(first.output()).toContain("rebooting in 10 s");
-    // Not reported before the machine goes down; the "reboot" is the agent stopping.
-    expect((await admin.actions.get.query({ id })).status).toBe("executing");
-    await first.kill();
-    const second = startHeadless(args, dataDir);
+  it("with --allow-reboot and nobody signed in: the policy's default reboots at once, without a countdown", async () => {
+    fs.rmSync(path.join(fakeBin, "signed-in"), { force: true });
+    const machineId = "headless-nouser-1";
+    const agent = startHeadless(agentArgs(machineId, { allowReboot: true }), tempDataDir());
     try {
-      const a = await finished(id, "done", "the result after the reboot");
-      expect(a.outcome).toEqual({ userChoice: "not-asked", postponements: 0 });
-      expect(recorded().filter((c) => c[0] === "systemctl")).toHaveLength(1);
+      await enrolled(machineId);
+      const before = recorded().filter((c) => c[0] === "systemctl").length;
+      await admin.actions.queue.mutate({ machineId, type: "reboot", data: { countdownSeconds: 600 } });
+      await waitFor(() => recorded().filter((c) => c[0] === "systemctl").length > before, "the reboot command", 20_000);
+      expect(agent.output()).toContain("reboot: restarting the machine (no-user)");
+      expect(agent.output()).not.toContain("rebooting in 600 s");
     } finally {
-      await second.stop();
+      await agent.stop();
+    }
+  });
+
+  it("a second agent on the same data folder refuses to start, naming the folder and --data-dir", async () => {
+    const dataDir = tempDataDir();
+    const first = startHeadless(agentArgs("headless-lock-1"), dataDir);
+    try {
+      await enrolled("headless-lock-1");
+      const second = startHeadless(agentArgs("headless-lock-2"), dataDir);
+      await waitFor(() => second.child.exitCode !== null, "the second agent to exit");
+      expect(second.child.exitCode).toBe(2);
+      expect(second.output()).toContain(`is already using the data folder ${dataDir}`);
+      expect(second.output()).toContain("--data-dir");
+    } finally {
+      await first.stop();
+    }
+  });
+
+  it("writes its data folder 0700 and its config, state, journal and pid files 0600", async () => {
+    const dataDir = tempDataDir();
+    fs.chmodSync(dataDir, 0o755); // an existing folder that was too open
+    const agent = startHeadless(agentArgs("headless-modes-1"), dataDir);
+    try {
+      await enrolled("headless-modes-1");
+      await waitFor(() => fs.existsSync(path.join(dataDir, "state.json")), "state.json");
+      const mode = (p: string) => (fs.statSync(path.join(dataDir, p)).mode & 0o777).toString(8);
+      expect(mode(".")).toBe("700");
+      expect(mode("journal")).toBe("700");
+      expect(mode("state.json")).toBe("600");
+      expect(mode("agent.pid")).toBe("600");
+      expect(mode("agent.lock")).toBe("600");
+      expect(mode("agent.log")).toBe("600");
+    } finally {
+      await agent.stop();
     }
   });
 
