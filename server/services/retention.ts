@@ -16,8 +16,8 @@ import { pruneRawBatch, pruneRollupBatch, rollupBatch } from "./metricRollup.ts"
 export const BATCH_ROWS = 2000;
 /** Actions per transaction: each takes its events with it (ON DELETE CASCADE), a few rows apiece. */
 export const ACTION_BATCH = 250;
-/** Pages handed back per incremental_vacuum step (4 KiB pages: 4 MiB a step). */
-export const VACUUM_STEP_PAGES = 1000;
+/** Pages handed back per incremental_vacuum step (4 KiB pages: 1 MiB a step, a few ms). */
+export const VACUUM_STEP_PAGES = 256;
 /** Free pages kept for the next round's inserts, as a share of the file (saves shrinking and regrowing). */
 export const VACUUM_KEEP_SHARE = 0.1;
 
@@ -29,7 +29,9 @@ export type RetentionRound = {
   rolledUp: number;
   pruned: { raw: number; fiveMinute: number; hourly: number; actions: number; sessions: number; audit: number };
   vacuumedPages: number;
+  /** Wall time of the round, and of its longest single batch (the most a request waited for the writer). */
   ms: number;
+  longestBatchMs: number;
 };
 
 type JobDeps = {
@@ -53,6 +55,7 @@ export class RetentionJob {
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<RetentionRound> | null = null;
   #stopping = false;
+  #longestBatchMs = 0;
   /** The connection incremental vacuum runs on (see reclaimFreePages), opened at the first use. */
   #vacuumDb: Database.Database | null = null;
 
@@ -100,6 +103,7 @@ export class RetentionJob {
     const { db, clock, config, log } = this.#deps;
     const r = config.retention;
     const started = performance.now();
+    this.#longestBatchMs = 0;
     const now = clock.now().getTime();
     const ago = (ms: number) => new Date(now - ms);
     const rows = this.#batchRows;
@@ -136,8 +140,15 @@ export class RetentionJob {
       db,
       () => this.#vacuumConnection(),
       () => this.#stopping,
+      (ms) => (this.#longestBatchMs = Math.max(this.#longestBatchMs, ms)),
     );
-    const round = { rolledUp, pruned, vacuumedPages, ms: Math.round(performance.now() - started) };
+    const round = {
+      rolledUp,
+      pruned,
+      vacuumedPages,
+      ms: Math.round(performance.now() - started),
+      longestBatchMs: Math.round(this.#longestBatchMs),
+    };
     if (rolledUp > 0 || Object.values(pruned).some((n) => n > 0)) log.info({ retention: round }, "retention round");
     return round;
   }
@@ -151,7 +162,9 @@ export class RetentionJob {
   async #batches(batch: () => Promise<number>, full: number): Promise<number> {
     let total = 0;
     while (!this.#stopping) {
+      const t0 = performance.now();
       const n = await batch();
+      this.#longestBatchMs = Math.max(this.#longestBatchMs, performance.now() - t0);
       total += n;
       if (n < full) break;
       await yieldToRequests();
@@ -190,10 +203,12 @@ export async function reclaimFreePages(
   db: Db,
   vacuumConnection: () => Database.Database,
   stop: () => boolean = () => false,
+  onStep: (ms: number) => void = () => {},
 ): Promise<number> {
   let reclaimed = 0;
   for (;;) {
     if (stop()) return reclaimed;
+    const t0 = performance.now();
     const freed = await db.$transaction(async () => {
       const raw = vacuumConnection();
       const read = (name: string) => Number(raw.pragma(name, { simple: true }));
@@ -204,6 +219,7 @@ export async function reclaimFreePages(
       raw.exec(`PRAGMA incremental_vacuum(${Math.min(excess, VACUUM_STEP_PAGES)})`);
       return Math.max(0, free - read("freelist_count"));
     });
+    onStep(performance.now() - t0);
     if (freed === 0) return reclaimed;
     reclaimed += freed;
     await yieldToRequests();
