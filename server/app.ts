@@ -31,8 +31,8 @@ export async function startServer(opts: { config: Config; clock?: Clock; log?: L
   await migrate(config.dbFile);
   const db = await openDb(config.dbFile);
   const vacuum = await ensureIncrementalVacuum(db);
-  if (vacuum.mode === "too-large")
-    log.warn({ bytes: vacuum.bytes }, "database too large to VACUUM at start: pruned pages are reused but not handed back (run VACUUM once offline)");
+  if (vacuum.mode === "too-large" || vacuum.mode === "busy")
+    log.warn({ bytes: vacuum.bytes, mode: vacuum.mode }, "database not switched to incremental vacuum (too large or busy): pruned pages are reused but not handed back (run VACUUM once offline)");
   // Rows from before indexed online/health state (or bulk-inserted by the bench): filled once, in batches.
   await backfillFleetState(db);
   const services = await createServices(db, clock, config);

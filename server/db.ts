@@ -101,7 +101,7 @@ export const VACUUM_AT_START_MAX_BYTES = 256 * 1024 * 1024;
 export async function ensureIncrementalVacuum(
   db: Db,
   maxBytes = VACUUM_AT_START_MAX_BYTES,
-): Promise<{ mode: "incremental" | "vacuumed" | "too-large"; bytes: number }> {
+): Promise<{ mode: "incremental" | "vacuumed" | "too-large" | "busy"; bytes: number }> {
   const read = async (name: string) => {
     const rows = await db.$queryRawUnsafe<Record<string, unknown>[]>(`PRAGMA ${name}`);
     return Number(rows[0] ? Object.values(rows[0])[0] : 0);
@@ -112,7 +112,12 @@ export async function ensureIncrementalVacuum(
   if ((await read("auto_vacuum")) === 2) return { mode: "incremental", bytes };
   if (bytes > maxBytes) return { mode: "too-large", bytes };
   await db.$executeRawUnsafe("PRAGMA auto_vacuum = INCREMENTAL");
-  await db.$executeRawUnsafe("VACUUM");
+  try {
+    await db.$executeRawUnsafe("VACUUM");
+  } catch {
+    // Another process holds the file (a CLI backup, a second server): try again at the next start.
+    return { mode: "busy", bytes };
+  }
   if ((await read("auto_vacuum")) !== 2) throw new Error("PRAGMA auto_vacuum = INCREMENTAL did not take effect");
   return { mode: "vacuumed", bytes };
 }
