@@ -4,7 +4,7 @@
 // the known defect "a restart action is delivered again after every restart" must not come back.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../server/clock.ts";
-import { enroll, startTestServer, type TestOrg, type TestServer } from "../helpers/server.ts";
+import { enableLegacyAgents, enroll, startTestServer, type TestOrg, type TestServer } from "../helpers/server.ts";
 
 let server: TestServer;
 let org: TestOrg;
@@ -13,6 +13,7 @@ const clock = new ManualClock(Date.now());
 beforeAll(async () => {
   server = await startTestServer({ clock, sweep: false, env: { DASHFLEET_LEASE_SECONDS: "60" } });
   org = await server.createOrg("Legacy Org");
+  await enableLegacyAgents(server, org.orgId);
   await enroll(server, org.agentKey, "legacy-1");
 });
 
@@ -24,7 +25,7 @@ const pending = async () => {
   const res = await fetch(`${server.url}/api/actions/pending?machine_id=legacy-1`, {
     headers: { authorization: `Bearer ${org.agentKey}` },
   });
-  return ((await res.json()) as { actions: { action_id: string; type: string }[] }).actions;
+  return ((await res.json()) as { actions: { action_id: string; type: string; claim_token: string }[] }).actions;
 };
 
 describe("legacy REST agents (no ack)", () => {
@@ -43,11 +44,16 @@ describe("legacy REST agents (no ack)", () => {
     const view = await server.client(org.adminKey).actions.get.query({ id });
     expect(view.deliveryCount).toBe(1);
     expect(view.status).toBe("executing");
-    // Its report, when it comes, is still recorded.
+    // Its report, when it comes (with the claim token of that one delivery), is still recorded.
     const res = await fetch(`${server.url}/api/actions/report`, {
       method: "POST",
       headers: { authorization: `Bearer ${org.agentKey}`, "content-type": "application/json" },
-      body: JSON.stringify({ action_id: id, status: "done", result: "Agent restarted" }),
+      body: JSON.stringify({
+        action_id: id,
+        claim_token: first[0]!.claim_token,
+        status: "done",
+        result: "Agent restarted",
+      }),
     });
     expect(res.status).toBe(200);
     expect((await server.client(org.adminKey).actions.get.query({ id })).status).toBe("done");
