@@ -100,6 +100,23 @@ describe("agent configuration", () => {
     expect(() => load(["--data-dir", dir])).toThrow(/config\.json/);
   });
 
+  it("--labels a,b (or DASHFLEET_LABELS) become enrollment labels; bad labels name the flag; --locale and branding", () => {
+    const dir = tempDataDir();
+    expect(load(["--data-dir", dir, "--labels", "Kiosk, paris,,kiosk"]).labels).toEqual(["kiosk", "paris"]);
+    expect(load(["--data-dir", dir], { DASHFLEET_LABELS: "lab" }).labels).toEqual(["lab"]);
+    expect(load(["--data-dir", dir]).labels).toEqual([]);
+    expect(() => load(["--data-dir", dir, "--labels", "bad label!"])).toThrow(/^--labels: /);
+    expect(load(["--data-dir", dir, "--locale", "fr-CA"]).locale).toBe("fr-CA");
+    expect(() => load(["--data-dir", dir, "--locale", "../../x"])).toThrow(/^--locale: /);
+    fs.writeFileSync(
+      path.join(dir, "config.json"),
+      JSON.stringify({ branding: { orgName: "Acme IT", supportText: "Call 4242" }, labels: ["from-file"] }),
+    );
+    const c = load(["--data-dir", dir]);
+    expect(c.branding).toEqual({ orgName: "Acme IT", supportText: "Call 4242" });
+    expect(c.labels).toEqual(["from-file"]);
+  });
+
   it("the Electron shell tolerates Chromium's own switches (strict: false)", () => {
     const c = loadAgentConfig({
       argv: ["--no-sandbox", "--server", "https://a.example", "--data-dir", tempDataDir()],
