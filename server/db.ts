@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
 import Database from "better-sqlite3";
 import { PrismaClient } from "./generated/prisma/client.ts";
-import { serialized } from "./serialAdapter.ts";
+import { guardReentry, serialized } from "./serialAdapter.ts";
 
 export type Db = PrismaClient;
 
@@ -58,7 +58,7 @@ export async function migrate(dbFile: string): Promise<void> {
 /** Opens the database with WAL, synchronous=FULL, foreign keys and a busy timeout, and checks them. */
 export async function openDb(dbFile: string): Promise<Db> {
   const adapter = serialized(new PrismaBetterSQLite3({ url: `file:${dbFile}`, timeout: BUSY_TIMEOUT_MS }));
-  const db = new PrismaClient({ adapter });
+  const db = guardReentry(new PrismaClient({ adapter }));
   await db.$queryRawUnsafe("PRAGMA journal_mode = WAL");
   await db.$executeRawUnsafe("PRAGMA synchronous = FULL");
   await db.$executeRawUnsafe("PRAGMA foreign_keys = ON");

@@ -1,7 +1,16 @@
 // The better-sqlite3 adapter shares one connection between transactions and plain queries and only
 // serialises transactions against each other, so a plain write issued while a transaction is open
 // lands inside it (and would be rolled back with it). This wrapper makes plain queries wait for any
-// open transaction: every statement then belongs to exactly one unit of work.
+// open transaction: every statement then belongs to exactly one unit of work. Three guards:
+// - every wait has a limit (DomainError `unavailable`, a 503, instead of a request that never ends);
+// - a plain query or a new transaction started from inside a transaction's own callback would wait
+//   for that transaction, which waits for it: refused at once with a message naming the mistake
+//   (guardReentry wraps the client's $transaction to know which code runs inside one);
+// - the wrapper relies on Prisma ending a transaction by sending the literal statement COMMIT or
+//   ROLLBACK before calling commit()/rollback(). If Prisma changes that protocol (phantom queries, or
+//   commit() without COMMIT), every transaction fails with an error saying so, instead of the
+//   disk-full handling below silently no longer running (tests/unit/serial-adapter.test.ts).
+import { AsyncLocalStorage } from "node:async_hooks";
 import type {
   IsolationLevel,
   SqlDriverAdapter,
@@ -10,33 +19,92 @@ import type {
   SqlResultSet,
   Transaction,
 } from "@prisma/driver-adapter-utils";
+import { DomainError } from "./domain/errors.ts";
 
-/** A FIFO lock: acquire() resolves to a release function. */
+/** How long a statement waits for the connection by default (the longest transaction is far shorter). */
+export const DEFAULT_WAIT_TIMEOUT_MS = 15_000;
+
+/** A FIFO lock whose waits time out: acquire() resolves to a release function. */
 class Lock {
-  #tail: Promise<void> = Promise.resolve();
-  acquire(): Promise<() => void> {
-    let release!: () => void;
-    const next = new Promise<void>((r) => (release = r));
-    const ready = this.#tail.then(() => release);
-    this.#tail = this.#tail.then(() => next);
-    return ready;
+  #held = false;
+  readonly #waiters: { grant: () => void }[] = [];
+
+  acquire(timeoutMs: number): Promise<() => void> {
+    if (!this.#held) {
+      this.#held = true;
+      return Promise.resolve(this.#releaser());
+    }
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        grant: () => {
+          clearTimeout(timer);
+          resolve(this.#releaser());
+        },
+      };
+      const timer = setTimeout(() => {
+        const i = this.#waiters.indexOf(waiter);
+        if (i >= 0) this.#waiters.splice(i, 1);
+        reject(
+          new DomainError(
+            "unavailable",
+            `The database stayed busy for ${timeoutMs} ms; nothing was done. Retry in a moment.`,
+            {
+              retryAfterSeconds: 1,
+            },
+          ),
+        );
+      }, timeoutMs);
+      this.#waiters.push(waiter);
+    });
   }
+
+  #releaser(): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.#waiters.shift();
+      if (next) next.grant();
+      else this.#held = false;
+    };
+  }
+}
+
+/** Set while a $transaction callback runs (see guardReentry); `started` once its transaction began. */
+type TxScope = { open: boolean; started: boolean };
+const scope = new AsyncLocalStorage<TxScope>();
+
+function assertNotInsideTransaction(what: string): void {
+  const s = scope.getStore();
+  if (s?.open && s.started)
+    throw new Error(
+      `${what} from inside a transaction's callback would wait for that transaction forever: use the transaction client (tx), or run it after the transaction`,
+    );
+}
+
+function protocolChanged(detail: string): Error {
+  return new Error(
+    `Prisma's transaction protocol changed (${detail}): serialAdapter.ts relies on literal COMMIT/ROLLBACK statements; review it before upgrading`,
+  );
 }
 
 class SerialAdapter implements SqlDriverAdapter {
   readonly #inner: SqlDriverAdapter;
   readonly #lock = new Lock();
+  readonly #waitTimeoutMs: number;
   readonly provider: SqlDriverAdapter["provider"];
   readonly adapterName: string;
 
-  constructor(inner: SqlDriverAdapter) {
+  constructor(inner: SqlDriverAdapter, waitTimeoutMs: number) {
     this.#inner = inner;
+    this.#waitTimeoutMs = waitTimeoutMs;
     this.provider = inner.provider;
     this.adapterName = inner.adapterName;
   }
 
   async #locked<T>(run: () => Promise<T>): Promise<T> {
-    const release = await this.#lock.acquire();
+    assertNotInsideTransaction("A plain query");
+    const release = await this.#lock.acquire(this.#waitTimeoutMs);
     try {
       return await run();
     } finally {
@@ -61,13 +129,20 @@ class SerialAdapter implements SqlDriverAdapter {
   }
 
   async startTransaction(isolationLevel?: IsolationLevel): Promise<Transaction> {
-    const release = await this.#lock.acquire();
+    assertNotInsideTransaction("A transaction");
+    const s = scope.getStore();
+    if (s) s.started = true;
+    const release = await this.#lock.acquire(this.#waitTimeoutMs);
     let tx: Transaction;
     try {
       tx = await this.#inner.startTransaction(isolationLevel);
     } catch (err) {
       release();
       throw err;
+    }
+    if (tx.options.usePhantomQuery) {
+      await tx.rollback().finally(release);
+      throw protocolChanged("the adapter asks for phantom COMMIT/ROLLBACK");
     }
     let done = false;
     const finish = () => {
@@ -82,6 +157,7 @@ class SerialAdapter implements SqlDriverAdapter {
     // calls them and every later query waits forever. So: a failed ROLLBACK is harmless (nothing is
     // left to undo), and a failed COMMIT is rolled back and released here before its error goes up.
     let ended = false;
+    let sentCommit = false;
     const end = (how: () => Promise<void>) => {
       if (ended) return Promise.resolve();
       ended = true;
@@ -97,25 +173,61 @@ class SerialAdapter implements SqlDriverAdapter {
         if (sql === "ROLLBACK") return tx.executeRaw(q).catch(() => 0);
         if (sql !== "COMMIT") return tx.executeRaw(q);
         try {
-          return await tx.executeRaw(q);
+          const n = await tx.executeRaw(q);
+          sentCommit = true;
+          return n;
         } catch (err) {
           await tx.executeRaw({ sql: "ROLLBACK", args: [], argTypes: [] }).catch(() => 0);
           await end(() => tx.rollback());
           throw err;
         }
       },
-      commit: () => end(() => tx.commit()),
+      commit: async () => {
+        if (!sentCommit && !ended) {
+          await tx.executeRaw({ sql: "ROLLBACK", args: [], argTypes: [] }).catch(() => 0);
+          await end(() => tx.rollback());
+          throw protocolChanged("commit() without a COMMIT statement first");
+        }
+        return end(() => tx.commit());
+      },
       rollback: () => end(() => tx.rollback()),
     };
   }
 }
 
 /** Wraps an adapter factory so every connection it makes serialises plain queries behind transactions. */
-export function serialized(factory: SqlMigrationAwareDriverAdapterFactory): SqlMigrationAwareDriverAdapterFactory {
+export function serialized(
+  factory: SqlMigrationAwareDriverAdapterFactory,
+  opts: { waitTimeoutMs?: number } = {},
+): SqlMigrationAwareDriverAdapterFactory {
+  const wait = opts.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
   return {
     provider: factory.provider,
     adapterName: factory.adapterName,
-    connect: async () => new SerialAdapter(await factory.connect()),
-    connectToShadowDb: async () => new SerialAdapter(await factory.connectToShadowDb()),
+    connect: async () => new SerialAdapter(await factory.connect(), wait),
+    connectToShadowDb: async () => new SerialAdapter(await factory.connectToShadowDb(), wait),
   };
+}
+
+type TransactionRunner = { $transaction: (...args: never[]) => unknown };
+
+/**
+ * Marks the code that runs inside each interactive transaction's callback, so the adapter can refuse
+ * a plain query (or a nested transaction) made from there at once instead of waiting forever.
+ */
+export function guardReentry<C extends TransactionRunner>(client: C): C {
+  const original = client.$transaction.bind(client) as (arg: unknown, opts?: unknown) => Promise<unknown>;
+  const guarded = (arg: unknown, opts?: unknown) => {
+    // Prisma queues a nested transaction behind the open one before the adapter sees it: refuse here.
+    try {
+      assertNotInsideTransaction("A transaction");
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (typeof arg !== "function") return original(arg, opts); // a batch: Prisma runs it, no callback
+    const s: TxScope = { open: true, started: false };
+    return scope.run(s, () => original(arg, opts)).finally(() => (s.open = false));
+  };
+  Object.defineProperty(client, "$transaction", { value: guarded, configurable: true, writable: true });
+  return client;
 }
