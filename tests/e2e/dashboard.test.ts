@@ -108,7 +108,11 @@ class SimulatedAgent {
   }
 }
 
-const card = (page: Page, hostname: string) => page.getByRole("article", { name: `Machine ${hostname}`, exact: true });
+/** A machine's card in the card view, named "name · machine id" like everywhere in the console. */
+const card = (page: Page, hostname: string, machineId: string) =>
+  page.getByRole("article", { name: `Machine ${hostname} · ${machineId}`, exact: true });
+/** The fleet page in card view (the table is the default; cards stay for small fleets). */
+const CARDS = "/#/fleet?view=cards";
 
 let server: TestServer;
 let org: TestOrg;
@@ -153,6 +157,7 @@ describe("dashboard in Chromium", () => {
 
   test("a machine reported by the headless agent appears with its hostname, health and metrics", async () => {
     const { page } = owner;
+    await page.goto(CARDS);
     const c = page.locator(`article[data-machine-id="${HEADLESS_ID}"]`);
     await eventually(
       async () => (await c.count()) === 1 && (await c.getByRole("meter", { name: "CPU" }).count()) === 1,
@@ -167,11 +172,11 @@ describe("dashboard in Chromium", () => {
       expect(v).toBeGreaterThanOrEqual(0);
       expect(v).toBeLessThanOrEqual(100);
     }
-    expect(await c.getByLabel(/^Health \d+ of 100/).count()).toBe(1);
+    expect(await c.getByLabel(/^Health: (Healthy|Degraded|Critical), \d+ of 100/).count()).toBe(1);
     expect(await c.locator("canvas").count()).toBe(1);
 
     // A simulated machine's new report shows up without a reload.
-    const alpha = card(page, "alpha-workstation");
+    const alpha = card(page, "alpha-workstation", "pc-alpha-01");
     expect(await alpha.getByRole("meter", { name: "CPU" }).getAttribute("aria-valuenow")).toBe("37");
     await agent.report({ cpu: 88, memory: 40, disk: 61 });
     await eventually(
@@ -185,20 +190,20 @@ describe("dashboard in Chromium", () => {
     await page.getByLabel("Search machines").fill("no-such-host");
     await page.getByText("No machine matches").waitFor();
     await page.getByLabel("Search machines").fill("alpha");
-    await card(page, "alpha-workstation").waitFor();
-    await page.getByLabel("State").selectOption("offline");
+    await card(page, "alpha-workstation", "pc-alpha-01").waitFor();
+    await page.getByRole("combobox", { name: "State", exact: true }).selectOption({ label: "Offline" });
     await page.getByText("No machine matches").waitFor();
-    await page.getByRole("button", { name: "Clear filters" }).click();
-    await card(page, "alpha-workstation").waitFor();
+    await page.getByRole("button", { name: "Clear filters" }).first().click();
+    await card(page, "alpha-workstation", "pc-alpha-01").waitFor();
   });
 
   test("a message sent from the Actions dialog reaches the headless agent and turns done in the history without a reload", async () => {
     const { page } = owner;
-    await page.goto("/#/fleet");
+    await page.goto(CARDS);
     await page.evaluate(() => ((window as unknown as { sameDocument: boolean }).sameDocument = true));
     const c = page.locator(`article[data-machine-id="${HEADLESS_ID}"]`);
     await c.getByRole("button", { name: "Actions" }).click();
-    const dialog = page.getByRole("dialog", { name: `Actions · ${os.hostname()}` });
+    const dialog = page.getByRole("dialog", { name: `Actions · ${os.hostname()} · ${HEADLESS_ID}` });
     await dialog.waitFor();
 
     // Empty message: the contract's error shows next to the field, nothing is sent.
@@ -212,7 +217,7 @@ describe("dashboard in Chromium", () => {
     await dialog.getByText("message is required").waitFor({ state: "detached" });
     await screenshot(page, "actions-dialog-message");
     await dialog.getByRole("button", { name: "Send message" }).click();
-    await page.getByRole("status").getByText(`Message sent to ${os.hostname()}`).waitFor();
+    await page.getByRole("status").getByText(`Message sent to ${os.hostname()} · ${HEADLESS_ID}`).waitFor();
     await dialog.waitFor({ state: "detached" });
 
     // The machine's history (a hash link: same document) turns done once the agent has shown it.
@@ -228,7 +233,7 @@ describe("dashboard in Chromium", () => {
     const { page } = owner;
     await page.goto("/#/machines/pc-alpha-01");
     await page.getByRole("button", { name: "Actions" }).click();
-    const dialog = page.getByRole("dialog", { name: "Actions · alpha-workstation" });
+    const dialog = page.getByRole("dialog", { name: "Actions · alpha-workstation · pc-alpha-01" });
     await dialog.getByLabel("Show as").selectOption("dialog");
     await dialog.getByLabel("Message", { exact: true }).fill("Lunch is served");
     await dialog.getByRole("button", { name: "Send message" }).click();
@@ -267,18 +272,19 @@ describe("dashboard in Chromium", () => {
 
   test("a reboot with postpone options shows the warning; bad numbers are refused inline; Esc closes and focus stays inside", async () => {
     const { page } = owner;
-    await page.goto("/#/fleet");
-    await card(page, "alpha-workstation").getByRole("button", { name: "Actions" }).click();
-    const dialog = page.getByRole("dialog", { name: "Actions · alpha-workstation" });
+    await page.goto(CARDS);
+    await card(page, "alpha-workstation", "pc-alpha-01").getByRole("button", { name: "Actions" }).click();
+    const dialog = page.getByRole("dialog", { name: "Actions · alpha-workstation · pc-alpha-01" });
     await dialog.getByLabel("Action", { exact: true }).selectOption("reboot");
     await dialog.getByLabel("Countdown (seconds)").fill("5");
     await dialog.getByRole("button", { name: "Reboot machine" }).click();
-    await dialog.getByText(/Too small|>=10/i).waitFor();
+    // In words, not zod's "Too small: expected number to be >=10".
+    await dialog.getByText("Must be at least 10").waitFor();
 
     await dialog.getByLabel("Countdown (seconds)").fill("120");
     await dialog.getByLabel("Postpones allowed").fill("2");
     const warning = dialog.getByRole("alert");
-    await warning.getByText(/This reboots alpha-workstation/).waitFor();
+    await warning.getByText(/This reboots alpha-workstation · pc-alpha-01/).waitFor();
     expect(await warning.textContent()).toContain("120-second countdown and may postpone it up to 2 times");
     await screenshot(page, "actions-dialog-reboot");
 
@@ -293,21 +299,24 @@ describe("dashboard in Chromium", () => {
     expect(await agent.runPending()).toBe(0);
   });
 
-  test("selected cards get one action each from a single bulk send", async () => {
+  test("selected cards get one action each from a single bulk job", async () => {
     const { page } = owner;
     const beta = await SimulatedAgent.start(server, org.agentKey, "pc-beta-02", "beta-laptop", {
       cpu: 12,
       memory: 30,
       disk: 95,
     });
-    await card(page, "beta-laptop").waitFor();
-    await page.getByLabel("Select alpha-workstation").check();
-    await page.getByLabel("Select beta-laptop").check();
-    await page.getByRole("button", { name: "Send action to 2" }).click();
+    await card(page, "beta-laptop", "pc-beta-02").waitFor();
+    await page.getByLabel("Select alpha-workstation · pc-alpha-01").check();
+    await page.getByLabel("Select beta-laptop · pc-beta-02").check();
+    await page.getByRole("button", { name: "Send action to 2 machines" }).click();
     const dialog = page.getByRole("dialog", { name: "Actions · 2 machines" });
+    await dialog.getByText("This will reach exactly 2 machines").waitFor();
     await dialog.getByLabel("Message", { exact: true }).fill("Fleet-wide hello");
-    await dialog.getByRole("button", { name: "Send message" }).click();
+    await dialog.getByRole("button", { name: "Send message to 2 machines" }).click();
     await page.getByRole("status").getByText("Message sent to 2 machines").waitFor();
+    // The send opened the bulk job's page.
+    await eventually(async () => page.url().includes("#/bulk/"));
     expect(await agent.runPending()).toBe(1);
     expect(await beta.runPending()).toBe(1);
     expect(beta.received[0]).toMatchObject({ type: "message", data: { message: "Fleet-wide hello" } });
@@ -321,8 +330,8 @@ describe("dashboard in Chromium", () => {
     const { page } = owner;
     const evil = `<img src=x onerror="window.pwned=1"><b>bold</b>`;
     const m = await SimulatedAgent.start(server, org.agentKey, "pc-evil-03", evil);
-    await page.goto("/#/fleet");
-    const c = card(page, evil);
+    await page.goto(CARDS);
+    const c = card(page, evil, "pc-evil-03");
     await c.waitFor();
     expect(await c.getByRole("heading").textContent()).toBe(evil);
     expect(await c.locator("img, b").count()).toBe(0);
@@ -333,7 +342,7 @@ describe("dashboard in Chromium", () => {
       .getByLabel("Message", { exact: true })
       .fill(`<script>window.pwned=2</script><i>hi</i>`);
     await page.getByRole("dialog").getByRole("button", { name: "Send message" }).click();
-    await page.getByRole("status").getByText(`Message sent to ${evil}`, { exact: true }).waitFor();
+    await page.getByRole("status").getByText(`Message sent to ${evil} · pc-evil-03`, { exact: true }).waitFor();
     expect(await m.runPending(`<img src=y onerror="window.pwned=3">`)).toBe(1);
     await page.getByRole("link", { name: /^Activity/ }).click();
     const row = page.locator("tbody tr").filter({ hasText: "<i>hi</i>" });
@@ -347,7 +356,8 @@ describe("dashboard in Chromium", () => {
     const viewer = await openPage(browser, server.url);
     try {
       await signInAs(viewer.page, viewerEmail, PASSWORD);
-      const c = card(viewer.page, "alpha-workstation");
+      await viewer.page.goto(CARDS);
+      const c = card(viewer.page, "alpha-workstation", "pc-alpha-01");
       await c.waitFor();
       expect(await viewer.page.getByRole("button", { name: "Actions" }).count()).toBe(0);
       expect(await viewer.page.getByRole("checkbox").count()).toBe(0);

@@ -1,11 +1,19 @@
 // Browser test helpers: build the dashboard once, drive Debian's Chromium with playwright-core, sign
-// in through the real login page, save screenshots under tests/artifacts/, and watch for CSP
-// violations and page errors.
+// in through the real login page, save screenshots under tests/artifacts/, watch for CSP violations and
+// page errors, and seed a large fleet straight into a database (as the benches do).
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { prepareFleet, type BenchFleet } from "../../bench/setup.ts";
+import { systemClock } from "../../server/clock.ts";
+import { openDb } from "../../server/db.ts";
+import { createUser } from "../../server/services/accounts.ts";
+import { backfillFleetState } from "../../server/services/health.ts";
+
+/** The password of users the browser helpers create (same as tests/helpers/server.ts). */
+const TEST_PASSWORD = "correct horse 1";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 /** Where `npm run build` puts the console; the test server serves it from here. */
@@ -110,4 +118,47 @@ export async function eventually<T>(
     if (Date.now() > end) throw last instanceof Error ? last : new Error("condition not met in time");
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/** A database with one organization, an owner who can sign in, and `machines` bulk-inserted machines. */
+export type SeededFleet = BenchFleet & { ownerEmail: string; password: string };
+
+/**
+ * Prepares a database file (before the server starts on it) the way the fleet bench does: `machines`
+ * bulk-inserted machines (host-0 … host-N, ids sim-0 … sim-N) with varied metrics, two operating
+ * systems, labels `web` (every 4th) and `eu` (every 7th), every 10th never reported; health and online
+ * state filled by the server's own backfill. Adds an owner with the test password.
+ */
+export async function seedFleet(
+  dbFile: string,
+  machines: number,
+  ownerEmail = "owner@fleet.test",
+): Promise<SeededFleet> {
+  const fleet = await prepareFleet(dbFile, machines);
+  const db = await openDb(dbFile);
+  try {
+    const idx = `CAST(substr("machineId", 5) AS INTEGER)`;
+    await db.$executeRawUnsafe(
+      `UPDATE "Machine" SET "lastCpu" = (abs(random()) % 100), "lastMemory" = (abs(random()) % 100), "lastDisk" = (abs(random()) % 100), "lastReportAt" = "lastSeenAt", "lastUptime" = 3600 WHERE ${idx} % 10 <> 0`,
+    );
+    await db.$executeRawUnsafe(`UPDATE "Machine" SET "os" = 'Windows 11' WHERE ${idx} % 3 = 0`);
+    await db.$executeRawUnsafe(
+      `INSERT INTO "MachineLabel" ("machineRef", "orgId", "label") SELECT "id", "orgId", 'web' FROM "Machine" WHERE ${idx} % 4 = 0`,
+    );
+    await db.$executeRawUnsafe(
+      `INSERT INTO "MachineLabel" ("machineRef", "orgId", "label") SELECT "id", "orgId", 'eu' FROM "Machine" WHERE ${idx} % 7 = 0`,
+    );
+    await backfillFleetState(db);
+    await db.$executeRawUnsafe("ANALYZE");
+    await createUser(db, systemClock, {
+      orgId: fleet.orgId,
+      email: ownerEmail,
+      password: TEST_PASSWORD,
+      role: "owner",
+      actor: "test",
+    });
+  } finally {
+    await db.$disconnect();
+  }
+  return { ...fleet, ownerEmail, password: TEST_PASSWORD };
 }

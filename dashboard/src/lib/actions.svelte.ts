@@ -1,76 +1,127 @@
 // Action state and services: an action history (one machine or the whole fleet) that polls for live
 // status changes, and the calls that queue and cancel actions.
-import type { ActionSpec, ActionStatus } from "../../../server/contract/index.ts";
+import { cancellableStatuses, type ActionSpec, type ActionStatus } from "../../../server/contract/index.ts";
 import { errorCodeOf, handleError, type FieldErrors } from "./errors.ts";
+import type { Target } from "./fleet.svelte.ts";
 import { toasts } from "./toasts.svelte.ts";
 import { trpc, type RouterOutputs } from "./trpc.ts";
+import { actionTypeWords, count, statusWords } from "./words.ts";
 
 export type ActionView = RouterOutputs["actions"]["list"]["items"][number];
 
-/** Statuses an admin can still cancel. */
-export const cancellable: readonly ActionStatus[] = ["pending", "delivered"];
+/** Statuses an admin can still cancel (from the one statuses module). */
+export const cancellable: readonly ActionStatus[] = cancellableStatuses;
 
-/** A live list of actions, newest first. Create one per view; call `start()` in an effect. */
+/** Filters of an action list (actions.list); times are ISO strings. */
+export type ActionFilters = {
+  machineId?: string;
+  status?: ActionStatus;
+  type?: ActionSpec["type"];
+  createdBy?: string;
+  bulkId?: string;
+  from?: string;
+  to?: string;
+};
+
+/**
+ * A live, cursor-paged list of actions, newest first. Create one per view; poll `refresh()` in an
+ * effect. A filter change starts again at the first page.
+ */
 export class ActionHistory {
   items = $state<ActionView[]>([]);
   loaded = $state(false);
   error = $state<string | null>(null);
-  status = $state<ActionStatus | "all">("all");
-
-  constructor(
-    readonly machineId: string | null,
-    readonly limit = 50,
-  ) {}
-
+  filters = $state<ActionFilters>({});
+  nextCursor = $state<string | null>(null);
+  pageIndex = $state(0);
+  #cursor: string | null = null;
+  #cursors: (string | null)[] = [];
   #latest = 0;
+
+  constructor(readonly limit = 50) {}
+
+  /** Shows other filters, from the first page. */
+  setFilters(filters: ActionFilters): void {
+    if (JSON.stringify(filters) === JSON.stringify(this.filters) && this.loaded) return;
+    this.filters = filters;
+    this.#cursor = null;
+    this.#cursors = [];
+    this.pageIndex = 0;
+    void this.refresh();
+  }
+
+  nextPage(): void {
+    if (!this.nextCursor) return;
+    this.#cursors.push(this.#cursor);
+    this.#cursor = this.nextCursor;
+    this.pageIndex++;
+    void this.refresh();
+  }
+
+  previousPage(): void {
+    if (this.#cursors.length === 0) return;
+    this.#cursor = this.#cursors.pop() ?? null;
+    this.pageIndex--;
+    void this.refresh();
+  }
 
   async refresh(): Promise<void> {
     // A poll and a filter change can overlap: only the newest request's answer is shown, so a slow
     // answer for the old filter cannot replace the new one.
     const request = ++this.#latest;
     try {
+      const f = this.filters;
       const r = await trpc.actions.list.query({
         limit: this.limit,
-        ...(this.machineId ? { machineId: this.machineId } : {}),
-        ...(this.status !== "all" ? { status: this.status } : {}),
+        cursor: this.#cursor,
+        ...Object.fromEntries(Object.entries(f).filter(([, v]) => v !== undefined && v !== "")),
       });
       if (request !== this.#latest) return;
       this.items = r.items;
+      this.nextCursor = r.nextCursor ?? null;
       this.error = null;
     } catch (err) {
       if (request !== this.#latest) return;
       this.error = "Cannot load the action history. Retrying…";
       if (!this.loaded || errorCodeOf(err) === "UNAUTHORIZED") handleError(err, "Loading actions");
     } finally {
-      this.loaded = true;
+      if (request === this.#latest) this.loaded = true;
     }
   }
 }
 
+/** What a send led to: field errors to show, a bulk job to open, or nothing more to do. */
+export type SendOutcome = { fields: FieldErrors } | { bulkId: string; count: number } | { done: true };
+
 /**
- * Queues one action for one or many machines. Returns null on success, the field errors when the
- * server rejected some fields, or {} when another error was reported as a toast.
+ * Sends one action. One machine: actions.queue (as fast as ever). Several machines or a filter: one
+ * bulk job (bulk.create), whose page the caller opens. Other errors are reported as a toast.
  */
 export async function sendAction(
-  machines: { machineId: string; hostname: string }[],
+  target: Target,
   spec: ActionSpec,
   expiresInSeconds: number | undefined,
-): Promise<FieldErrors | null> {
+): Promise<SendOutcome> {
   try {
-    if (machines.length === 1) {
-      await trpc.actions.queue.mutate({ machineId: machines[0]!.machineId, ...spec, expiresInSeconds });
-      toasts.push("success", `${label(spec.type)} sent to ${machines[0]!.hostname}`);
-    } else {
-      const r = await trpc.actions.queueBulk.mutate({
-        machineIds: machines.map((m) => m.machineId),
-        ...spec,
-        expiresInSeconds,
-      });
-      toasts.push("success", `${label(spec.type)} sent to ${r.ids.length} machines`);
+    if (target.kind === "machines" && target.machines.length === 1) {
+      const m = target.machines[0]!;
+      await trpc.actions.queue.mutate({ machineId: m.machineId, ...spec, expiresInSeconds });
+      toasts.push("success", `${label(spec.type)} sent to ${m.name} · ${m.machineId}`);
+      return { done: true };
     }
-    return null;
+    const r = await trpc.bulk.create.mutate({
+      target:
+        target.kind === "machines"
+          ? { machineIds: target.machines.map((m) => m.machineId) }
+          : { filter: target.filter },
+      ...spec,
+      expiresInSeconds,
+    });
+    toasts.push("success", `${label(spec.type)} sent to ${count(r.count, "machine")}`);
+    return { bulkId: r.bulkId, count: r.count };
   } catch (err) {
-    return handleError(err, "Sending the action") ?? {};
+    const fields = handleError(err, "Sending the action");
+    return fields ? { fields } : { fields: {} };
   }
 }
 
@@ -78,7 +129,12 @@ export async function sendAction(
 export async function cancelAction(id: string): Promise<boolean> {
   try {
     const r = await trpc.actions.cancel.mutate({ id });
-    toasts.push("info", r.status === "cancelled" ? "Action cancelled" : `The action is already ${r.status}`);
+    toasts.push(
+      "info",
+      r.status === "cancelled"
+        ? "Action cancelled"
+        : `The action is already ${statusWords[r.status as ActionStatus].toLowerCase()}`,
+    );
     return r.status === "cancelled";
   } catch (err) {
     handleError(err, "Cancelling");
@@ -88,5 +144,5 @@ export async function cancelAction(id: string): Promise<boolean> {
 
 /** Human name of an action type. */
 export function label(type: ActionSpec["type"]): string {
-  return { message: "Message", restart: "Agent restart", reboot: "Reboot" }[type];
+  return actionTypeWords[type];
 }

@@ -3,6 +3,7 @@
 import { TRPCClientError } from "@trpc/client";
 import type { ZodError } from "zod";
 import { toasts } from "./toasts.svelte.ts";
+import { errorWords, issueWords } from "./words.ts";
 
 /** Field path ("data.message") → message, for inline form errors. */
 export type FieldErrors = Record<string, string>;
@@ -10,7 +11,7 @@ export type FieldErrors = Record<string, string>;
 /** A zod error's issues as field errors (the first message for each field), for checks before sending. */
 export function fieldErrors(error: ZodError): FieldErrors {
   const fields: FieldErrors = {};
-  for (const i of error.issues) fields[i.path.map(String).join(".") || "form"] ??= i.message;
+  for (const i of error.issues) fields[i.path.map(String).join(".") || "form"] ??= issueWords(i.message);
   return fields;
 }
 
@@ -47,10 +48,10 @@ export function handleError(err: unknown, what = "That"): FieldErrors | null {
       const issues = data.fieldIssues ?? [];
       if (issues.length) {
         const fields: FieldErrors = {};
-        for (const i of issues) fields[i.path || "form"] ??= i.message;
+        for (const i of issues) fields[i.path || "form"] ??= issueWords(i.message);
         return fields;
       }
-      toasts.push("error", err.message);
+      toasts.push("error", errorWords(err.message));
       return null;
     }
     case "UNAUTHORIZED":
@@ -58,17 +59,24 @@ export function handleError(err: unknown, what = "That"): FieldErrors | null {
       if (onUnauthorized()) toasts.push("info", "Your session has ended. Please sign in again.");
       return null;
     case "FORBIDDEN":
-      toasts.push("error", `Not allowed: ${err.message}`);
+      toasts.push("error", `Not allowed: ${errorWords(err.message)}`);
       return null;
     case "TOO_MANY_REQUESTS":
       toasts.push(
         "error",
-        `Too many requests${data.retryAfterSeconds ? `; try again in ${data.retryAfterSeconds} s` : ""}.`,
+        `${err.message ? errorWords(err.message).replace(/\.?$/, ".") : "Too many requests."}${data.retryAfterSeconds ? ` Try again in ${data.retryAfterSeconds} s.` : ""}`,
       );
       return null;
     case "NOT_FOUND":
     case "CONFLICT":
-      toasts.push("error", err.message);
+    case "PAYLOAD_TOO_LARGE":
+      toasts.push("error", errorWords(err.message));
+      return null;
+    case "SERVICE_UNAVAILABLE":
+      toasts.push(
+        "error",
+        `${what} failed: the server is busy or cannot write right now. Nothing was lost; try again.`,
+      );
       return null;
     case "INTERNAL_SERVER_ERROR":
       toasts.push("error", `${what} failed on the server. Try again.`);
@@ -76,7 +84,7 @@ export function handleError(err: unknown, what = "That"): FieldErrors | null {
     default:
       toasts.push(
         "error",
-        data?.code ? `${what} failed: ${err.message}` : "Cannot reach the server. Check your connection.",
+        data?.code ? `${what} failed: ${errorWords(err.message)}` : "Cannot reach the server. Check your connection.",
       );
       return null;
   }

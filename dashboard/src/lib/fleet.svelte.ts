@@ -1,129 +1,189 @@
-// Fleet state: the machines of the organization, polled every 2 s while the tab is visible, plus the
-// search, filters and sort of the fleet view, and the cards selected for a bulk action.
-import { healthBand } from "../../../server/contract/index.ts";
+// Fleet state: the visible page of machines (fleet.list, keyset-paged) and the header counters
+// (fleet.summary). Live updates cost little at any fleet size: each tick re-asks only for the page on
+// screen and the counters, in one batched request; no per-row history. The selection is either picked
+// machines (kept with their names across pages) or "every machine matching this filter", which is
+// sent as the filter itself, never as N loaded rows.
+import type { FleetFilter, FleetPage, FleetSummary, MachineView } from "../../../server/contract/index.ts";
 import { errorCodeOf, handleError } from "./errors.ts";
-import { trpc, type RouterOutputs } from "./trpc.ts";
+import { cleanFilter, listInput, type FleetView } from "./fleet-query.ts";
+import { trpc } from "./trpc.ts";
 
-/** One machine as the fleet view shows it. */
-export type MachineRow = RouterOutputs["fleet"]["list"]["machines"][number];
+export type { MachineView } from "../../../server/contract/index.ts";
 
-/** One CPU/memory sample for the small charts. */
-export type UsagePoint = { at: string; cpu: number; memory: number };
-/** How many samples a card's chart keeps. */
-const CARD_POINTS = 40;
+/** A machine picked for an action: enough to name it in the dialog. */
+export type Picked = { machineId: string; name: string };
 
-export type OnlineFilter = "all" | "online" | "offline";
-export type HealthFilter = "all" | "good" | "warn" | "bad";
-export type SortKey = "hostname" | "health" | "lastSeen" | "cpu" | "memory";
+/** Who an action goes to: picked machines, or every machine matching a filter (counted by the server). */
+export type Target = { kind: "machines"; machines: Picked[] } | { kind: "filter"; filter: FleetFilter; count: number };
 
 class Fleet {
-  machines = $state<MachineRow[]>([]);
+  /** The rows on screen. */
+  rows = $state<MachineView[]>([]);
+  /** Machines matching the current filter (from fleet.list). */
+  total = $state(0);
+  nextCursor = $state<string | null>(null);
+  /** Cursors of the pages before this one (the first page's is null): "Previous" pops one. */
+  #cursors: (string | null)[] = [];
+  cursor = $state<string | null>(null);
+  pageIndex = $state(0);
+  /** Counters for the whole organization. */
+  summary = $state<FleetSummary | null>(null);
+  reportIntervalSeconds = $state(10);
   loaded = $state(false);
   /** Set when the last refresh failed; cleared by the next good one. */
   error = $state<string | null>(null);
 
-  search = $state("");
-  online = $state<OnlineFilter>("all");
-  health = $state<HealthFilter>("all");
-  sort = $state<SortKey>("hostname");
-  selected = $state<string[]>([]);
-  /** Recent samples per machine: seeded once from fleet.machine, then extended by each poll. */
-  histories = $state<Record<string, UsagePoint[]>>({});
-  #seeded = new Set<string>();
+  /** The view the rows belong to (from the URL). */
+  view = $state<FleetView | null>(null);
+  #viewKey = "";
+  #latest = 0;
 
-  /** The machines that pass the search and filters, sorted. */
-  visible = $derived.by(() => {
-    const q = this.search.trim().toLowerCase();
-    const rows = this.machines.filter(
-      (m) =>
-        (!q || m.hostname.toLowerCase().includes(q) || m.machineId.toLowerCase().includes(q)) &&
-        (this.online === "all" || (this.online === "online") === m.online) &&
-        (this.health === "all" || healthBand(m.health) === this.health),
-    );
-    const by: Record<SortKey, (a: MachineRow, b: MachineRow) => number> = {
-      hostname: (a, b) => a.hostname.localeCompare(b.hostname),
-      health: (a, b) => a.health - b.health,
-      lastSeen: (a, b) => Date.parse(b.lastSeenAt) - Date.parse(a.lastSeenAt),
-      cpu: (a, b) => (b.metrics?.cpuPercent ?? -1) - (a.metrics?.cpuPercent ?? -1),
-      memory: (a, b) => (b.metrics?.memoryPercent ?? -1) - (a.metrics?.memoryPercent ?? -1),
-    };
-    return rows.sort(by[this.sort]);
-  });
+  /** Picked machines by id (kept while paging and filtering). */
+  picked = $state<Record<string, Picked>>({});
+  /** True when "all N matching this filter" is selected. */
+  allMatching = $state(false);
 
-  onlineCount = $derived(this.machines.filter((m) => m.online).length);
+  pickedCount = $derived(Object.keys(this.picked).length);
+  selectionCount = $derived(this.allMatching ? this.total : this.pickedCount);
 
-  /** Fetches the fleet once; errors show as a banner (the poller retries), not a toast per tick. */
+  /** Shows `view`: when its filters or sort changed, starts again at the first page. */
+  setView(view: FleetView): void {
+    const key = JSON.stringify(listInput(view, null));
+    this.view = view;
+    if (key === this.#viewKey) return;
+    const filterChanged = JSON.stringify(cleanFilter(view.filter)) !== this.#filterKey;
+    this.#viewKey = key;
+    this.#filterKey = JSON.stringify(cleanFilter(view.filter));
+    this.#cursors = [];
+    this.cursor = null;
+    this.pageIndex = 0;
+    if (filterChanged) this.allMatching = false;
+    void this.refresh();
+  }
+  #filterKey = "";
+
+  /** One refresh: the visible page and the counters, in one batched HTTP request. */
   async refresh(): Promise<void> {
+    const view = this.view;
+    if (!view) return;
+    const request = ++this.#latest;
     try {
-      const r = await trpc.fleet.list.query();
-      this.machines = r.machines;
-      for (const m of r.machines)
-        if (m.metrics)
-          this.#append(m.machineId, { at: m.metrics.at, cpu: m.metrics.cpuPercent, memory: m.metrics.memoryPercent });
+      const [page, summary]: [FleetPage, FleetSummary] = await Promise.all([
+        trpc.fleet.list.query(listInput(view, this.cursor)),
+        trpc.fleet.summary.query(),
+      ]);
+      // A slow answer for an old filter or page must not replace the newer one.
+      if (request !== this.#latest) return;
+      this.rows = page.machines;
+      this.total = page.total;
+      this.nextCursor = page.nextCursor;
+      this.reportIntervalSeconds = page.reportIntervalSeconds;
+      this.summary = summary;
       this.error = null;
-      const ids = new Set(r.machines.map((m) => m.machineId));
-      if (this.selected.some((id) => !ids.has(id))) this.selected = this.selected.filter((id) => ids.has(id));
     } catch (err) {
+      if (request !== this.#latest) return;
       this.error = "Cannot load the fleet. Retrying…";
       // One toast, not one per tick; an ended session always signs the console out.
       if (!this.loaded || errorCodeOf(err) === "UNAUTHORIZED") handleError(err, "Loading the fleet");
     } finally {
-      this.loaded = true;
+      if (request === this.#latest) this.loaded = true;
     }
   }
 
-  /** Loads a machine's recent history once (cards call it on mount; tRPC batches the calls). */
-  async seedHistory(machineId: string): Promise<void> {
-    if (this.#seeded.has(machineId)) return;
-    this.#seeded.add(machineId);
+  /** Only the counters (pages other than the fleet keep the nav count current). */
+  async refreshSummary(): Promise<void> {
     try {
-      const r = await trpc.fleet.machine.query({ machineId });
-      const older = r.history.map((h) => ({ at: h.at, cpu: h.cpuPercent, memory: h.memoryPercent }));
-      const newer = (this.histories[machineId] ?? []).filter((p) => !older.some((o) => o.at === p.at));
-      this.histories[machineId] = [...older, ...newer].slice(-CARD_POINTS);
-    } catch {
-      // The card still shows live samples as they arrive; allow another try later.
-      this.#seeded.delete(machineId);
+      this.summary = await trpc.fleet.summary.query();
+    } catch (err) {
+      if (errorCodeOf(err) === "UNAUTHORIZED") handleError(err, "Loading the fleet");
     }
   }
 
-  #append(machineId: string, p: UsagePoint): void {
-    const list = this.histories[machineId];
-    if (!list) this.histories[machineId] = [p];
-    else if (list.at(-1)?.at !== p.at) this.histories[machineId] = [...list, p].slice(-CARD_POINTS);
+  nextPage(): void {
+    if (!this.nextCursor) return;
+    this.#cursors.push(this.cursor);
+    this.cursor = this.nextCursor;
+    this.pageIndex++;
+    void this.refresh();
+  }
+
+  previousPage(): void {
+    if (this.#cursors.length === 0) return;
+    this.cursor = this.#cursors.pop() ?? null;
+    this.pageIndex--;
+    void this.refresh();
+  }
+
+  firstPage(): void {
+    if (this.pageIndex === 0) return;
+    this.#cursors = [];
+    this.cursor = null;
+    this.pageIndex = 0;
+    void this.refresh();
+  }
+
+  isPicked(machineId: string): boolean {
+    return this.allMatching || machineId in this.picked;
+  }
+
+  toggle(m: MachineView): void {
+    if (this.allMatching) {
+      // Leaving "all matching": keep the visible page picked, minus this one.
+      this.allMatching = false;
+      this.picked = Object.fromEntries(
+        this.rows.filter((r) => r.machineId !== m.machineId).map((r) => [r.machineId, pick(r)]),
+      );
+      return;
+    }
+    if (m.machineId in this.picked) delete this.picked[m.machineId];
+    else this.picked[m.machineId] = pick(m);
+  }
+
+  /** Picks (or unpicks) every row on the visible page. */
+  togglePage(on: boolean): void {
+    this.allMatching = false;
+    const next = { ...this.picked };
+    for (const r of this.rows) {
+      if (on) next[r.machineId] = pick(r);
+      else delete next[r.machineId];
+    }
+    this.picked = next;
+  }
+
+  selectAllMatching(): void {
+    this.allMatching = true;
+  }
+
+  clearSelection(): void {
+    this.picked = {};
+    this.allMatching = false;
+  }
+
+  /** The current selection as an action target. */
+  target(): Target | null {
+    if (this.allMatching && this.view)
+      return { kind: "filter", filter: cleanFilter(this.view.filter), count: this.total };
+    const machines = Object.values(this.picked);
+    return machines.length ? { kind: "machines", machines } : null;
   }
 
   /** Forgets everything (sign-out): the next user must not see this org's machines. */
   reset(): void {
-    this.machines = [];
+    this.#latest++;
+    this.rows = [];
+    this.total = 0;
+    this.summary = null;
     this.loaded = false;
     this.error = null;
-    this.selected = [];
-    this.histories = {};
-    this.#seeded.clear();
+    this.view = null;
+    this.#viewKey = "";
+    this.#filterKey = "";
+    this.clearSelection();
   }
+}
 
-  isSelected(machineId: string): boolean {
-    return this.selected.includes(machineId);
-  }
-
-  toggle(machineId: string): void {
-    this.selected = this.isSelected(machineId)
-      ? this.selected.filter((id) => id !== machineId)
-      : [...this.selected, machineId];
-  }
-
-  selectVisible(): void {
-    this.selected = [...new Set([...this.selected, ...this.visible.map((m) => m.machineId)])];
-  }
-
-  clearSelection(): void {
-    this.selected = [];
-  }
-
-  byId(machineId: string): MachineRow | undefined {
-    return this.machines.find((m) => m.machineId === machineId);
-  }
+function pick(m: MachineView): Picked {
+  return { machineId: m.machineId, name: m.name };
 }
 
 /** The one fleet state of the console. */

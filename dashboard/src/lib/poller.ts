@@ -1,5 +1,7 @@
 // Polling while the tab is visible: the console's live updates. Stops while hidden, refreshes at once
-// when the tab comes back.
+// when the tab comes back. Ticks run untracked: an effect that starts a poll does not re-run because
+// the tick read some state.
+import { untrack } from "svelte";
 
 /** Runs `tick` now and every `intervalMs` while the page is visible; returns a stop function. */
 export function poll(tick: () => Promise<void>, intervalMs = 2000): () => void {
@@ -12,7 +14,7 @@ export function poll(tick: () => Promise<void>, intervalMs = 2000): () => void {
     if (stopped || running) return;
     running = true;
     try {
-      await tick();
+      await untrack(tick);
     } finally {
       running = false;
       if (!stopped && document.visibilityState === "visible") timer = setTimeout(() => void run(), intervalMs);

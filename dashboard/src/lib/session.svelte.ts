@@ -14,6 +14,10 @@ class Session {
   get canAct(): boolean {
     return this.user !== null && this.user.role !== "viewer";
   }
+  /** Owners and admins read the audit log. */
+  get canAudit(): boolean {
+    return this.user?.role === "owner" || this.user?.role === "admin";
+  }
   get isOwner(): boolean {
     return this.user?.role === "owner";
   }

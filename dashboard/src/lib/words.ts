@@ -2,7 +2,14 @@
 // types, audit actions, and error text (zod's "Too small: expected number to be >=10" becomes "Must be
 // at least 10"). One module, so no page prints a raw code such as `postponed-max`. Plain TypeScript
 // (no runes), unit-tested in tests/unit/dashboard-words.test.ts.
-import { ProgressEvent, type ActionStatus, type ActionType, type UserChoice } from "../../../server/contract/index.ts";
+import {
+  MessageData,
+  ProgressEvent,
+  RebootData,
+  type ActionStatus,
+  type ActionType,
+  type UserChoice,
+} from "../../../server/contract/index.ts";
 
 /** Short status names for badges. */
 export const statusWords: { readonly [S in ActionStatus]: string } = {
@@ -49,6 +56,19 @@ export const actionTypeWords: { readonly [T in ActionType]: string } = {
   restart: "Agent restart",
   reboot: "Reboot",
 };
+
+/** What an action sends, in words, read back through the contract schemas (stored data is untrusted). */
+export function sentWords(type: string, data: unknown): string {
+  if (type === "message") {
+    const d = MessageData.safeParse(data);
+    return d.success ? `${d.data.title}: ${d.data.message}` : "";
+  }
+  if (type === "reboot") {
+    const d = RebootData.safeParse(data);
+    return d.success ? `${d.data.countdownSeconds} s countdown, up to ${d.data.maxPostpones} postponements` : "";
+  }
+  return type === "restart" ? "Relaunch the agent" : "";
+}
 
 /** Health bands of the fleet contract (offline is a separate state, never a band). */
 export type HealthBandName = "good" | "degraded" | "critical" | "nodata";
