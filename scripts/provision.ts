@@ -12,21 +12,74 @@ import { fileURLToPath } from "node:url";
 type Env = Record<string, string | undefined>;
 type Exists = (file: string) => boolean;
 /** A system package the tests need. */
-export type Requirement = { pkg: string; why: string; present: (env: Env, exists: Exists) => boolean };
+export type Requirement = {
+  pkg: string;
+  why: string;
+  needed: () => boolean;
+  present: (env: Env, exists: Exists) => boolean;
+};
 
 export type Decision =
   { action: "none" } | { action: "install"; commands: string[] } | { action: "fail"; message: string };
 
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
 /**
- * What the tests need from the system. `present(env, isExecutable)` says whether it is installed.
- * PostgreSQL joins this list when a test starts its own cluster (issue 12: initdb + pg_ctl).
+ * True when a test file under `dir` mentions `word` (this script's own test aside). PostgreSQL is
+ * needed only once a suite starts its own cluster (issue 12: `initdb` + `pg_ctl`), and then at once,
+ * with no list to remember to update.
+ */
+export function testsMention(word: string, dir = path.join(ROOT, "tests")): boolean {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return false;
+  }
+  for (const e of entries) {
+    const file = path.join(dir, e.name);
+    if (e.isDirectory()) {
+      if (e.name !== "artifacts" && testsMention(word, file)) return true;
+    } else if (
+      /\.(ts|mjs|js)$/.test(e.name) &&
+      e.name !== "provision.test.ts" &&
+      fs.readFileSync(file, "utf8").includes(word)
+    ) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** Debian's PostgreSQL server binaries live outside PATH, under /usr/lib/postgresql/<version>/bin. */
+export function findInitdb(env: Env, exists: Exists, libDir = "/usr/lib/postgresql"): boolean {
+  if (onPath("initdb", env, exists)) return true;
+  let versions: string[] = [];
+  try {
+    versions = fs.readdirSync(libDir);
+  } catch {
+    return false;
+  }
+  return versions.some((v) => exists(path.join(libDir, v, "bin", "initdb")));
+}
+
+/**
+ * What the tests need from the system: each entry applies when `needed()` and is installed when
+ * `present(env, exists)`.
  */
 export const REQUIREMENTS: Requirement[] = [
   {
     pkg: "chromium",
     why: "the browser tests drive Debian's Chromium through playwright-core (tests/helpers/browser.ts)",
+    needed: () => true,
     // The same executable the browser helper launches.
-    present: (env, isExecutable) => isExecutable(env.CHROMIUM_PATH || "/usr/bin/chromium"),
+    present: (env, exists) => exists(env.CHROMIUM_PATH || "/usr/bin/chromium"),
+  },
+  {
+    pkg: "postgresql",
+    why: "the PostgreSQL suites start a throwaway cluster with initdb and pg_ctl",
+    needed: () => testsMention("initdb"),
+    present: (env, exists) => findInitdb(env, exists),
   },
 ];
 
@@ -45,9 +98,9 @@ export function onPath(cmd: string, env: Env, exists: Exists = isExecutable): bo
   return (env.PATH ?? "").split(path.delimiter).some((dir) => dir && exists(path.join(dir, cmd)));
 }
 
-/** The packages of `requirements` that are missing. */
+/** The packages of `requirements` that the tests need and that are missing. */
 export function missingPackages(env: Env, exists: Exists = isExecutable, requirements = REQUIREMENTS): Requirement[] {
-  return requirements.filter((r) => !r.present(env, exists));
+  return requirements.filter((r) => r.needed() && !r.present(env, exists));
 }
 
 /** The apt-get commands that install `pkgs` (as root; prefix each with sudo otherwise). */

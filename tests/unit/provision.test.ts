@@ -6,7 +6,15 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { aptCommands, missingPackages, onPath, plan, REQUIREMENTS } from "../../scripts/provision.ts";
+import {
+  aptCommands,
+  findInitdb,
+  missingPackages,
+  onPath,
+  plan,
+  REQUIREMENTS,
+  testsMention,
+} from "../../scripts/provision.ts";
 import { ROOT } from "../helpers/child.ts";
 
 const chromium = REQUIREMENTS.find((r) => r.pkg === "chromium")!;
@@ -59,6 +67,32 @@ describe("provisioning decisions", () => {
       "sudo apt-get update",
       "sudo apt-get install -y chromium postgresql",
     ]);
+  });
+});
+
+describe("PostgreSQL", () => {
+  it("is needed once a test starts its own cluster with initdb, and found under /usr/lib/postgresql/<version>/bin", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dashfleet-provision-"));
+    try {
+      fs.mkdirSync(path.join(dir, "tests", "integration"), { recursive: true });
+      fs.writeFileSync(path.join(dir, "tests", "integration", "a.test.ts"), "it('x', () => {});\n");
+      expect(testsMention("initdb", path.join(dir, "tests"))).toBe(false);
+      fs.writeFileSync(path.join(dir, "tests", "integration", "pg.test.ts"), "spawn(`${bin}/initdb`, ['-D', data]);\n");
+      expect(testsMention("initdb", path.join(dir, "tests"))).toBe(true);
+
+      const lib = path.join(dir, "lib", "postgresql");
+      expect(findInitdb({ PATH: "" }, fs.existsSync, lib)).toBe(false);
+      fs.mkdirSync(path.join(lib, "15", "bin"), { recursive: true });
+      fs.writeFileSync(path.join(lib, "15", "bin", "initdb"), "#!/bin/sh\n", { mode: 0o755 });
+      expect(findInitdb({ PATH: "" }, fs.existsSync, lib)).toBe(true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    const pg = REQUIREMENTS.find((r) => r.pkg === "postgresql")!;
+    expect(plan({ missing: [chromium, pg], isRoot: false, hasApt: true })).toMatchObject({
+      action: "fail",
+      message: expect.stringContaining("sudo apt-get install -y chromium postgresql") as unknown,
+    });
   });
 });
 
