@@ -74,12 +74,18 @@ class Lock {
 type TxScope = { open: boolean; started: boolean };
 const scope = new AsyncLocalStorage<TxScope>();
 
-function assertNotInsideTransaction(what: string): void {
+/** The error for a statement started from inside an open transaction's callback, or null. */
+function reentryError(what: string): Error | null {
   const s = scope.getStore();
-  if (s?.open && s.started)
-    throw new Error(
-      `${what} from inside a transaction's callback would wait for that transaction forever: use the transaction client (tx), or run it after the transaction`,
-    );
+  if (!s?.open || !s.started) return null;
+  return new Error(
+    `${what} from inside a transaction's callback would wait for that transaction forever: use the transaction client (tx), or run it after the transaction`,
+  );
+}
+
+function assertNotInsideTransaction(what: string): void {
+  const err = reentryError(what);
+  if (err) throw err;
 }
 
 function protocolChanged(detail: string): Error {
@@ -219,11 +225,8 @@ export function guardReentry<C extends TransactionRunner>(client: C): C {
   const original = client.$transaction.bind(client) as (arg: unknown, opts?: unknown) => Promise<unknown>;
   const guarded = (arg: unknown, opts?: unknown) => {
     // Prisma queues a nested transaction behind the open one before the adapter sees it: refuse here.
-    try {
-      assertNotInsideTransaction("A transaction");
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    const nested = reentryError("A transaction");
+    if (nested) return Promise.reject(nested);
     if (typeof arg !== "function") return original(arg, opts); // a batch: Prisma runs it, no callback
     const s: TxScope = { open: true, started: false };
     return scope.run(s, () => original(arg, opts)).finally(() => (s.open = false));
