@@ -171,7 +171,7 @@ describe("agent core (fake server)", () => {
     expect(agent.journalEntries()).toEqual([]);
   });
 
-  it("reports an invalid or unknown action as error without acknowledging or running it", async () => {
+  it("reports an invalid or unknown action as error without running it (acknowledged first: the server takes results of acknowledged actions only)", async () => {
     const { agent, api, desktop } = makeAgent();
     api.queue.push([
       { id: ID1, type: "message", data: { message: "" }, claimToken: "t1", createdAt: "", expiresAt: "" },
@@ -183,7 +183,7 @@ describe("agent core (fake server)", () => {
     expect(api.results.find((r) => r.actionId === ID1)?.result).toContain("data.message: message is required");
     expect(api.results.find((r) => r.actionId === ID2)).toMatchObject({ status: "error" });
     expect(api.results.find((r) => r.actionId === ID2)?.result).toContain('unsupported action "format-disk"');
-    expect(api.log.some((l) => l.startsWith("ack"))).toBe(false);
+    for (const id of [ID1, ID2]) expect(api.log.filter((l) => l.endsWith(id))).toEqual([`ack ${id}`, `result ${id}`]);
     expect(desktop.calls).toEqual([]);
   });
 

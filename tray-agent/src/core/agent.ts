@@ -340,14 +340,16 @@ export class Agent {
     const r = raw as { id?: unknown; claimToken?: unknown; type?: unknown; data?: unknown } | null;
     if (!d.success) {
       if (typeof r?.id === "string" && typeof r.claimToken === "string") {
-        this.journal.put({
+        // Acknowledged like any action (the server takes results only of acknowledged ones), never run.
+        const refused = this.journal.put({
           actionId: r.id,
           claimToken: r.claimToken,
           type: String(r.type),
           data: r.data ?? null,
-          state: "result",
+          state: "received",
           result: { status: "error", result: clip(`unsupported action "${String(r.type)}": not run`) },
         });
+        await this.ack(refused);
       } else this.log.warn("ignoring a malformed action from the server");
       return;
     }
@@ -361,14 +363,15 @@ export class Agent {
     if (!spec.success) {
       const why = spec.error.issues.map((i) => `${["data", ...i.path].join(".")}: ${i.message}`).join("; ");
       this.log.warn(`invalid ${a.type} action ${a.id}: ${why}`);
-      this.journal.put({
+      const refused = this.journal.put({
         actionId: a.id,
         claimToken: a.claimToken,
         type: a.type,
         data: a.data,
-        state: "result",
+        state: "received",
         result: { status: "error", result: clip(`invalid ${a.type} action, not run: ${why}`) },
       });
+      await this.ack(refused);
       return;
     }
     const entry = this.journal.put({
@@ -392,6 +395,11 @@ export class Agent {
         return;
       }
       throw err;
+    }
+    // An action refused on arrival (invalid, unsupported) already holds its error: report it, never run it.
+    if (e.result) {
+      this.journal.update(e.actionId, { state: "result" });
+      return;
     }
     this.journal.update(e.actionId, { state: "acked" });
     this.kickWorker();

@@ -34,7 +34,7 @@ export class HeadlessDesktop implements Desktop {
   }
 
   async notify(m: MessageShow): Promise<void> {
-    this.o.log.info(`message (${m.urgency}): ${m.title}: ${m.message}`, { actionId: m.actionId });
+    this.o.log.info(`message: ${m.title}: ${m.message}`, { actionId: m.actionId, urgency: m.urgency });
     if (!this.notifySend) return;
     const [, ...args] = notifySendArgv(m.title, m.message);
     try {

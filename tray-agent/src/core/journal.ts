@@ -3,7 +3,8 @@
 // a crash, a kill, a restart or a reboot never runs an action twice and never loses a result.
 //
 // States, in order:
-//   received    claimed from the server, not yet acknowledged (ack may be retried with the token)
+//   received    claimed from the server, not yet acknowledged (ack may be retried with the token);
+//               an action refused on arrival (invalid, unsupported) waits here with its error result
 //   acked       the server said "executing"; waits its turn; it has NOT started
 //   executing   running (a dialog or a confirmation may be open); if the agent dies here it is never
 //               run again: the replay reports error "agent stopped while running the action" —
