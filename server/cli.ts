@@ -8,8 +8,10 @@
 //   machine enroll-token --org ORG --machine ID [--expires SECONDS] [--json]
 //   user create --org ID --email E --password P --role owner|admin|viewer [--json]
 //   key create  --org ID --scope admin|agent [--scope ...] [--name N] [--json]
-//   key revoke  --id ID | --key KEY_OR_PREFIX [--json]
+//   key revoke  --id ID | --key FULL_KEY [--json]
 //   backup      --to FILE [--json]
+//   org list; user list --org; key list --org; user reset-password; machine list; machine label
+//   (server/cliFleet.ts). A DASHFLEET_DB that does not exist is an error unless --create is given.
 import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -24,6 +26,7 @@ import { createApiKey, createOrganization, createUser } from "./services/account
 import { hashSecret, KEY_PREFIX } from "./services/crypto.ts";
 import { approveReenrollment, issueEnrollToken, retireMachine, setLegacyAgents } from "./services/enrollment.ts";
 import { revokeKey } from "./services/keys.ts";
+import { parseFleetJob, runFleetJob, type FleetJob } from "./cliFleet.ts";
 
 const ACTOR = "cli";
 const LEGACY_WARNING =
@@ -40,10 +43,17 @@ const USAGE = `Usage: npm run cli -- <command> [options]
   machine enroll-token --org ORG_ID --machine MACHINE_ID [--expires SECONDS] [--json]
   user create --org ORG_ID --email EMAIL --password PASSWORD --role owner|admin|viewer [--json]
   key create  --org ORG_ID --scope admin|agent [--scope ...] [--name NAME] [--json]
-  key revoke  --id KEY_ID | --key KEY_OR_PREFIX [--json]
+  key revoke  --id KEY_ID | --key FULL_KEY [--json]
   backup      --to FILE [--json]
+  org list [--json]
+  user list   --org ORG_ID [--json]
+  user reset-password --email EMAIL --password NEW_PASSWORD [--json]
+  key list    --org ORG_ID [--json]
+  machine list  --org ORG_ID [--search TEXT] [--label L ...] [--limit N] [--cursor C] [--json]
+  machine label --org ORG_ID --machine MACHINE_ID [--labels a,b] [--display-name NAME] [--json]
 
-The database is DASHFLEET_DB (default data/fleet.db); migrations run first.`;
+The database is DASHFLEET_DB (default data/fleet.db); migrations run first. A database file that
+does not exist is an error (a mistyped path would silently start an empty one) unless --create is given.`;
 
 /** A mistake in the command line: printed with the usage, exit code 2. */
 class UsageError extends Error {}
@@ -62,6 +72,13 @@ const options = {
   "legacy-agents": { type: "string" },
   machine: { type: "string" },
   expires: { type: "string" },
+  create: { type: "boolean", default: false },
+  labels: { type: "string" },
+  "display-name": { type: "string" },
+  search: { type: "string" },
+  label: { type: "string", multiple: true },
+  limit: { type: "string" },
+  cursor: { type: "string" },
   help: { type: "boolean", short: "h", default: false },
 } as const;
 
@@ -78,7 +95,7 @@ function required(
 
 function only(values: Values, allowed: string[]): void {
   for (const [k, v] of Object.entries(values)) {
-    if (v === undefined || k === "json" || k === "help" || allowed.includes(k)) continue;
+    if (v === undefined || k === "json" || k === "help" || k === "create" || allowed.includes(k)) continue;
     throw new UsageError(`--${k} does not apply to this command`);
   }
 }
@@ -102,25 +119,17 @@ async function requireOrg(db: Db, orgId: string): Promise<void> {
   if (!org) throw new UsageError(`--org: no organization with id "${orgId}"`);
 }
 
-/** Finds the one key a full secret or a shown prefix (e.g. "dfk_AbC123") names. */
-async function keyIdOf(db: Db, keyOrPrefix: string): Promise<string> {
-  if (!keyOrPrefix.startsWith(KEY_PREFIX)) throw new UsageError(`--key: keys start with "${KEY_PREFIX}"`);
-  if (keyOrPrefix.length > 10) {
-    const k = await db.apiKey.findUnique({ where: { keyHash: hashSecret(keyOrPrefix) }, select: { id: true } });
-    if (!k) throw new UsageError("--key: no such key");
-    return k.id;
-  }
-  const found = await db.apiKey.findMany({
-    where: { prefix: { startsWith: keyOrPrefix } },
-    select: { id: true, orgId: true, name: true },
-    take: 10,
-  });
-  if (found.length === 0) throw new UsageError(`--key: no key starts with "${keyOrPrefix}"`);
-  if (found.length > 1)
-    throw new UsageError(
-      `--key: "${keyOrPrefix}" matches ${found.length} keys (${found.map((k) => `${k.id} "${k.name}" in ${k.orgId}`).join(", ")}); use --id`,
-    );
-  return found[0]!.id;
+/**
+ * Finds the key a full secret names. A prefix is refused: prefixes are short and shown in lists, so
+ * one could name another organization's key (use --id for a key whose secret is lost).
+ */
+async function keyIdOf(db: Db, key: string): Promise<string> {
+  if (!key.startsWith(KEY_PREFIX)) throw new UsageError(`--key: keys start with "${KEY_PREFIX}"`);
+  if (key.length < 40)
+    throw new UsageError("--key: give the whole key, not a prefix (a prefix could match another key); or use --id KEY_ID from `key list`");
+  const k = await db.apiKey.findUnique({ where: { keyHash: hashSecret(key) }, select: { id: true } });
+  if (!k) throw new UsageError("--key: no such key");
+  return k.id;
 }
 
 /**
@@ -173,7 +182,8 @@ type Job =
   | { kind: "user create"; orgId: string; email: string; password: string; role: Role }
   | { kind: "key create"; orgId: string; name: string; scopes: KeyScope[] }
   | { kind: "key revoke"; id: string | undefined; key: string | undefined }
-  | { kind: "backup"; to: string };
+  | { kind: "backup"; to: string }
+  | FleetJob;
 
 function parseJob(command: string, values: Values): Job {
   switch (command) {
@@ -235,8 +245,16 @@ function parseJob(command: string, values: Values): Job {
     case "backup":
       only(values, ["to"]);
       return { kind: command, to: required(values, "to") };
-    default:
+    default: {
+      const fleet = parseFleetJob(command, values, {
+        required: (name) => required(values, name),
+        only: (allowed) => only(values, allowed),
+        check: (schema, value, flag) => check(schema, value, flag),
+        usage: (m) => new UsageError(m),
+      });
+      if (fleet) return fleet;
       throw new UsageError(`Unknown command "${command}"`);
+    }
   }
 }
 
@@ -266,6 +284,8 @@ async function run(rawArgv: string[]): Promise<void> {
   const out = (human: string, data: unknown) => console.log(values.json ? JSON.stringify(data) : human);
 
   const config = loadConfig();
+  if (!fs.existsSync(config.dbFile) && !values.create)
+    throw new UsageError(`DASHFLEET_DB: ${config.dbFile} does not exist; pass --create to create a new database there`);
   await migrate(config.dbFile);
 
   if (job.kind === "backup") {
@@ -368,6 +388,12 @@ async function run(rawArgv: string[]): Promise<void> {
         );
         break;
       }
+      default:
+        await runFleetJob(
+          { db, clock, reportIntervalSeconds: config.reportIntervalSeconds, requireOrg: (orgId) => requireOrg(db, orgId) },
+          job,
+          out,
+        );
     }
   } finally {
     await db.$disconnect();

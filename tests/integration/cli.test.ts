@@ -24,11 +24,14 @@ const client = (token?: string) => trpcClient(server.url, token ? { authorizatio
 
 type Run = { code: number; stdout: string; stderr: string };
 function cli(...args: string[]): Promise<Run> {
+  return cliOn(dbFile, ...args);
+}
+function cliOn(file: string, ...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       ["--import", "tsx", "server/cli.ts", ...args],
-      { cwd: root, env: { ...process.env, DASHFLEET_DB: dbFile } },
+      { cwd: root, env: { ...process.env, DASHFLEET_DB: file } },
       (err, stdout, stderr) => {
         resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
       },
@@ -41,8 +44,8 @@ let org: { orgId: string; adminKey: string; agentKey: string };
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "dashfleet-cli-"));
   dbFile = path.join(dir, "fleet.db");
-  // The CLI migrates an empty database by itself; the server then opens the same file.
-  const created = await cli("org", "create", "--name", "CLI Org", "--json");
+  // The CLI creates and migrates a new database when told to (--create); the server then opens it.
+  const created = await cli("org", "create", "--name", "CLI Org", "--json", "--create");
   expect(created.code).toBe(0);
   org = JSON.parse(created.stdout) as typeof org;
   const config = loadConfig({
@@ -167,7 +170,7 @@ describe("user create", () => {
 });
 
 describe("key create and key revoke", () => {
-  it("creates a key shown once; revoking it (by --id or by --key prefix) stops it", async () => {
+  it("creates a key shown once; revoking it (by --id or by the full --key) stops it; a prefix is refused", async () => {
     const made = await cli("key", "create", "--org", org.orgId, "--scope", "admin", "--name", "ops", "--json");
     expect(made.code).toBe(0);
     const key = JSON.parse(made.stdout) as { id: string; key: string; name: string; scopes: string[] };
@@ -176,9 +179,14 @@ describe("key create and key revoke", () => {
     expect(list.keys.find((k) => k.id === key.id)).toMatchObject({ createdBy: "cli", prefix: key.key.slice(0, 10) });
 
     const byPrefix = await cli("key", "revoke", "--key", key.key.slice(0, 10));
-    expect(byPrefix.code).toBe(0);
-    expect(byPrefix.stdout).toContain(key.id);
-    // This key was never used, so the server has nothing cached: refused at once.
+    expect(byPrefix.code).toBe(2);
+    expect(byPrefix.stderr).toContain("give the whole key");
+    expect((await client(key.key).orgs.current.query()).name).toBe("CLI Org");
+    // The key is used now: the running server has it cached, and still stops it within a second.
+    const byKey = await cli("key", "revoke", "--key", key.key);
+    expect(byKey.code).toBe(0);
+    expect(byKey.stdout).toContain(key.id);
+    await new Promise((r) => setTimeout(r, 1100));
     expect(await errorCode(client(key.key).orgs.current.query())).toBe("UNAUTHORIZED");
 
     const human = await cli("key", "create", "--org", org.orgId, "--scope", "agent");
@@ -211,6 +219,110 @@ describe("key create and key revoke", () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain("No such key");
     expect(both.code).toBe(2);
+  });
+});
+
+describe("list commands, labels and password reset", () => {
+  it("org list, user list and key list print tables or --json, never a secret", async () => {
+    const orgs = await cli("org", "list", "--json");
+    expect(orgs.code).toBe(0);
+    expect((JSON.parse(orgs.stdout) as { organizations: { id: string; name: string }[] }).organizations).toContainEqual(
+      expect.objectContaining({ id: org.orgId, name: "CLI Org" }),
+    );
+    const users = await cli("user", "list", "--org", org.orgId, "--json");
+    expect((JSON.parse(users.stdout) as { users: { email: string }[] }).users.map((u) => u.email)).toContain(
+      "boss@cli.test",
+    );
+    const keys = await cli("key", "list", "--org", org.orgId, "--json");
+    const listed = (JSON.parse(keys.stdout) as { keys: { scopes: string[]; prefix: string }[] }).keys;
+    expect(listed.some((k) => k.scopes.includes("agent"))).toBe(true);
+    const human = await cli("key", "list", "--org", org.orgId);
+    expect(human.stdout).toMatch(/^ID\s+NAME\s+PREFIX/);
+    for (const out of [keys.stdout, human.stdout]) {
+      expect(out).not.toContain(org.adminKey);
+      expect(out).not.toContain(org.agentKey);
+    }
+    const noOrg = await cli("user", "list");
+    expect(noOrg.code).toBe(2);
+    expect(noOrg.stderr).toContain("--org is required");
+  });
+
+  it("machine label sets labels and a display name (validated, audited); machine list filters by them", async () => {
+    const labelled = await cli(
+      "machine",
+      "label",
+      "--org",
+      org.orgId,
+      "--machine",
+      "cli-m1",
+      "--labels",
+      "Web, db",
+      "--display-name",
+      "Build box",
+      "--json",
+    );
+    expect(labelled.code).toBe(0);
+    expect(JSON.parse(labelled.stdout)).toMatchObject({
+      machineId: "cli-m1",
+      name: "Build box",
+      labels: ["db", "web"],
+    });
+    const list = await cli("machine", "list", "--org", org.orgId, "--label", "web", "--json");
+    const page = JSON.parse(list.stdout) as {
+      machines: { machineId: string }[];
+      total: number;
+      nextCursor: string | null;
+    };
+    expect(page).toMatchObject({ total: 1, nextCursor: null });
+    expect(page.machines.map((m) => m.machineId)).toEqual(["cli-m1"]);
+    const human = await cli("machine", "list", "--org", org.orgId, "--search", "build");
+    expect(human.stdout).toContain("Build box · cli-m1");
+    expect(human.stdout).toContain("1 machines");
+    expect((await client(org.adminKey).fleet.machine.query({ machineId: "cli-m1" })).machine.labels).toEqual([
+      "db",
+      "web",
+    ]);
+    const audit = await client(org.adminKey).orgs.audit.query({ actor: "cli", action: "machines.update" });
+    expect(audit.items[0]).toMatchObject({ target: "cli-m1" });
+
+    const [bad, none, missing] = await Promise.all([
+      cli("machine", "label", "--org", org.orgId, "--machine", "cli-m1", "--labels", "no spaces allowed"),
+      cli("machine", "label", "--org", org.orgId, "--machine", "cli-m1"),
+      cli("machine", "label", "--org", org.orgId, "--machine", "ghost", "--labels", "x"),
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--labels:/);
+    expect(none.code).toBe(2);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('No machine "ghost"');
+  });
+
+  it("user reset-password: the new password works, the old one and existing sessions do not", async () => {
+    const helper = { url: server.url, cookieClient: (cookie: string) => trpcClient(server.url, { cookie }) };
+    const before = await signIn(helper, "boss@cli.test", "long enough 1");
+    const r = await cli("user", "reset-password", "--email", "boss@cli.test", "--password", "a new secret 2", "--json");
+    expect(r.code).toBe(0);
+    const reset = JSON.parse(r.stdout) as { email: string; sessionsEnded: number };
+    expect(reset.email).toBe("boss@cli.test");
+    expect(reset.sessionsEnded).toBeGreaterThanOrEqual(1);
+    expect(await errorCode(before.client.orgs.current.query())).toBe("UNAUTHORIZED");
+    await expect(signIn(helper, "boss@cli.test", "long enough 1")).rejects.toThrow();
+    const after = await signIn(helper, "boss@cli.test", "a new secret 2");
+    expect((await after.client.auth.me.query()).email).toBe("boss@cli.test");
+    const unknown = await cli("user", "reset-password", "--email", "nobody@cli.test", "--password", "long enough 1");
+    expect(unknown.code).toBe(1);
+  });
+
+  it("a DASHFLEET_DB that does not exist is an error unless --create", async () => {
+    const missing = path.join(dir, "typo", "fleet.db");
+    const r = await cliOn(missing, "org", "list");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("does not exist; pass --create");
+    expect(fs.existsSync(missing)).toBe(false);
+    const created = await cliOn(missing, "org", "list", "--create", "--json");
+    expect(created.code).toBe(0);
+    expect(JSON.parse(created.stdout)).toEqual({ organizations: [] });
+    expect(fs.existsSync(missing)).toBe(true);
   });
 });
 
