@@ -1,4 +1,5 @@
-// The two hot requests of a large fleet, answered without the tRPC machinery: an agent's poll when
+// The two hot requests of a large fleet, answered without the tRPC machinery (and one refusal: a push
+// stream beyond the process cap, see streamsFull): an agent's poll when
 // nothing is waiting for its machine, and a valid metric report. The tRPC handler turns every request
 // into a Fetch Request/Response pair with web streams, which costs several times what answering takes.
 // Here the same credential check, the same input schema and text check, the same rate limit and the
@@ -39,9 +40,28 @@ function withinLimit(deps: AppDeps, key: string, what: string): boolean {
 
 /** Answers the request and returns true, or returns false and leaves it to tRPC. */
 export async function answerHotPath(deps: AppDeps, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+  if (req.method === "GET" && req.url?.startsWith("/trpc/agent.actionStream")) return streamsFull(deps, req, res);
   if (req.method === "GET" && POLL_PATHS.has(req.url ?? "")) return emptyPoll(deps, req, res);
   if (req.method === "POST" && req.url === "/trpc/agent.report") return report(deps, req, res);
   return false;
+}
+
+/**
+ * Past DASHFLEET_STREAMS_PER_PROCESS push streams, a new one is refused with a plain HTTP 503 (tRPC's
+ * error shape, Retry-After) before any stream starts; tRPC would answer 200 and an error event. A
+ * machine already holding its full share of streams may still replace its oldest.
+ */
+async function streamsFull(deps: AppDeps, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+  const { streams } = deps.services;
+  if (streams.count() < streams.perProcess) return false;
+  const m = await machineOf(deps, req);
+  if (m && streams.count(m.machineRef) >= streams.perMachine) return false;
+  const message = `This server holds its maximum of ${streams.perProcess} push streams; poll instead and retry later`;
+  const body = JSON.stringify({
+    error: { message, code: -32603, data: { code: "SERVICE_UNAVAILABLE", httpStatus: 503 } },
+  });
+  res.writeHead(503, { "content-type": "application/json", "retry-after": "60" }).end(body);
+  return true;
 }
 
 async function emptyPoll(deps: AppDeps, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
