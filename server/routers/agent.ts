@@ -3,7 +3,15 @@
 // own machine. The original design's flow (an agent key and an explicit machine id) is accepted for
 // pendingActions, ack and reportResult only in organizations in legacy mode.
 import { z } from "zod";
-import { AckInput, EnrollInput, MachineId, MachineIdentity, MetricReport, ProgressInput, ResultInput } from "../contract/index.ts";
+import {
+  AckInput,
+  EnrollInput,
+  MachineId,
+  MachineIdentity,
+  MetricReport,
+  ProgressInput,
+  ResultInput,
+} from "../contract/index.ts";
 import { ackAction, claimActions, reportResult } from "../services/actions.ts";
 import { enroll } from "../services/enrollment.ts";
 import { machineForAgent } from "../services/machineDirectory.ts";
@@ -13,7 +21,9 @@ import { agentProcedure, machineProcedure, router, type AgentPrincipal } from ".
 import type { Context } from "../context.ts";
 
 /** agent.report input (also checked by the HTTP fast path for reports, server/http/fastPoll.ts). */
-export const ReportInput = z.object({ metrics: MetricReport, identity: MachineIdentity.omit({ machineId: true }).partial().optional() }).strict();
+export const ReportInput = z
+  .object({ metrics: MetricReport, identity: MachineIdentity.omit({ machineId: true }).partial().optional() })
+  .strict();
 
 /** Which machine an agent call is about (see machineForAgent). */
 function machineOf(ctx: Context & { agent: AgentPrincipal }, machineId: string | undefined) {
@@ -50,7 +60,11 @@ function wakeQueue(signal: AbortSignal | undefined) {
 }
 
 /** The wake-ups of one push stream until `signal` aborts (client gone, replaced, or machine retired). */
-async function* wakeStream(ctx: Context & { machine: { machineRef: string } }, signal: AbortSignal, release: () => void) {
+async function* wakeStream(
+  ctx: Context & { machine: { machineRef: string } },
+  signal: AbortSignal,
+  release: () => void,
+) {
   const { dispatch } = ctx.services;
   const wakes = wakeQueue(signal);
   const off = dispatch.onWork(ctx.machine.machineRef, wakes.notify);
@@ -77,7 +91,11 @@ export const agentRouter = router({
   enroll: agentProcedure.input(EnrollInput).mutation(async ({ ctx, input }) => {
     const { limiter } = ctx.services;
     const perMinute = ctx.config.identity.enrollPerMinute;
-    limiter.hit(`enroll:${ctx.agent.kind === "key" ? ctx.agent.keyId : ctx.agent.machineRef}`, perMinute, "enrollments");
+    limiter.hit(
+      `enroll:${ctx.agent.kind === "key" ? ctx.agent.keyId : ctx.agent.machineRef}`,
+      perMinute,
+      "enrollments",
+    );
     limiter.hit(`enroll-address:${ctx.req.ip}`, perMinute, "enrollments from this address");
     const caller = ctx.agent.kind === "key" ? { ...ctx.agent, kind: "key" as const } : ctx.agent;
     const r = await enroll(ctx.db, ctx.clock, caller, input, {
@@ -87,17 +105,24 @@ export const agentRouter = router({
     });
     // This process forgets the old token now; the others within a second (the invalidation row).
     if (r.how !== "new") ctx.services.principals.apply({ kind: "machine", target: r.machineRef });
-    return { machineToken: r.machineToken, machineId: input.machineId, reportIntervalSeconds: ctx.config.reportIntervalSeconds };
+    ctx.services.principals.learnMachine(r.machineToken, {
+      orgId: ctx.agent.orgId,
+      machineRef: r.machineRef,
+      machineId: input.machineId,
+    });
+    return {
+      machineToken: r.machineToken,
+      machineId: input.machineId,
+      reportIntervalSeconds: ctx.config.reportIntervalSeconds,
+    };
   }),
 
   /** Metrics (and identity changes, e.g. a new agent version) → when to report next. */
-  report: machineProcedure
-    .input(ReportInput)
-    .mutation(async ({ ctx, input }) => {
-      limitAgent(ctx, ctx.machine.machineRef, "reports");
-      await recordReport(ctx.db, ctx.clock, ctx.machine.machineRef, input.metrics, input.identity);
-      return { nextReportInSeconds: ctx.config.reportIntervalSeconds };
-    }),
+  report: machineProcedure.input(ReportInput).mutation(async ({ ctx, input }) => {
+    limitAgent(ctx, ctx.machine.machineRef, "reports");
+    await recordReport(ctx.db, ctx.clock, ctx.machine.machineRef, input.metrics, input.identity);
+    return { nextReportInSeconds: ctx.config.reportIntervalSeconds };
+  }),
 
   /**
    * Push channel (server-sent events): yields a "wake" whenever work may be deliverable for this
@@ -130,11 +155,13 @@ export const agentRouter = router({
   }),
 
   /** done | error with the agent's text and, for confirmations, what the user chose. */
-  reportResult: agentProcedure.input(ResultInput.extend({ machineId: MachineId.optional() })).mutation(async ({ ctx, input }) => {
-    const m = await machineOf(ctx, input.machineId);
-    limitAgent(ctx, m.machineRef, "results");
-    return reportResult(ctx, m, input);
-  }),
+  reportResult: agentProcedure
+    .input(ResultInput.extend({ machineId: MachineId.optional() }))
+    .mutation(async ({ ctx, input }) => {
+      const m = await machineOf(ctx, input.machineId);
+      limitAgent(ctx, m.machineRef, "results");
+      return reportResult(ctx, m, input);
+    }),
 
   /**
    * What the user is deciding (shown, snoozed, final stage, restarting, came back, read), fenced by the

@@ -3,7 +3,8 @@
 //   - machine tokens: one entry per enrolled machine (valid tokens only, so garbage cannot evict them);
 //   - API keys: valid keys only (a handful per org);
 //   - unknown secrets: a small LRU (lru-cache), so random bearer tokens neither grow memory nor cost a
-//     database lookup each when repeated (hostile review, finding 6).
+//     database lookup each when repeated (hostile review, finding 6); lookups of uncached secrets are
+//     also capped per second, so a flood of random ones cannot turn into a flood of queries.
 // Malformed secrets are refused before hashing. Revocation, retirement and re-enrollment reach every
 // process through the invalidation notifier (services/invalidations.ts) within a second (finding 2).
 import { LRUCache } from "lru-cache";
@@ -27,6 +28,12 @@ const PRELOAD_MAX = 500_000;
 /** Unknown (or revoked) secrets remembered, so a repeated bad token costs no lookup; the oldest go first. */
 export const UNKNOWN_CACHE_MAX = 10_000;
 const UNKNOWN_TTL_MS = 60_000;
+/**
+ * Database lookups for secrets found in no cache, per second and process. The fleet's machine tokens
+ * are preloaded and tokens enrolled here are learned at once, so misses are rare for real agents; a
+ * flood of random tokens costs at most this many lookups a second, the rest are refused unlooked.
+ */
+export const MISS_LOOKUPS_PER_SECOND = 200;
 /** lastUsedAt is written at most this often per key, not on every request. */
 const TOUCH_EVERY_MS = 60_000;
 /** What our secrets look like: a known prefix, then URL-safe base64 (43 characters for 32 bytes). */
@@ -43,6 +50,9 @@ export class PrincipalResolver {
   readonly #touched = new Map<string, number>();
   readonly #listeners: ((e: Invalidation) => void)[] = [];
   #notifier: InvalidationNotifier | null = null;
+  /** Token bucket of lookups for uncached secrets (see MISS_LOOKUPS_PER_SECOND). */
+  #missBudget = MISS_LOOKUPS_PER_SECOND;
+  #missRefilledAt = 0;
   /** agent key + machine_id → machine (legacy mode), and each org's legacy switch. */
   readonly directory: MachineDirectory;
 
@@ -146,6 +156,7 @@ export class PrincipalResolver {
     const known = (isKey ? this.#keys : this.#machines).get(hash);
     if (known && known.until > now) return known.principal;
     if (this.#unknown.has(hash)) return null;
+    if (!known && !this.#takeMissBudget(now)) return null;
     const principal = isKey
       ? await this.#key(hash)
       : secret.startsWith(MACHINE_TOKEN_PREFIX)
@@ -162,6 +173,23 @@ export class PrincipalResolver {
       if (principal.kind === "key") this.#touch(principal.keyId, now);
     }
     return principal;
+  }
+
+  /** A machine enrolled by this process: its token is cached at once, so its first poll costs no lookup. */
+  learnMachine(token: string, m: { orgId: string; machineRef: string; machineId: string }): void {
+    const principal = { kind: "machine", ...m } as const;
+    this.#rememberMachine(hashSecret(token), principal, this.clock.now().getTime() + MACHINE_CACHE_TTL_MS);
+  }
+
+  #takeMissBudget(now: number): boolean {
+    const refill = ((now - this.#missRefilledAt) / 1000) * MISS_LOOKUPS_PER_SECOND;
+    if (refill > 0) {
+      this.#missBudget = Math.min(MISS_LOOKUPS_PER_SECOND, this.#missBudget + refill);
+      this.#missRefilledAt = now;
+    }
+    if (this.#missBudget < 1) return false;
+    this.#missBudget -= 1;
+    return true;
   }
 
   #forgetHash(hash: string, p: Principal): void {
