@@ -261,7 +261,10 @@ beforeAll(async () => {
   await owner.client.keys.revoke.mutate({ id: revokedAgent.id });
   const expired = "dfs_expired_session_token_for_isolation_tests_0001";
   const db = server.deps.db;
-  const ownerRow = await db.user.findUniqueOrThrow({ where: { email: victim.ownerEmail }, select: { id: true } });
+  const ownerRow = await db.user.findUniqueOrThrow({
+    where: { orgId_email: { orgId: victim.orgId, email: victim.ownerEmail } },
+    select: { id: true },
+  });
   await db.session.create({
     data: {
       tokenHash: hashSecret(expired),
@@ -273,7 +276,7 @@ beforeAll(async () => {
   const viewer = await signIn(server, "viewer-victim@example.test", victim.password);
   const attackerOwner = await signIn(server, attacker.ownerEmail, attacker.password);
   const viewerRow = await db.user.findUniqueOrThrow({
-    where: { email: "viewer-victim@example.test" },
+    where: { orgId_email: { orgId: victim.orgId, email: "viewer-victim@example.test" } },
     select: { id: true },
   });
   const adminKeyRow = await db.apiKey.findFirstOrThrow({
