@@ -1,11 +1,12 @@
 // Bounded identity resources (hostile review, findings 6 and 7), against a real server:
 // random bearer tokens neither grow memory nor evict the fleet's machine tokens (counted in cache
 // entries, not timed), malformed ones are refused before any lookup, a repeated unknown one costs no
-// second lookup; push streams are capped per machine token (a new one ends the oldest) and per process
+// second lookup and uncached ones cost at most a fixed number of lookups a second; push streams are capped per machine token (a new one ends the oldest) and per process
 // (answered 503 with a clear message), and a retired machine's streams end.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { PrincipalResolver, UNKNOWN_CACHE_MAX } from "../../server/services/principals.ts";
+import { ManualClock } from "../../server/clock.ts";
+import { MISS_LOOKUPS_PER_SECOND, PrincipalResolver, UNKNOWN_CACHE_MAX } from "../../server/services/principals.ts";
 import { enroll, startTestServer, type TestOrg, type TestServer } from "../helpers/server.ts";
 
 let server: TestServer;
@@ -27,24 +28,28 @@ describe("finding 6: random bearer tokens", () => {
     const before = principals.cacheSizes();
 
     // Over HTTP: 401 each; the server's caches keep the fleet and gain at most the unknown LRU.
-    for (let i = 0; i < 200; i++) {
+    for (let i = 0; i < 100; i++) {
       const res = await fetch(`${server.url}/api/actions/pending`, {
         headers: { authorization: `Bearer ${randomToken("dfm_")}` },
       });
       expect(res.status).toBe(401);
     }
     const after = principals.cacheSizes();
-    expect(after.unknown).toBeLessThanOrEqual(Math.min(before.unknown + 200, UNKNOWN_CACHE_MAX));
+    expect(after.unknown).toBeLessThanOrEqual(Math.min(before.unknown + 100, UNKNOWN_CACHE_MAX));
     expect(after.machines).toBe(before.machines);
     expect(after.keys).toBe(before.keys);
 
     // Far more garbage than the LRU holds, into a resolver of the same database with a small LRU (500):
     // the count stays at 500 and the preloaded fleet is still answered without a database lookup.
-    const small = new PrincipalResolver(server.deps.db, server.deps.clock, { unknownMax: 500 });
+    const clock = new ManualClock(Date.now());
+    const small = new PrincipalResolver(server.deps.db, clock, { unknownMax: 500 });
     await small.preloadMachines();
     const fleetSize = small.cacheSizes().machines;
     expect(fleetSize).toBeGreaterThanOrEqual(fleet.length);
-    for (let i = 0; i < 2000; i++) expect(await small.fromBearer(randomToken(i % 2 ? "dfm_" : "dfk_"))).toBeNull();
+    for (let i = 0; i < 2000; i++) {
+      if (i % 100 === 0) clock.advance(1); // within the lookup budget: every one of them is looked up
+      expect(await small.fromBearer(randomToken(i % 2 ? "dfm_" : "dfk_"))).toBeNull();
+    }
     expect(small.cacheSizes()).toEqual({ machines: fleetSize, keys: 0, unknown: 500 });
     const lookups = vi.spyOn(server.deps.db, "$queryRawUnsafe");
     try {
@@ -55,6 +60,25 @@ describe("finding 6: random bearer tokens", () => {
       expect(lookups).not.toHaveBeenCalled();
     } finally {
       lookups.mockRestore();
+    }
+  });
+
+  it("looks up at most MISS_LOOKUPS_PER_SECOND uncached secrets a second; the rest are refused unlooked", async () => {
+    const clock = new ManualClock(Date.now());
+    const resolver = new PrincipalResolver(server.deps.db, clock);
+    await resolver.preloadMachines();
+    const raw = vi.spyOn(server.deps.db, "$queryRawUnsafe");
+    const keys = vi.spyOn(server.deps.db.apiKey, "findUnique");
+    try {
+      for (let i = 0; i < 1000; i++) expect(await resolver.fromBearer(randomToken(i % 2 ? "dfm_" : "dfk_"))).toBeNull();
+      expect(raw.mock.calls.length + keys.mock.calls.length).toBe(MISS_LOOKUPS_PER_SECOND);
+      // A second later the budget is back, and a real (preloaded) token never needed it.
+      clock.advance(1);
+      expect(await resolver.fromBearer(randomToken("dfm_"))).toBeNull();
+      expect(raw.mock.calls.length + keys.mock.calls.length).toBe(MISS_LOOKUPS_PER_SECOND + 1);
+    } finally {
+      raw.mockRestore();
+      keys.mockRestore();
     }
   });
 
