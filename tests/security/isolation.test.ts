@@ -56,6 +56,7 @@ type Victim = {
   viewerId: string;
   adminKeyId: string;
   ownerEmail: string;
+  bulkId: string;
 };
 type Case = { kind: Kind; input?: (v: Victim) => unknown; last?: boolean };
 
@@ -80,6 +81,25 @@ const CASES: Record<string, Case> = {
   "keys.revoke": { kind: TARGET, input: (v) => ({ id: v.adminKeyId }) },
   "fleet.list": { kind: ADMIN_LIST, input: () => ({}) },
   "fleet.machine": { kind: ADMIN_TARGET, input: (v) => ({ machineId: v.machineId }) },
+  "fleet.summary": { kind: ADMIN_LIST, input: () => ({}) },
+  "machines.update": {
+    kind: TARGET,
+    input: (v) => ({ machineId: v.machineId, displayName: "pwned", labels: ["pwned"] }),
+  },
+  "bulk.create": {
+    kind: TARGET,
+    input: (v) => ({ target: { machineIds: [v.machineId] }, type: "message", data: { message: "pwned" } }),
+  },
+  "bulk.get": { kind: ADMIN_TARGET, input: (v) => ({ bulkId: v.bulkId }) },
+  "bulk.cancel": { kind: TARGET, input: (v) => ({ bulkId: v.bulkId }) },
+  "bulk.list": { kind: ADMIN_LIST },
+  // Saved views belong to a signed-in user: another user sees and changes only their own; keys none.
+  "views.list": { kind: { otherOrgOwnerSession: "scoped", viewerSession: "scoped" } },
+  "views.save": {
+    kind: { otherOrgOwnerSession: "scoped", viewerSession: "scoped" },
+    input: () => ({ name: "intruder view", query: {} }),
+  },
+  "views.delete": { kind: TARGET, input: () => ({ name: "VICTIMVIEW" }) },
   "actions.queue": { kind: TARGET, input: (v) => ({ machineId: v.machineId, type: "reboot", data: {} }) },
   "actions.queueBulk": {
     kind: TARGET,
@@ -291,7 +311,15 @@ beforeAll(async () => {
     viewerId: viewerRow.id,
     adminKeyId: adminKeyRow.id,
     ownerEmail: victim.ownerEmail,
+    bulkId: (
+      await victimAdmin.bulk.create.mutate({
+        target: { machineIds: ["victim-m1"] },
+        type: "message",
+        data: { message: "VICTIMBULK" },
+      })
+    ).bulkId,
   };
+  await owner.client.views.save.mutate({ name: "VICTIMVIEW", query: { search: "VICTIMHOST" } });
   const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
   Object.assign(headers, {
     otherOrgAdminKey: bearer(attacker.adminKey),
