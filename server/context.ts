@@ -45,6 +45,10 @@ export function createInnerContext(deps: AppDeps, principal: Principal | null, r
   return {
     ...deps,
     principal,
-    req: { ip: req?.ip ?? "127.0.0.1", setCookie: req?.setCookie ?? (() => {}), sessionToken: req?.sessionToken ?? null },
+    req: {
+      ip: req?.ip ?? "127.0.0.1",
+      setCookie: req?.setCookie ?? (() => {}),
+      sessionToken: req?.sessionToken ?? null,
+    },
   };
 }

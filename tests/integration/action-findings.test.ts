@@ -183,7 +183,7 @@ describe("dispatch mark", () => {
     let queuedMeanwhile: string | null = null;
     // Deterministic interleaving: right after the claim's transaction commits, and before the claim
     // returns, another admin queues an action for the same machine.
-    const spy = vi.spyOn(db, "$transaction").mockImplementation((async (...args: unknown[]) => {
+    const spy = vi.spyOn(db, "$transaction").mockImplementation(async (...args: unknown[]) => {
       const result = await original(...args);
       if (typeof args[0] === "function" && queuedMeanwhile === null) {
         queuedMeanwhile = "";
@@ -192,7 +192,7 @@ describe("dispatch mark", () => {
         ).id;
       }
       return result;
-    }));
+    });
     let claimed: string[];
     try {
       claimed = (await m.agent.agent.pendingActions.query()).actions.map((a) => a.id);
