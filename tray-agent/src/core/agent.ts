@@ -1,6 +1,7 @@
 // The agent: enrolls once, reports metrics, claims actions, acknowledges each before running it, runs
 // it through an executor and reports the result. Every step is journaled first (journal.ts), so after
 // a server outage, a kill, a restart or a reboot each result is delivered once and no action runs twice.
+// What it owes the server (progress events, results) and the start-up settling live in outbox.ts.
 // Timers go through an injected clock and sleep, so tests drive the loop without waiting.
 import os from "node:os";
 import {
@@ -10,7 +11,6 @@ import {
   type ActionOutcome,
   type MachineIdentity,
   type MetricReport,
-  type ProgressEvent,
 } from "../../../server/contract/index.ts";
 import { classifyFailure, createAgentApi, errorCodeOf, type AgentApi } from "./api.ts";
 import { backoffDelay, sleep as realSleep, type Sleep } from "./backoff.ts";
@@ -27,6 +27,7 @@ import { defaultExecutors, type ExecContext, type ExecOutcome, type Executors } 
 import { lockDataDir, type DataDirLock } from "./dataLock.ts";
 import { createTranslator, osLocales, pickLanguage, type Translator } from "./i18n/index.ts";
 import { Journal, type JournalEntry } from "./journal.ts";
+import { Outbox } from "./outbox.ts";
 import { silentLogger, type Logger } from "./log.ts";
 import { collectIdentity, collectMetrics, osMachineUuid } from "./metrics.ts";
 
@@ -67,6 +68,7 @@ export class Agent {
   private readonly now: () => Date;
   private readonly opts: AgentOptions;
   private readonly t: Translator;
+  private readonly outbox: Outbox;
 
   private machineId: string | null = null;
   private machineToken: string | null = null;
@@ -81,7 +83,6 @@ export class Agent {
   private running: Promise<void> | null = null;
   private pushHandle: { close(): void } | null = null;
   private lock: DataDirLock | null = null;
-  private progressUnsupported = false;
   private state: TrayState = {
     connection: "connecting",
     actionWaiting: false,
@@ -108,6 +109,14 @@ export class Agent {
     this.enrollKey = isMachineToken ? null : this.cfg.token;
     if (isMachineToken) this.machineToken = this.cfg.token;
     this.api = (opts.api ?? createAgentApi)(this.cfg.server, () => this.machineToken ?? this.enrollKey);
+    this.outbox = new Outbox({
+      journal: this.journal,
+      api: this.api,
+      log: this.log,
+      now: this.now,
+      uptimeSeconds: opts.uptimeSeconds ?? os.uptime,
+      wake: () => this.wake(),
+    });
   }
 
   /** Runs until stop(). Resolves when stopped. */
@@ -178,7 +187,7 @@ export class Agent {
   }
 
   private async main(): Promise<void> {
-    this.replay();
+    this.outbox.replay();
     this.kickWorker();
     let nextReport = 0;
     let nextPoll = 0;
@@ -199,10 +208,10 @@ export class Agent {
           await this.poll();
           nextPoll = t + this.cfg.pollIntervalSeconds * 1000;
         }
-        await this.deliverProgress();
-        await this.deliverResults();
+        await this.outbox.deliverProgress();
+        await this.outbox.deliverResults();
         // "came-back" waits for the reboot's result (the server holds a done reboot until it comes back).
-        await this.deliverProgress();
+        await this.outbox.deliverProgress();
         this.failures = 0;
         this.setState({ connection: "connected", lastSync: this.now().toISOString() });
       } catch (err) {
@@ -409,109 +418,6 @@ export class Agent {
     for (const e of this.journal.inState("received")) await this.ack(e);
   }
 
-  /**
-   * Sends journaled progress events (agent.progress), oldest first. A refusal drops the entry's events
-   * (stale claim, or a server without agent.progress: logged once); a network failure keeps them.
-   */
-  private async deliverProgress(): Promise<void> {
-    for (const e of this.journal.all()) {
-      for (const item of e.outbox ?? []) {
-        if (item.event.kind === "came-back" && e.state === "result") break;
-        try {
-          await this.api.progress({ actionId: e.actionId, claimToken: e.claimToken, seq: item.seq, event: item.event });
-        } catch (err) {
-          if (classifyFailure(err) !== "rejected") throw err;
-          if (errorCodeOf(err) === "NOT_FOUND" && /procedure/i.test(errText(err))) {
-            if (!this.progressUnsupported)
-              this.log.warn("the server has no agent.progress (older server): progress events are not sent");
-            this.progressUnsupported = true;
-          } else this.log.warn(`progress of ${e.actionId} refused (${errorCodeOf(err) ?? errText(err)}); dropped`);
-          this.journal.update(e.actionId, { outbox: [] });
-          break;
-        }
-        const now = this.journal.get(e.actionId);
-        if (now) this.journal.update(e.actionId, { outbox: (now.outbox ?? []).filter((x) => x.seq !== item.seq) });
-      }
-    }
-  }
-
-  /** Journals one progress event of an action and wakes the loop to send it. */
-  private emitProgress(actionId: string, event: ProgressEvent): void {
-    const e = this.journal.get(actionId);
-    if (!e) return;
-    this.log.info(`progress ${actionId}: ${event.kind}`, event);
-    if (this.progressUnsupported) return;
-    const seq = e.nextSeq ?? 0;
-    this.journal.update(actionId, { outbox: [...(e.outbox ?? []), { seq, event }], nextSeq: seq + 1 });
-    this.wake();
-  }
-
-  /** Delivers every journaled result; a duplicate answer or a refusal ends the entry's life too. */
-  private async deliverResults(): Promise<void> {
-    for (const e of this.journal.inState("result")) {
-      if (!e.result) continue;
-      try {
-        const r = await this.api.reportResult({ actionId: e.actionId, claimToken: e.claimToken, ...e.result });
-        if (r.duplicate) this.log.info(`result of ${e.actionId} was already recorded`);
-      } catch (err) {
-        if (classifyFailure(err) !== "rejected") throw err;
-        this.log.warn(`result of ${e.actionId} refused by the server (${errorCodeOf(err) ?? errText(err)}); dropped`);
-      }
-      this.journal.update(e.actionId, { state: "reported" });
-    }
-  }
-
-  /** Start-up: settle what the previous run left behind, without running anything twice. */
-  private replay(): void {
-    for (const e of this.journal.load()) {
-      if (e.state === "executing" && e.type === "reboot") {
-        // A reboot still waiting for its user (snoozed, quiet hours, final stage): resume the policy
-        // where it was; at a passed deadline that is the final stage, never an instant reboot.
-        this.log.info(`resuming the reboot policy of action ${e.actionId}`);
-        this.journal.update(e.actionId, { state: "acked" });
-      } else if (e.state === "executing") {
-        this.journal.update(e.actionId, {
-          state: "result",
-          result: { status: "error", result: "agent stopped while running the action; not run again" },
-        });
-      } else if (e.state === "relaunching") {
-        this.journal.update(e.actionId, {
-          state: "result",
-          result: { status: "done", result: "agent restarted", ...(e.outcome ? { outcome: e.outcome } : {}) },
-        });
-      } else if (e.state === "rebooting") {
-        this.settleReboot(e);
-      }
-    }
-  }
-
-  /** After a start: did the machine boot after the reboot was requested? Done "rebooted at …", else error. */
-  private settleReboot(e: JournalEntry): void {
-    const now = this.now().getTime();
-    const bootedAtMs = now - (this.opts.uptimeSeconds ?? os.uptime)() * 1000;
-    const requestedAtMs = Date.parse(e.updatedAt);
-    const outcome = e.outcome ? { outcome: e.outcome } : {};
-    // A second of slack: uptime is whole seconds on some systems.
-    if (bootedAtMs > requestedAtMs - 1000) {
-      const bootedAt = new Date(bootedAtMs).toISOString();
-      this.emitProgress(e.actionId, { kind: "came-back", at: new Date(now).toISOString(), bootedAt });
-      this.journal.update(e.actionId, {
-        state: "result",
-        result: { status: "done", result: `rebooted at ${bootedAt}`, ...outcome },
-      });
-    } else {
-      const since = new Date(bootedAtMs).toISOString();
-      this.journal.update(e.actionId, {
-        state: "result",
-        result: {
-          status: "error",
-          result: `the reboot did not happen: the machine has been up since ${since}`,
-          ...outcome,
-        },
-      });
-    }
-  }
-
   private kickWorker(): void {
     if (this.worker || this.stopped) return;
     this.worker = this.work().finally(() => {
@@ -561,7 +467,7 @@ export class Agent {
       allowReboot: this.cfg.allowReboot,
       postponeSeconds: this.cfg.postponeSeconds,
       signal: this.stopCtrl.signal,
-      emit: (event) => this.emitProgress(e.actionId, event),
+      emit: (event) => this.outbox.emit(e.actionId, event),
       reboot: {
         progress: e.reboot ?? null,
         deliveredAtMs: Date.parse(e.receivedAt),
@@ -594,7 +500,11 @@ export class Agent {
         this.finish(e.actionId, "error", `restart failed: ${errText(err)}`, out.outcome);
       }
     } else {
-      this.journal.update(e.actionId, { state: "rebooting", outcome: out.outcome });
+      this.journal.update(e.actionId, {
+        state: "rebooting",
+        outcome: out.outcome,
+        rebootRequestedAt: this.now().toISOString(),
+      });
       this.log.info(`rebooting the machine (action ${e.actionId})`, out.outcome);
       try {
         await this.desktop.reboot();

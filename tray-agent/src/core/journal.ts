@@ -47,6 +47,8 @@ export const JournalEntry = z.object({
   reboot: z
     .object({ snoozes: z.number(), snoozedUntilMs: z.number().nullable(), finalEndsAtMs: z.number().nullable() })
     .optional(),
+  /** For rebooting: when the reboot command was issued (the boot time is compared with it). */
+  rebootRequestedAt: z.string().optional(),
   /** Progress events not yet accepted by the server, and the next event number. */
   outbox: z.array(z.object({ seq: z.number(), event: ProgressEvent })).optional(),
   nextSeq: z.number().optional(),
@@ -127,7 +129,12 @@ export class Journal {
   /** Moves an entry to a new state (with optional extra fields). */
   update(
     actionId: string,
-    patch: Partial<Pick<JournalEntry, "state" | "claimToken" | "outcome" | "result" | "reboot" | "outbox" | "nextSeq">>,
+    patch: Partial<
+      Pick<
+        JournalEntry,
+        "state" | "claimToken" | "outcome" | "result" | "reboot" | "outbox" | "nextSeq" | "rebootRequestedAt"
+      >
+    >,
   ): JournalEntry {
     const e = this.entries.get(actionId);
     if (!e) throw new Error(`journal: no entry ${actionId}`);
