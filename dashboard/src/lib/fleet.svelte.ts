@@ -58,19 +58,22 @@ class Fleet {
     this.cursor = null;
     this.pageIndex = 0;
     if (filterChanged) this.allMatching = false;
-    void this.refresh();
+    void this.refresh({ counters: false });
   }
   #filterKey = "";
 
-  /** One refresh: the visible page and the counters, in one batched HTTP request. */
-  async refresh(): Promise<void> {
+  /**
+   * One refresh: the visible page and (on a poll) the counters, in one batched HTTP request. A filter,
+   * sort or page change asks for the page alone, so its answer does not wait for the counters.
+   */
+  async refresh(opts: { counters?: boolean } = { counters: true }): Promise<void> {
     const view = this.view;
     if (!view) return;
     const request = ++this.#latest;
     try {
-      const [page, summary]: [FleetPage, FleetSummary] = await Promise.all([
+      const [page, summary]: [FleetPage, FleetSummary | null] = await Promise.all([
         trpc.fleet.list.query(listInput(view, this.cursor)),
-        trpc.fleet.summary.query(),
+        opts.counters || !this.summary ? trpc.fleet.summary.query() : Promise.resolve(null),
       ]);
       // A slow answer for an old filter or page must not replace the newer one.
       if (request !== this.#latest) return;
@@ -78,7 +81,7 @@ class Fleet {
       this.total = page.total;
       this.nextCursor = page.nextCursor;
       this.reportIntervalSeconds = page.reportIntervalSeconds;
-      this.summary = summary;
+      if (summary) this.summary = summary;
       this.error = null;
     } catch (err) {
       if (request !== this.#latest) return;
@@ -104,14 +107,14 @@ class Fleet {
     this.#cursors.push(this.cursor);
     this.cursor = this.nextCursor;
     this.pageIndex++;
-    void this.refresh();
+    void this.refresh({ counters: false });
   }
 
   previousPage(): void {
     if (this.#cursors.length === 0) return;
     this.cursor = this.#cursors.pop() ?? null;
     this.pageIndex--;
-    void this.refresh();
+    void this.refresh({ counters: false });
   }
 
   firstPage(): void {
@@ -119,7 +122,7 @@ class Fleet {
     this.#cursors = [];
     this.cursor = null;
     this.pageIndex = 0;
-    void this.refresh();
+    void this.refresh({ counters: false });
   }
 
   isPicked(machineId: string): boolean {
