@@ -267,6 +267,29 @@ describe("agent core against the real server", () => {
     );
   });
 
+  it("enrolling again with saved state sends the machine's current token, so the server accepts it", async () => {
+    const first = startAgent();
+    await waitFor(() => machineRow(first.machineId), "enrollment");
+    await first.agent.stop();
+    const statePath = path.join(first.dataDir, "state.json");
+    const state = JSON.parse(fs.readFileSync(statePath, "utf8")) as { machineToken: string };
+    // The saved state names another server address (e.g. the URL changed): the agent enrolls again.
+    fs.writeFileSync(statePath, JSON.stringify({ ...state, server: "http://old-address.invalid" }));
+    const desktop = new FakeDesktop();
+    startAgent({ dataDir: first.dataDir, machineId: first.machineId, desktop });
+    const renewed = await waitFor(() => {
+      const s = JSON.parse(fs.readFileSync(statePath, "utf8")) as { machineToken?: string; server?: string };
+      return s.server === server.url && s.machineToken && s.machineToken !== state.machineToken ? s : null;
+    }, "the new machine token");
+    expect(renewed.machineToken).toMatch(/^dfm_/);
+    const { id } = await admin.actions.queue.mutate({
+      machineId: first.machineId,
+      type: "message",
+      data: { message: "hi" },
+    });
+    expect((await finished(id)).status).toBe("done");
+  });
+
   it("reboot whose command fails is reported as error at once", async () => {
     const desktop = new FakeDesktop();
     desktop.rebootError = new Error("reboot command failed (systemctl reboot: access denied)");
