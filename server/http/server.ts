@@ -32,13 +32,11 @@ function refuse(
   headers: Record<string, string> = {},
 ): void {
   const code = status === 400 ? "BAD_REQUEST" : "SERVICE_UNAVAILABLE";
-  res
-    .writeHead(status, { "content-type": "application/json", ...headers })
-    .end(
-      JSON.stringify({
-        error: { message, code: status === 400 ? -32600 : -32603, data: { code, httpStatus: status } },
-      }),
-    );
+  res.writeHead(status, { "content-type": "application/json", ...headers }).end(
+    JSON.stringify({
+      error: { message, code: status === 400 ? -32600 : -32603, data: { code, httpStatus: status } },
+    }),
+  );
 }
 
 /** Batched requests processed at once, and how many may wait for a turn (see batchGate.ts). */

@@ -91,13 +91,15 @@ function leavesOf(schema: unknown, path: Path = [], depth = 0, out = new Map<str
 function setAt(v: unknown, path: Path, value: unknown): unknown {
   if (path.length === 0) return value;
   const [head, ...rest] = path;
-  const copy: Record<string | number, unknown> = Array.isArray(v)
-    ? [...(v as unknown[])]
-    : v && typeof v === "object"
-      ? { ...v }
-      : typeof head === "number"
-        ? []
-        : {};
+  const copy = (
+    Array.isArray(v)
+      ? [...(v as unknown[])]
+      : v && typeof v === "object"
+        ? { ...v }
+        : typeof head === "number"
+          ? []
+          : {}
+  ) as Record<string | number, unknown>;
   copy[head!] = setAt(copy[head!], rest, value);
   return copy;
 }

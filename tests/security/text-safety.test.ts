@@ -65,7 +65,7 @@ describe("names refuse control characters, bidi overrides and invisible-only tex
     const err = await failure(
       server.client(machineToken).agent.report.mutate({
         metrics: { cpuPercent: 1, memoryPercent: 2, diskPercent: 3, uptimeSeconds: 4 },
-        identity: { ...identity, machineId: "text-2", hostname: "evil\u202Egnp.exe" },
+        identity: { hostname: "evil\u202Egnp.exe", os: identity.os, agentVersion: identity.agentVersion },
       }),
     );
     expect(err.data?.code).toBe("BAD_REQUEST");
