@@ -317,6 +317,22 @@ describe("end-user windows in Chromium", () => {
     expect(await read).toEqual({ acknowledgedAt: "2026-11-25T14:05:00.000Z" });
   });
 
+  it("first-run setup (French): the form shows only here, labelled, and returns what the user typed", async () => {
+    const { api, desktop } = desktopIn("fr");
+    const opened = api.nextWindow();
+    const answer = desktop.setup("", "--server: must be a URL");
+    const { page, opts } = await opened;
+    await page.locator("#setup").waitFor();
+    expect(opts).toMatchObject({ ...SIZES.setup, alwaysOnTop: false });
+    expect(await page.textContent("h1")).toBe("Connecter l'agent DashFleet");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("server");
+    await page.getByLabel("Adresse du serveur").fill("https://fleet.example.com");
+    await page.getByLabel("Clé d'inscription").fill("dfk_abcdefgh");
+    await shot(page, "setup-fr");
+    await page.getByRole("button", { name: "Connecter" }).click();
+    expect(await answer).toEqual({ server: "https://fleet.example.com", token: "dfk_abcdefgh" });
+  });
+
   it("HiDPI (200 %) and forced colours (high contrast): same layout, visible borders, buttons in view", async () => {
     const { api, desktop } = desktopIn("en", { scale: 2, branding: true });
     const opened = api.nextWindow();
