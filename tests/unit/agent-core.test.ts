@@ -269,8 +269,9 @@ describe("agent core (fake server)", () => {
       outcome: { userChoice: "postponed-max", postponements: 3 },
     });
     expect(api.results.find((r) => r.actionId === ID3)?.result).toMatch(/^rebooted at \d{4}-\d\d-\d\dT/);
-    // "came back" went out before the result.
+    // "came back" goes out after the reboot's result (the server holds a done reboot until it comes back).
     expect(api.progressed.map((p) => [p.actionId, p.event.kind])).toEqual([[ID3, "came-back"]]);
+    expect(api.log.indexOf(`result ${ID3}`)).toBeLessThan(api.log.indexOf(`progress ${ID3} came-back`));
     expect(desktop.calls).toEqual([]);
     expect(api.log.some((l) => l.startsWith("ack"))).toBe(false);
     // A redelivery of a finished action is ignored.

@@ -192,6 +192,21 @@ describe("confirmation policy", () => {
       result: "expired at 2026-11-25T08:00:00.000Z; not shown",
     });
     expect(d.calls).toHaveLength(1);
+    // No receipt, no "read": a closed window or a headless agent is an error that says why.
+    d.acknowledgeAt = null;
+    expect(
+      await runMessage({ message: "m", title: "t", display: "dialog", requireAcknowledgement: true }, ctx(d)),
+    ).toMatchObject({
+      status: "error",
+      result: 'not acknowledged: the window closed without "I have read this"',
+    });
+    const h = new HeadlessDesktop({ log: silentLogger, sleep: async () => {}, notifySend: null });
+    expect(
+      await runMessage({ message: "m", title: "t", display: "dialog", requireAcknowledgement: true }, ctx(h)),
+    ).toMatchObject({
+      status: "error",
+      result: expect.stringContaining("no desktop (headless agent)") as unknown,
+    });
   });
 
   it("reboot: the countdown running out before any postponement → countdown-elapsed; 'Now' → accepted", async () => {

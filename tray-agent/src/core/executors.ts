@@ -66,12 +66,20 @@ export async function runMessage(data: MessageData, ctx: ExecContext): Promise<E
   if (data.display === "dialog" || m.requireAcknowledgement) {
     ctx.emit({ kind: "shown", at: ctx.now().toISOString() });
     const { acknowledgedAt } = await ctx.desktop.dialog(m);
-    if (!ctx.desktop.interactive)
-      return { kind: "result", status: "done", result: "dialog logged (no desktop, nobody could acknowledge it)" };
     if (acknowledgedAt) {
       ctx.emit({ kind: "acknowledged", at: acknowledgedAt });
       return { kind: "result", status: "done", result: `read by the user at ${acknowledgedAt}` };
     }
+    // A read receipt was asked for and none exists: say so, never report it as read.
+    if (m.requireAcknowledgement)
+      return {
+        kind: "result",
+        status: "error",
+        result: ctx.desktop.interactive
+          ? 'not acknowledged: the window closed without "I have read this"'
+          : "not acknowledged: this machine has no desktop (headless agent); the message was logged",
+      };
+    if (!ctx.desktop.interactive) return { kind: "result", status: "done", result: "dialog logged (no desktop)" };
     return { kind: "result", status: "done", result: "dialog closed by the user" };
   }
   await ctx.desktop.notify(m);
