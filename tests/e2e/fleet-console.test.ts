@@ -1,6 +1,7 @@
 // The console at fleet scale, in a real Chromium against the real server: 2,000 bulk-inserted machines
 // (as the benches insert them) plus three real headless agents. The paged table (sorting, paging,
-// keyboard), filters in the URL (reload, Back), "select all N matching" → one bulk job whose page
+// keyboard), filters in the URL (reload, Back), a saved view, labels picked in the Actions dialog with
+// their exact count, "select all N matching" → one bulk job whose page
 // reaches done with the headless agents, a fleet-wide bulk cancelled, a display name and labels edited,
 // the activity timeline and the audit log, the connection-lost banner and a malformed link. Screenshots
 // under tests/artifacts/ at 1440×900 and 1366×768.
@@ -162,6 +163,34 @@ describe("the fleet console at 2,000+ machines", () => {
     await page.goBack();
     await eventually(async () => !page.url().includes("labels=web") && page.url().includes("health=critical"));
     await eventually(async () => (await page.getByRole("button", { name: "Remove label web" }).count()) === 0);
+  });
+
+  test("a saved view brings its filters and columns back; picking labels in the Actions dialog counts the machines", async () => {
+    const { page } = owner;
+    await page.goto("/#/fleet?health=critical&labels=web&cols=name,health,cpu");
+    await rows(page).first().waitFor();
+    expect(await page.getByRole("columnheader").allTextContents()).toEqual(["", "Machine▲", "Health", "CPU"]);
+    await page.getByText("Views", { exact: true }).click();
+    await page.getByLabel("View name").fill("Critical web");
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await page.getByRole("status").getByText("View “Critical web” saved").waitFor();
+    await page.goto("/#/fleet");
+    await page.reload();
+    await rows(page).first().waitFor();
+    await page.getByText("Views", { exact: true }).click();
+    await page.getByRole("button", { name: "Critical web", exact: true }).click();
+    await eventually(async () => page.url().includes("health=critical") && page.url().includes("labels=web"));
+    await eventually(async () => (await page.getByRole("columnheader").count()) === 4);
+
+    await page.getByRole("button", { name: "Send to labels…" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByRole("checkbox", { name: /^e2e-live/ }).check();
+    await dialog.getByText(`This will reach exactly ${LIVE.length} machines`).waitFor();
+    await dialog.getByRole("checkbox", { name: /^web/ }).check();
+    await dialog.getByText("This will reach exactly 0 machines").waitFor();
+    expect(await dialog.getByRole("button", { name: /^Send message/ }).isDisabled()).toBe(true);
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "detached" });
   });
 
   test("select all machines matching a filter → one bulk job → its page reaches done with the headless agents", async () => {
