@@ -94,6 +94,26 @@ describe("finding 10: user-given names select only own properties", () => {
     }
     expect(await server.deps.db.action.count({ where: { machine: { machineId: m.machineId } } })).toBe(0);
   });
+  it("answers prototype names on every tRPC selector of actions with BAD_REQUEST (type, status, progress kind)", async () => {
+    const m = await newMachine();
+    const { id, claimToken } = await running(m, { machineId: m.machineId, type: "reboot", data: {} });
+    for (const name of ["toString", "__proto__", "constructor", "hasOwnProperty"]) {
+      const calls: (() => Promise<unknown>)[] = [
+        () => admin.actions.queue.mutate({ machineId: m.machineId, type: name, data: {} } as never),
+        () => admin.actions.list.query({ status: name } as never),
+        () => admin.actions.list.query({ type: name } as never),
+        () =>
+          m.agent.agent.progress.mutate({
+            actionId: id,
+            claimToken,
+            seq: 0,
+            event: { kind: name, at: new Date().toISOString() },
+          } as never),
+        () => m.agent.agent.reportResult.mutate({ actionId: id, claimToken, status: name, result: "x" } as never),
+      ];
+      for (const call of calls) expect([name, (await failure(call())).data?.code]).toEqual([name, "BAD_REQUEST"]);
+    }
+  });
 });
 
 describe("execute limit from the action's own policy", () => {
