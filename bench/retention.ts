@@ -36,7 +36,7 @@ const cfg = {
   seconds: env("BENCH_SECONDS", 360),
   simDays: env("BENCH_SIM_DAYS", 7),
   rowsPerSecond: env("BENCH_ROWS_PER_SECOND", 4000),
-  roundSeconds: env("BENCH_ROUND_SECONDS", 5),
+  roundSeconds: env("BENCH_ROUND_SECONDS", 10),
   pollSeconds: env("BENCH_POLL_SECONDS", 30),
   reportSeconds: env("BENCH_REPORT_SECONDS", 60),
   listPerSecond: env("BENCH_LIST_PER_SECOND", 2),

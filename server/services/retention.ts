@@ -4,7 +4,8 @@
 // freed pages back to the file system with incremental vacuum. Everything runs in small transactions
 // with a yield between them: the job shares SQLite's single writer (server/serialAdapter.ts) with
 // every request, so one batch at a time keeps a request's wait to about one batch.
-import Database from "better-sqlite3";
+import { createRequire } from "node:module";
+import type Database from "better-sqlite3";
 import type { Logger } from "pino";
 import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
@@ -20,6 +21,17 @@ export const ACTION_BATCH = 250;
 export const VACUUM_STEP_PAGES = 256;
 /** Free pages kept for the next round's inserts, as a share of the file (saves shrinking and regrowing). */
 export const VACUUM_KEEP_SHARE = 0.1;
+
+/**
+ * better-sqlite3 as the Prisma adapter loads it (the incremental-vacuum connection uses it). The adapter may carry its own copy (today 11.x, nested,
+ * beside our 12.x): two SQLite libraries in one process do not see each other's POSIX locks, so a
+ * connection of the other copy takes itself for the only one and truncates the WAL index under
+ * Prisma's connection (the process dies of SIGBUS; seen in bench/retention.ts). One library copy
+ * shares its lock and WAL-index state between connections of the process, as SQLite intends.
+ */
+export const PrismaSqlite = createRequire(import.meta.resolve("@prisma/adapter-better-sqlite3"))(
+  "better-sqlite3",
+) as typeof Database;
 
 const HOUR_MS = 3600 * 1000;
 const DAY_MS = 24 * HOUR_MS;
@@ -154,7 +166,7 @@ export class RetentionJob {
   }
 
   #vacuumConnection(): Database.Database {
-    this.#vacuumDb ??= new Database(this.#deps.config.dbFile, { timeout: BUSY_TIMEOUT_MS });
+    this.#vacuumDb ??= new PrismaSqlite(this.#deps.config.dbFile, { timeout: BUSY_TIMEOUT_MS });
     return this.#vacuumDb;
   }
 

@@ -4,7 +4,7 @@
 // database (volume, not the report path, is under test here: retention.test.ts sends them over HTTP).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../server/clock.ts";
-import { VACUUM_KEEP_SHARE } from "../../server/services/retention.ts";
+import { PrismaSqlite, VACUUM_KEEP_SHARE } from "../../server/services/retention.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 
 let server: TestServer;
@@ -70,6 +70,16 @@ afterAll(() => server.stop());
 describe("database size", () => {
   it("is switched to incremental auto-vacuum when the server starts", async () => {
     expect(await pragma("auto_vacuum")).toBe(2);
+  });
+
+  it("vacuums through the same SQLite library as Prisma's connection (two copies in one process lose each other's locks)", async () => {
+    const [prisma] = await server.deps.db.$queryRawUnsafe<{ v: string }[]>("SELECT sqlite_version() AS v");
+    const own = new PrismaSqlite(":memory:");
+    try {
+      expect((own.prepare("SELECT sqlite_version() AS v").get() as { v: string }).v).toBe(prisma!.v);
+    } finally {
+      own.close();
+    }
   });
 
   it("hands the pages of a large prune back to the file system", async () => {
