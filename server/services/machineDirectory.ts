@@ -25,11 +25,9 @@ export class MachineDirectory {
   async legacyAgents(orgId: string): Promise<boolean> {
     const hit = this.#legacy.get(orgId);
     if (hit !== undefined) return hit;
-    const rows = await this.db.$queryRawUnsafe<{ legacyAgents: number | bigint | boolean }[]>(
-      `SELECT "legacyAgents" FROM "Organization" WHERE "id" = ?`,
-      orgId,
-    );
-    const on = rows[0] ? Boolean(Number(rows[0].legacyAgents)) : false;
+    // Prisma's query API, not raw SQL: cached, so rare, and the same on SQLite and PostgreSQL.
+    const org = await this.db.organization.findUnique({ where: { id: orgId }, select: { legacyAgents: true } });
+    const on = org?.legacyAgents ?? false;
     this.#legacy.set(orgId, on);
     return on;
   }
@@ -51,12 +49,8 @@ export class MachineDirectory {
     const name = `${orgId} ${machineId}`;
     const hit = this.#byName.get(name);
     if (hit !== undefined) return hit;
-    const rows = await this.db.$queryRawUnsafe<{ id: string }[]>(
-      `SELECT "id" FROM "Machine" WHERE "orgId" = ? AND "machineId" = ? AND "retiredAt" IS NULL`,
-      orgId,
-      machineId,
-    );
-    const ref = rows[0]?.id;
+    const m = await this.db.machine.findFirst({ where: { orgId, machineId, retiredAt: null }, select: { id: true } });
+    const ref = m?.id;
     if (ref === undefined) throw notFound(`No machine "${machineId}" in this organization`);
     this.#byName.set(name, ref);
     this.#nameOf.set(ref, name);
