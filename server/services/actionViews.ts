@@ -1,7 +1,7 @@
 // Read views of actions for admins: the paged list (every filter of the Actions page and a bulk job's
 // page) and one action with its timeline. Reads only; the state machine is in actionLifecycle.ts.
 import type { Deps } from "../context.ts";
-import type { ActionOutcome, ActionStatus, ActionType } from "../contract/index.ts";
+import type { ActionOutcome, ActionStatus, ActionType, ProgressEvent } from "../contract/index.ts";
 import { invalid, notFound } from "../domain/errors.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 
@@ -29,6 +29,17 @@ const actionSelect = {
 
 type ActionRow = Prisma.ActionGetPayload<{ select: typeof actionSelect }>;
 
+/**
+ * An action's latest progress (Action.progress): the agent's last event, its number, when the server
+ * got it, and the deadline the user was last shown (kept from an earlier "shown" event), so a row can
+ * read "snoozed 1 of 3, next prompt 14:05, deadline 18:00" from this alone.
+ */
+export type StoredProgress = ProgressEvent & {
+  seq: number;
+  receivedAt: string;
+  deadlineAt?: string | null | undefined;
+};
+
 /** An action as admins see it. Times are ISO strings. */
 export type ActionView = {
   id: string;
@@ -52,7 +63,7 @@ export type ActionView = {
   finishedAt: string | null;
   bulkId: string | null;
   /** The agent's latest progress event (shown, snoozed, final stage, ...), or null. */
-  progress: unknown;
+  progress: StoredProgress | null;
 };
 
 /** One entry of an action's timeline: a status change (kind null) or an agent's progress event. */
@@ -87,7 +98,7 @@ function toView(r: ActionRow): ActionView {
     executeDeadline: r.executeDeadline?.toISOString() ?? null,
     finishedAt: r.finishedAt?.toISOString() ?? null,
     bulkId: r.bulkId,
-    progress: parseJson(r.progress),
+    progress: parseJson(r.progress) as StoredProgress | null,
   };
 }
 

@@ -9,10 +9,7 @@ import type { ActionStatus, ProgressEvent, ProgressInput } from "../contract/ind
 import { conflict, notFound } from "../domain/errors.ts";
 import { wakeIfWaiting, type AgentRef } from "./actionLifecycle.ts";
 import { eventRow, moving } from "./actionMoves.ts";
-import { parseJson } from "./actionViews.ts";
-
-/** The stored latest progress (Action.progress): the event, its number, and when the server got it. */
-export type StoredProgress = ProgressEvent & { seq: number; receivedAt: string };
+import { parseJson, type StoredProgress } from "./actionViews.ts";
 
 /** Statuses in which progress is recorded: running, or already final (then only on the timeline). */
 const RECORDABLE: readonly ActionStatus[] = ["executing", "done", "error", "unknown"];
@@ -84,7 +81,8 @@ export async function recordProgress(
     if (last && input.seq <= last.seq) return { status, recorded: false, wake: false };
 
     const e = input.event;
-    const stored: StoredProgress = { ...e, seq: input.seq, receivedAt: now.toISOString() };
+    const deadlineAt = ("deadlineAt" in e ? e.deadlineAt : undefined) ?? last?.deadlineAt ?? null;
+    const stored: StoredProgress = { ...e, seq: input.seq, receivedAt: now.toISOString(), deadlineAt };
     await tx.action.updateMany({ where: { id: input.actionId, status }, data: { progress: JSON.stringify(stored) } });
     await tx.actionEvent.create({
       data: eventRow(input.actionId, status, now, describeProgress(e, a.type).slice(0, 300), e.kind),

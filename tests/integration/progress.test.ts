@@ -62,7 +62,15 @@ describe("agent.progress", () => {
 
     let view = await admin.actions.get.query({ id: r.id });
     expect(view.status).toBe("executing");
-    expect(view.progress).toMatchObject({ kind: "snoozed", n: 1, max: 3, until: at(3600), seq: 1 });
+    // The latest event, with the deadline shown earlier kept: enough for "snoozed 1 of 3, next prompt …, deadline …".
+    expect(view.progress).toMatchObject({
+      kind: "snoozed",
+      n: 1,
+      max: 3,
+      until: at(3600),
+      seq: 1,
+      deadlineAt: at(9 * 3600 - 60),
+    });
     expect(view.events.filter((e) => e.kind !== null).map((e) => [e.kind, e.detail])).toEqual([
       [
         "shown",
