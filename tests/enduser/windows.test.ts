@@ -110,7 +110,10 @@ class ChromiumElectron implements ElectronApi {
   setOpenAtLogin = () => {};
 }
 
-function desktopIn(lang: string, o: { scale?: number; branding?: boolean } = {}) {
+/** A small PNG as the organisation's logo (the agent's own icon). */
+const LOGO = `data:image/png;base64,${fs.readFileSync(path.resolve(import.meta.dirname, "../../tray-agent/assets/tray-connected.png")).toString("base64")}`;
+
+function desktopIn(lang: string, o: { scale?: number; branding?: boolean; logo?: boolean } = {}) {
   const api = new ChromiumElectron(o.scale);
   const desktop = new ElectronDesktop(api, {
     html: HTML,
@@ -118,7 +121,11 @@ function desktopIn(lang: string, o: { scale?: number; branding?: boolean } = {})
     t: createTranslator(lang),
     now: () => new Date("2026-11-25T14:05:00.000Z"),
     branding: o.branding
-      ? { orgName: "Acme Corp IT", supportText: "Questions? Call the help desk on 4242 or write to it@acme.example." }
+      ? {
+          orgName: "Acme Corp IT",
+          supportText: "Questions? Call the help desk on 4242 or write to it@acme.example.",
+          ...(o.logo ? { logoDataUrl: LOGO } : {}),
+        }
       : null,
   });
   return { api, desktop };
@@ -334,11 +341,16 @@ describe("end-user windows in Chromium", () => {
   });
 
   it("HiDPI (200 %) and forced colours (high contrast): same layout, visible borders, buttons in view", async () => {
-    const { api, desktop } = desktopIn("en", { scale: 2, branding: true });
+    const { api, desktop } = desktopIn("en", { scale: 2, branding: true, logo: true });
     const opened = api.nextWindow();
     const answer = desktop.rebootPrompt({ ...prompt, insistence: "high" });
     const { page } = await opened;
     await page.locator("#countdown").waitFor();
+    // The organisation's logo (a PNG data: URL, allowed by the page's CSP) beside its name.
+    expect(await page.isVisible("#logo")).toBe(true);
+    expect(
+      await page.evaluate(() => (document.getElementById("logo") as HTMLImageElement).naturalWidth),
+    ).toBeGreaterThan(0);
     await shot(page, "reboot-prompt-hidpi-en");
     await page.emulateMedia({ forcedColors: "active" });
     const border = await page.evaluate(() => getComputedStyle(document.getElementById("primary")!).borderTopWidth);
