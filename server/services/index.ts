@@ -27,11 +27,12 @@ export async function createServices(db: Db, clock: Clock, config: Config): Prom
   const dispatch = new ActionDispatch(db, clock);
   await dispatch.load();
   const principals = new PrincipalResolver(db, clock);
-  await principals.preloadMachines();
   const streams = new StreamRegistry(config.identity.streamsPerMachine, config.identity.streamsPerProcess);
   // A retired or re-enrolled machine's push streams end with its old token, in every process.
   principals.onInvalidation((e) => e.kind === "machine" && streams.closeMachine(e.target));
+  // Listen first, then load: a change made in between is either in the loaded rows or heard after.
   await principals.listen(new PolledInvalidations(db));
+  await principals.preloadMachines();
   return {
     principals,
     streams,
