@@ -3,7 +3,7 @@
 // services as the server; every change is audited with actor "cli".
 //
 //   org create  --name NAME [--legacy-agents] [--json]     → {"orgId","adminKey","agentKey"}
-//   org update  --id ORG --legacy-agents on|off [--json]
+//   org update  --id ORG [--legacy-agents on|off] [--machine-quota N|none] [--json]
 //   machine retire|approve --org ORG --machine ID [--json]
 //   machine enroll-token --org ORG --machine ID [--expires SECONDS] [--json]
 //   user create --org ID --email E --password P --role owner|admin|viewer [--json]
@@ -24,7 +24,13 @@ import { Email, EnrollTokenInput, KeyScope, MachineId, Password, Role } from "./
 import { migrate, openDb, type Db } from "./db.ts";
 import { createApiKey, createOrganization, createUser } from "./services/accounts.ts";
 import { hashSecret, KEY_PREFIX } from "./services/crypto.ts";
-import { approveReenrollment, issueEnrollToken, retireMachine, setLegacyAgents } from "./services/enrollment.ts";
+import {
+  approveReenrollment,
+  issueEnrollToken,
+  retireMachine,
+  setLegacyAgents,
+  setMachineQuota,
+} from "./services/enrollment.ts";
 import { revokeKey } from "./services/keys.ts";
 import { parseFleetJob, runFleetJob, type FleetJob } from "./cliFleet.ts";
 
@@ -37,7 +43,7 @@ const NameSchema = z.string().trim().min(1, "name is required").max(100);
 const USAGE = `Usage: npm run cli -- <command> [options]
 
   org create  --name NAME [--legacy-agents] [--json]
-  org update  --id ORG_ID --legacy-agents on|off [--json]
+  org update  --id ORG_ID [--legacy-agents on|off] [--machine-quota N|none] [--json]
   machine retire       --org ORG_ID --machine MACHINE_ID [--json]
   machine approve      --org ORG_ID --machine MACHINE_ID [--json]
   machine enroll-token --org ORG_ID --machine MACHINE_ID [--expires SECONDS] [--json]
@@ -70,6 +76,7 @@ const options = {
   key: { type: "string" },
   to: { type: "string" },
   "legacy-agents": { type: "string" },
+  "machine-quota": { type: "string" },
   machine: { type: "string" },
   expires: { type: "string" },
   create: { type: "boolean", default: false },
@@ -176,7 +183,7 @@ async function backupDatabase(
 /** A command with its options checked: nothing touches the database before this succeeds. */
 type Job =
   | { kind: "org create"; name: string; legacyAgents: boolean }
-  | { kind: "org update"; orgId: string; legacyAgents: boolean }
+  | { kind: "org update"; orgId: string; legacyAgents: boolean | null; machineQuota: number | null | undefined }
   | { kind: "machine retire" | "machine approve"; orgId: string; machineId: string }
   | { kind: "machine enroll-token"; orgId: string; machineId: string; expiresInSeconds: number }
   | { kind: "user create"; orgId: string; email: string; password: string; role: Role }
@@ -195,8 +202,15 @@ function parseJob(command: string, values: Values): Job {
         legacyAgents: onOff(values, false),
       };
     case "org update":
-      only(values, ["id", "legacy-agents"]);
-      return { kind: command, orgId: required(values, "id"), legacyAgents: onOff(values, null) };
+      only(values, ["id", "legacy-agents", "machine-quota"]);
+      if (values["legacy-agents"] === undefined && values["machine-quota"] === undefined)
+        throw new UsageError("give --legacy-agents on|off and/or --machine-quota N|none");
+      return {
+        kind: command,
+        orgId: required(values, "id"),
+        legacyAgents: values["legacy-agents"] === undefined ? null : onOff(values, null),
+        machineQuota: quotaOf(values["machine-quota"]),
+      };
     case "machine retire":
     case "machine approve":
       only(values, ["org", "machine"]);
@@ -256,6 +270,14 @@ function parseJob(command: string, values: Values): Job {
       throw new UsageError(`Unknown command "${command}"`);
     }
   }
+}
+
+/** --machine-quota N (machines, 0 or more) or "none" (back to DASHFLEET_MACHINE_QUOTA); undefined: not given. */
+function quotaOf(v: string | undefined): number | null | undefined {
+  if (v === undefined) return undefined;
+  if (v === "none") return null;
+  if (!/^\d{1,9}$/.test(v)) throw new UsageError(`--machine-quota: give a number of machines or "none" (not "${v}")`);
+  return Number(v);
 }
 
 /** --legacy-agents on|off (a bare --legacy-agents means on); `fallback` null: the flag is required. */
@@ -319,12 +341,21 @@ async function run(rawArgv: string[]): Promise<void> {
       }
       case "org update": {
         await requireOrg(db, job.orgId);
-        const r = await setLegacyAgents(db, clock, { orgId: job.orgId, actor: ACTOR }, job.legacyAgents);
-        out(
-          `Legacy agent mode ${r.legacyAgents ? "on" : "off"} for ${r.orgId}; running servers apply it within a second.` +
-            (r.legacyAgents ? `\n${LEGACY_WARNING}` : ""),
-          r,
-        );
+        const who = { orgId: job.orgId, actor: ACTOR };
+        const lines: string[] = [];
+        const data: Record<string, unknown> = { orgId: job.orgId };
+        if (job.legacyAgents !== null) {
+          const r = await setLegacyAgents(db, clock, who, job.legacyAgents);
+          data.legacyAgents = r.legacyAgents;
+          lines.push(`Legacy agent mode ${r.legacyAgents ? "on" : "off"} for ${r.orgId}; running servers apply it within a second.`);
+          if (r.legacyAgents) lines.push(LEGACY_WARNING);
+        }
+        if (job.machineQuota !== undefined) {
+          const r = await setMachineQuota(db, clock, who, job.machineQuota);
+          data.machineQuota = r.machineQuota;
+          lines.push(`Machine quota of ${r.orgId}: ${r.machineQuota ?? "the server default (DASHFLEET_MACHINE_QUOTA)"}.`);
+        }
+        out(lines.join("\n"), data);
         break;
       }
       case "machine retire": {

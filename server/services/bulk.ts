@@ -1,8 +1,8 @@
 // Bulk jobs: one admin decision (a message, a restart, a reboot) sent to many machines, chosen by ids
 // or by a fleet filter, up to the whole fleet. The machines are resolved in the server (a filter is
-// one indexed SELECT of refs, never rows handed to a client); the actions go through the queue's
-// group commit as one job (its INSERTs chunked, one transaction), each carrying the bulk id; counts
-// by status are one GROUP BY over the (bulkId, status) index.
+// one indexed SELECT of refs, never rows handed to a client); the job, its actions (each carrying the
+// bulk id) and their events are written in one transaction by INSERT … SELECT; counts by status are
+// one GROUP BY over the (bulkId, status) index.
 import { randomUUID } from "node:crypto";
 import type { Deps } from "../context.ts";
 import {
@@ -91,7 +91,7 @@ export async function createBulk(
   args: { target: BulkTarget; spec: ActionSpec; expiresInSeconds?: number | undefined },
 ): Promise<{ bulkId: string; count: number }> {
   const { db, clock } = deps;
-  const { dispatch, queue, limiter } = deps.services;
+  const { dispatch, limiter } = deps.services;
   const refs =
     "machineIds" in args.target
       ? await refsByIds(deps, who.orgId, args.target.machineIds)
@@ -109,38 +109,50 @@ export async function createBulk(
     "machineIds" in args.target
       ? { machineIds: [...new Set(args.target.machineIds)].slice(0, AUDIT_SAMPLE), count: refs.length }
       : { filter: args.target.filter };
-  // The job row first (the actions reference it); if the actions cannot be written it is removed.
-  await db.bulkJob.create({
-    data: {
-      id: bulkId,
-      orgId: who.orgId,
-      type: args.spec.type,
-      payload,
-      target: JSON.stringify(target),
-      count: refs.length,
-      createdBy: who.actor,
-      createdAt: now,
-    },
-    select: { id: true },
-  });
-  const actions = refs.map((machineRef) => ({
-    id: randomUUID(),
-    seq: dispatch.nextSeq(),
-    orgId: who.orgId,
-    machineRef,
-    type: args.spec.type,
-    payload,
-    createdBy: who.actor,
-    createdAt: now,
-    expiresAt,
-    bulkId,
-  }));
+  // A contiguous block of the action sequence, taken synchronously: no other queue call interleaves.
+  const firstSeq = dispatch.nextSeq();
+  for (let i = 1; i < refs.length; i++) dispatch.nextSeq();
   const detail = `queued by ${who.actor} (bulk ${bulkId})`;
-  try {
-    await queue.write({
-      actions,
-      events: actions.map((a) => ({ actionId: a.id, status: "pending", at: now, detail })),
-      audit: auditData({
+  // One transaction: the job, its actions (INSERT … SELECT over a JSON array of the machines, so the
+  // statement binds a handful of parameters whatever the count), their first events, the audit row.
+  // Why not the queue's group commit: it exists so many small calls share one fsync; a bulk is one
+  // large write, and binding its rows as parameters was the cost: 100,000 actions took 27 s through
+  // 400-row INSERTs against about 3 s for this INSERT … SELECT (measured on this shared 2-core box).
+  await db.$transaction(async (tx) => {
+    await tx.bulkJob.create({
+      data: {
+        id: bulkId,
+        orgId: who.orgId,
+        type: args.spec.type,
+        payload,
+        target: JSON.stringify(target),
+        count: refs.length,
+        createdBy: who.actor,
+        createdAt: now,
+      },
+      select: { id: true },
+    });
+    await tx.$executeRawUnsafe(
+      `INSERT INTO "Action" ("id", "seq", "orgId", "machineRef", "type", "payload", "status", "createdBy", "createdAt", "expiresAt", "deliveryCount", "bulkId") ` +
+        `SELECT ${UUID_V4_SQL}, ? + j."key", ?, j."value", ?, ?, 'pending', ?, ?, ?, 0, ? FROM json_each(?) j`,
+      firstSeq,
+      who.orgId,
+      args.spec.type,
+      payload,
+      who.actor,
+      now,
+      expiresAt,
+      bulkId,
+      JSON.stringify(refs),
+    );
+    await tx.$executeRawUnsafe(
+      `INSERT INTO "ActionEvent" ("actionId", "status", "at", "detail") SELECT "id", 'pending', ?, ? FROM "Action" WHERE "bulkId" = ?`,
+      now,
+      detail,
+      bulkId,
+    );
+    await tx.auditLog.create({
+      data: auditData({
         orgId: who.orgId,
         actor: who.actor,
         action: "bulk.create",
@@ -153,14 +165,17 @@ export async function createBulk(
         },
         at: now,
       }),
+      select: { id: true },
     });
-  } catch (err) {
-    await db.bulkJob.delete({ where: { id: bulkId }, select: { id: true } }).catch(() => undefined);
-    throw err;
-  }
+  });
   for (const ref of refs) dispatch.workAvailable(ref);
   return { bulkId, count: refs.length };
 }
+
+/** A random RFC 4122 version-4 UUID in SQL (the API validates action ids as UUIDs). */
+const UUID_V4_SQL =
+  `lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' || ` +
+  `substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))`;
 
 /** Counts of a job's actions by status (every status present, zeros included). */
 async function countsOf(deps: Pick<Deps, "db">, bulkIds: string[]): Promise<Map<string, Record<ActionStatus, number>>> {
