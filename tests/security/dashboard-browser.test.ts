@@ -89,7 +89,8 @@ describe("hostile text in the dashboard (Chromium)", () => {
     await assertInert("fleet");
 
     await page.goto(`/#/machines/xss-m1`);
-    await page.getByText(HOSTNAME, { exact: true }).first().waitFor();
+    // The machine page titles it "hostname · machine id" (machineLabel): match the hostname inside it.
+    await page.getByText(HOSTNAME).first().waitFor();
     const machineText = await page.locator("main").innerText();
     for (const t of [HOSTNAME, OS]) expect(machineText).toContain(t);
     await assertInert("machine");
