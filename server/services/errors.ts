@@ -1,17 +1,15 @@
-// One error path: Prisma's known errors become tRPC errors with a clear message.
+// One error path: Prisma's known errors become domain errors with a clear message (mapped to tRPC and
+// REST codes at the edge, server/domain/errors.ts); text checks and storage failures.
 import { TRPCError } from "@trpc/server";
+import { DomainError } from "../domain/errors.ts";
 
-/** Maps a unique violation to CONFLICT and a missing record to NOT_FOUND; rethrows anything else. */
+/** Maps a unique violation to conflict, a missing record to not-found, a broken reference to invalid; rethrows anything else. */
 export function mapPrismaError(err: unknown, what = "record"): never {
   const code = err && typeof err === "object" && "code" in err ? err.code : undefined;
-  if (code === "P2002") throw new TRPCError({ code: "CONFLICT", message: `That ${what} already exists`, cause: err });
-  if (code === "P2025") throw new TRPCError({ code: "NOT_FOUND", message: `No such ${what}`, cause: err });
+  if (code === "P2002") throw new DomainError("conflict", `That ${what} already exists`, { cause: err });
+  if (code === "P2025") throw new DomainError("not-found", `No such ${what}`, { cause: err });
   if (code === "P2003")
-    throw new TRPCError({
-      code: "BAD_REQUEST",
-      message: `The ${what} refers to something that does not exist`,
-      cause: err,
-    });
+    throw new DomainError("invalid", `The ${what} refers to something that does not exist`, { cause: err });
   throw err;
 }
 
@@ -20,7 +18,7 @@ export async function withPrismaErrors<T>(what: string, run: () => Promise<T>): 
   try {
     return await run();
   } catch (err) {
-    if (err instanceof TRPCError) throw err;
+    if (err instanceof TRPCError || err instanceof DomainError) throw err;
     mapPrismaError(err, what);
   }
 }
