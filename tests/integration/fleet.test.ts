@@ -131,6 +131,28 @@ describe("fleet.list", () => {
     expect((await admin.fleet.list.query({ sort: "lastSeen" })).machines[0]!.machineId).toBe("m-beta");
   });
 
+  it("98 % CPU is degraded at once and critical over three reports, with the reason in words", async () => {
+    const delta = server.client(await enroll(server, org.agentKey, "m-delta", "delta.local"));
+    const health = async () => (await admin.fleet.list.query({ search: "m-delta" })).machines[0]!;
+    await delta.agent.report.mutate({ metrics: metrics(98) });
+    expect(await health()).toMatchObject({ health: "degraded", healthReasons: ["CPU 98 % in the latest report"] });
+    await delta.agent.report.mutate({ metrics: metrics(98) });
+    await delta.agent.report.mutate({ metrics: metrics(98) });
+    const m = await health();
+    expect(m).toMatchObject({ health: "critical", healthReasons: ["CPU 98 % over the last 3 reports"] });
+    expect(m.healthScore).toBeLessThan(40);
+    expect((await admin.fleet.list.query({ health: "critical" })).machines.map((x) => x.machineId)).toContain(
+      "m-delta",
+    );
+    // Back to normal: good again, and the critical filter no longer finds it.
+    await delta.agent.report.mutate({ metrics: metrics(10) });
+    expect(await health()).toMatchObject({ health: "good", healthReasons: [] });
+    // Retired machines leave the table, its counters and bulk targets; fleet.machine still shows them.
+    await admin.machines.retire.mutate({ machineId: "m-delta" });
+    expect((await admin.fleet.list.query({ search: "m-delta" })).total).toBe(0);
+    expect((await admin.fleet.machine.query({ machineId: "m-delta" })).machine.retired).toBe(true);
+  });
+
   it("names the bad field", async () => {
     const err = await failure(admin.fleet.list.query({ sort: "uptime" as "health" }));
     expect(err.data?.code).toBe("BAD_REQUEST");
