@@ -133,7 +133,9 @@ async function requireOrg(db: Db, orgId: string): Promise<void> {
 async function keyIdOf(db: Db, key: string): Promise<string> {
   if (!key.startsWith(KEY_PREFIX)) throw new UsageError(`--key: keys start with "${KEY_PREFIX}"`);
   if (key.length < 40)
-    throw new UsageError("--key: give the whole key, not a prefix (a prefix could match another key); or use --id KEY_ID from `key list`");
+    throw new UsageError(
+      "--key: give the whole key, not a prefix (a prefix could match another key); or use --id KEY_ID from `key list`",
+    );
   const k = await db.apiKey.findUnique({ where: { keyHash: hashSecret(key) }, select: { id: true } });
   if (!k) throw new UsageError("--key: no such key");
   return k.id;
@@ -347,13 +349,17 @@ async function run(rawArgv: string[]): Promise<void> {
         if (job.legacyAgents !== null) {
           const r = await setLegacyAgents(db, clock, who, job.legacyAgents);
           data.legacyAgents = r.legacyAgents;
-          lines.push(`Legacy agent mode ${r.legacyAgents ? "on" : "off"} for ${r.orgId}; running servers apply it within a second.`);
+          lines.push(
+            `Legacy agent mode ${r.legacyAgents ? "on" : "off"} for ${r.orgId}; running servers apply it within a second.`,
+          );
           if (r.legacyAgents) lines.push(LEGACY_WARNING);
         }
         if (job.machineQuota !== undefined) {
           const r = await setMachineQuota(db, clock, who, job.machineQuota);
           data.machineQuota = r.machineQuota;
-          lines.push(`Machine quota of ${r.orgId}: ${r.machineQuota ?? "the server default (DASHFLEET_MACHINE_QUOTA)"}.`);
+          lines.push(
+            `Machine quota of ${r.orgId}: ${r.machineQuota ?? "the server default (DASHFLEET_MACHINE_QUOTA)"}.`,
+          );
         }
         out(lines.join("\n"), data);
         break;
@@ -421,7 +427,12 @@ async function run(rawArgv: string[]): Promise<void> {
       }
       default:
         await runFleetJob(
-          { db, clock, reportIntervalSeconds: config.reportIntervalSeconds, requireOrg: (orgId) => requireOrg(db, orgId) },
+          {
+            db,
+            clock,
+            reportIntervalSeconds: config.reportIntervalSeconds,
+            requireOrg: (orgId) => requireOrg(db, orgId),
+          },
           job,
           out,
         );

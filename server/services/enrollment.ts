@@ -389,3 +389,27 @@ export async function setLegacyAgents(
     return { orgId: who.orgId, legacyAgents: on };
   });
 }
+
+/** Sets (or clears: null, back to DASHFLEET_MACHINE_QUOTA) an organization's machine quota (audited). */
+export async function setMachineQuota(
+  db: Db,
+  clock: Clock,
+  who: Actor,
+  quota: number | null,
+): Promise<{ orgId: string; machineQuota: number | null }> {
+  const now = clock.now();
+  return db.$transaction(async (tx) => {
+    const org = await tx.organization.findUnique({ where: { id: who.orgId }, select: { machineQuota: true } });
+    if (!org) throw notFound("No such organization");
+    await tx.organization.update({ where: { id: who.orgId }, data: { machineQuota: quota }, select: { id: true } });
+    await writeAudit(tx, {
+      orgId: who.orgId,
+      actor: who.actor,
+      action: "orgs.machineQuota",
+      target: who.orgId,
+      detail: { from: org.machineQuota, to: quota },
+      at: now,
+    });
+    return { orgId: who.orgId, machineQuota: quota };
+  });
+}

@@ -171,6 +171,21 @@ describe("changes made by another process reach the running server within a seco
     );
   });
 
+  it("sets an organization's machine quota from the CLI (and back to the default with none)", async () => {
+    const other = await server.createOrg();
+    await enroll(server, other.agentKey, "quota-1");
+    const set = await cli("org", "update", "--id", other.orgId, "--machine-quota", "1", "--json");
+    expect(set.code, set.stderr).toBe(0);
+    expect(JSON.parse(set.stdout)).toEqual({ orgId: other.orgId, machineQuota: 1 });
+    expect((await failure(enroll(server, other.agentKey, "quota-2"))).message).toMatch(/quota/);
+    const none = await cli("org", "update", "--id", other.orgId, "--machine-quota", "none");
+    expect(none.code, none.stderr).toBe(0);
+    await enroll(server, other.agentKey, "quota-2");
+    const bad = await cli("org", "update", "--id", other.orgId, "--machine-quota", "lots");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--machine-quota/);
+  });
+
   it("approves a pending re-enrollment and issues a one-time token from the CLI", async () => {
     await enroll(server, org.agentKey, "cli-approve-1");
     expect(await errorCode(enroll(server, org.agentKey, "cli-approve-1"))).toBe("FORBIDDEN");
