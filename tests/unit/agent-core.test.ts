@@ -501,4 +501,34 @@ describe("agent core (fake server)", () => {
     void third.agent.run();
     await waitFor(() => third.api.log.includes("report") || third.api.log.includes("enroll"), "third agent running");
   });
+
+  it("while a reboot waits (snoozed), the tray offers Restart now and choosing it reboots at once", async () => {
+    const desktop = new FakeDesktop();
+    desktop.countdownAnswers = [{ kind: "snooze", seconds: 3600 }];
+    const { agent, api } = makeAgent({ desktop });
+    api.queue.push([
+      {
+        id: ID1,
+        type: "reboot",
+        data: { snoozeOptions: [3600], deadlineSeconds: 86_400 },
+        claimToken: "tok-r",
+        createdAt: "",
+        expiresAt: "",
+      },
+    ]);
+    void agent.run();
+    await waitFor(() => api.progressed.some((p) => p.event.kind === "snoozed"), "the snooze");
+    const pending = agent.getState().pendingRestart;
+    expect(pending?.deadlineAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(desktop.count("reboot")).toBe(0);
+    agent.restartNow();
+    await waitFor(() => desktop.count("reboot") === 1, "the reboot");
+    expect(agent.journalEntries()[0]).toMatchObject({
+      state: "rebooting",
+      outcome: { userChoice: "accepted", postponements: 1 },
+    });
+    await waitFor(() => api.progressed.some((p) => p.event.kind === "restarting"), "restarting");
+    expect(api.progressed.find((p) => p.event.kind === "restarting")?.event).toMatchObject({ choice: "restart-now" });
+    expect(agent.getState().pendingRestart).toBeNull();
+  });
 });

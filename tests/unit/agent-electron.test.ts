@@ -190,6 +190,7 @@ describe("tray", () => {
       openMessage: (id: string) => calls.push(`open ${id}`),
       setPaused: (p: boolean) => calls.push(`pause ${p}`),
       checkNow: () => calls.push("check"),
+      restartNow: () => calls.push("restart"),
       openLog: () => calls.push("log"),
       quit: () => calls.push("quit"),
     };
@@ -212,6 +213,15 @@ describe("tray", () => {
       { label: "No messages", enabled: false },
     ]);
     expect(statusLine({ ...base, connection: "offline" })).toBe("Offline · never synced");
+    // No "Restart now" unless a reboot waits for the user; then it is first and wired.
+    expect(menu.some((i) => i.label?.startsWith("Restart now"))).toBe(false);
+    const waiting = trayMenu({ ...s, pendingRestart: { deadlineAt: null } }, h, now);
+    expect(waiting[2]).toEqual({ type: "separator" });
+    expect(waiting[3]!.label).toBe("Restart now (a restart is required)");
+    waiting[3]!.click!();
+    expect(calls.at(-1)).toBe("restart");
+    const byDeadline = trayMenu({ ...s, pendingRestart: { deadlineAt: "2026-01-01T18:00:00Z" } }, h, now);
+    expect(byDeadline[3]!.label).toMatch(/^Restart now \(required by Jan 1, 2026 .+\)$/);
   });
 
   it("one tray, kept in step with the state", () => {
@@ -220,6 +230,7 @@ describe("tray", () => {
       openMessage() {},
       setPaused() {},
       checkNow() {},
+      restartNow() {},
       openLog() {},
       quit() {},
     });
@@ -408,7 +419,7 @@ describe("Electron desktop", () => {
       machineId: "pc-1",
     };
     const noop = () => {};
-    const h = { openMessage: noop, setPaused: noop, checkNow: noop, openLog: noop, quit: noop };
+    const h = { openMessage: noop, setPaused: noop, checkNow: noop, restartNow: noop, openLog: noop, quit: noop };
     const labels = trayMenu(s, h, new Date("2026-11-25T12:00:00.000Z"), fr).map((i) => i.label);
     expect(labels).toContain("Hors ligne · dernière synchronisation il y a 3 minutes");
     expect(labels).toContain("Machine : pc-1");

@@ -57,6 +57,7 @@ async function run(
     deliveredAtMs?: number;
     promptMs?: number;
     sleepHook?: (now: number, ms: number) => number;
+    restartNow?: AbortSignal;
   },
 ) {
   let now = o.start ?? T0;
@@ -91,6 +92,7 @@ async function run(
     log: silentLogger,
     deliveredAtMs,
     local: utc,
+    restartNow: o.restartNow,
   });
   const kinds = events.map((e) => e.kind);
   return { result, prompts, events, kinds, saved, now: () => now };
@@ -306,6 +308,26 @@ describe("reboot policy engine (fake clock)", () => {
     );
     expect(r.kinds).toEqual(["waiting", "shown", "restarting"]);
     expect(r.prompts[0]!.at).toBeLessThanOrEqual(T0 + 32 * MIN);
+  });
+
+  it("'Restart now' from the tray during a snooze ends the wait at once (restart-now)", async () => {
+    const tray = new AbortController();
+    const r = await run(
+      { snoozeOptions: [14_400] },
+      {
+        answers: [snooze(14_400)],
+        // Half an hour into the 4-hour snooze the user picks "Restart now" in the tray menu.
+        sleepHook: (t, ms) => {
+          if (t >= T0 + 30 * MIN) tray.abort();
+          return t + ms;
+        },
+        restartNow: tray.signal,
+      },
+    );
+    expect(r.kinds).toEqual(["shown", "snoozed", "restarting"]);
+    expect(r.events[2]).toMatchObject({ choice: "restart-now" });
+    expect(r.now()).toBeLessThan(T0 + 32 * MIN);
+    expect(r.result).toEqual({ choice: "restart-now", snoozes: 1 });
   });
 
   it("an answer with a snooze that was not offered is not a snooze", async () => {

@@ -8,6 +8,7 @@ import {
   ActionSpec,
   DeliveredAction,
   RESULT_MAX,
+  resolveRebootPolicy,
   type ActionOutcome,
   type MachineIdentity,
   type MetricReport,
@@ -83,6 +84,8 @@ export class Agent {
   private running: Promise<void> | null = null;
   private pushHandle: { close(): void } | null = null;
   private lock: DataDirLock | null = null;
+  /** The running reboot's "Restart now" from the tray. */
+  private restartNowCtrl: AbortController | null = null;
   private state: TrayState = {
     connection: "connecting",
     actionWaiting: false,
@@ -143,6 +146,11 @@ export class Agent {
   wake(): void {
     this.wakeRequested = true;
     this.wakeCtrl?.abort();
+  }
+
+  /** The user chose "Restart now" in the tray while a reboot waits (snoozed, or for the window). */
+  restartNow(): void {
+    this.restartNowCtrl?.abort();
   }
 
   /** Pauses metric reports (actions are still polled and run). */
@@ -472,8 +480,15 @@ export class Agent {
         progress: e.reboot ?? null,
         deliveredAtMs: Date.parse(e.receivedAt),
         save: (p) => void this.journal.update(e.actionId, { reboot: p }),
+        restartNow: (this.restartNowCtrl = new AbortController()).signal,
       },
     };
+    if (spec.data.type === "reboot") {
+      const p = resolveRebootPolicy(spec.data.data, Date.parse(e.receivedAt));
+      this.setState({
+        pendingRestart: { deadlineAt: p.deadlineAtMs === null ? null : new Date(p.deadlineAtMs).toISOString() },
+      });
+    }
     let out: ExecOutcome;
     try {
       this.log.info(`running ${spec.data.type} action ${e.actionId}`);
@@ -482,7 +497,8 @@ export class Agent {
       if (this.stopped) return; // journaled as executing: the next start reports it, never reruns it
       out = { kind: "result", status: "error", result: clip(`failed: ${errText(err)}`) };
     } finally {
-      if (waits) this.setState({ actionWaiting: false });
+      if (waits) this.setState({ actionWaiting: false, pendingRestart: null });
+      this.restartNowCtrl = null;
     }
     if (out.kind === "result") {
       this.finish(e.actionId, out.status, out.result, out.outcome);

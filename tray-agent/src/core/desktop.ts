@@ -15,6 +15,8 @@ export type TrayState = {
   /** Newest first, at most 10. */
   recentMessages: RecentMessage[];
   machineId: string | null;
+  /** A reboot is waiting for the user (snoozed, or waiting for the window): the tray offers "Restart now". */
+  pendingRestart?: { deadlineAt: string | null } | null;
 };
 
 export type RecentMessage = { actionId: string; title: string; message: string; at: string };

@@ -41,7 +41,13 @@ export type ExecContext = {
   /** Records and sends one progress event of this action (agent.progress). */
   emit: (e: ProgressEvent) => void;
   /** Where a reboot policy stands (journaled) and when the action was first received. */
-  reboot: { progress: RebootProgress | null; deliveredAtMs: number; save: (p: RebootProgress) => void };
+  reboot: {
+    progress: RebootProgress | null;
+    deliveredAtMs: number;
+    save: (p: RebootProgress) => void;
+    /** Aborted when the user chooses "Restart now" in the tray while the reboot waits. */
+    restartNow?: AbortSignal;
+  };
 };
 
 type DataOf<T extends ActionType> = Extract<ActionSpec, { type: T }>["data"];
@@ -131,6 +137,7 @@ export async function runReboot(data: RebootData, ctx: ExecContext): Promise<Exe
     signal: ctx.signal,
     log: ctx.log,
     deliveredAtMs: ctx.reboot.deliveredAtMs,
+    restartNow: ctx.reboot.restartNow,
   });
   return {
     kind: "reboot",

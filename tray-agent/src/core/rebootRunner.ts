@@ -23,6 +23,8 @@ export type RebootRunDeps = {
   log: Logger;
   deliveredAtMs: number;
   local?: LocalTime;
+  /** Aborted when the user asks to restart now outside a prompt (the tray menu). */
+  restartNow?: AbortSignal;
   /** Longest single sleep: waits are re-decided this often (a user signs in, the clock jumps after sleep). */
   recheckMs?: number;
 };
@@ -36,6 +38,7 @@ export async function runRebootPolicy(d: RebootRunDeps): Promise<{ choice: Resta
   const recheck = d.recheckMs ?? 60_000;
   for (;;) {
     if (d.signal.aborted) throw new Error("agent stopped during the reboot policy");
+    if (d.restartNow?.aborted) return restart(d, "restart-now", progress);
     const now = d.now();
     const userPresent = await d.desktop.userSignedIn();
     const step = nextStep(d.policy, progress, now, { userPresent, deliveredAtMs: d.deliveredAtMs, local: d.local });
@@ -48,7 +51,8 @@ export async function runRebootPolicy(d: RebootRunDeps): Promise<{ choice: Resta
           if (step.reason !== "snooze")
             d.emit({ kind: "waiting", at: iso(now), until: iso(step.untilMs), reason: step.reason });
         }
-        await d.sleep(Math.max(1, Math.min(step.untilMs - now, recheck)), d.signal);
+        const waitSignal = d.restartNow ? AbortSignal.any([d.signal, d.restartNow]) : d.signal;
+        await d.sleep(Math.max(1, Math.min(step.untilMs - now, recheck)), waitSignal);
         continue;
       }
       case "prompt": {

@@ -58,6 +58,7 @@ async function start(): Promise<void> {
       openMessage: (id) => desktop.showMessage(id),
       setPaused: (p) => agent?.setPaused(p),
       checkNow: () => agent?.wake(),
+      restartNow: () => agent?.restartNow(),
       openLog: () => void api.openPath(path.join(config.dataDir, "agent.log")),
       quit: () => void (agent?.stop() ?? Promise.resolve()).then(() => app.quit()),
     },

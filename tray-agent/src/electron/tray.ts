@@ -9,6 +9,8 @@ export type TrayHandlers = {
   openMessage(actionId: string): void;
   setPaused(paused: boolean): void;
   checkNow(): void;
+  /** "Restart now" while a reboot waits for the user. */
+  restartNow(): void;
   openLog(): void;
   quit(): void;
 };
@@ -46,10 +48,22 @@ export function trayMenu(s: TrayState, h: TrayHandlers, now: Date = new Date(), 
           label: short(`${m.title}: ${m.message}`, 60),
           click: () => h.openMessage(m.actionId),
         }));
+  const restart: MenuItem[] = s.pendingRestart
+    ? [
+        {
+          label: s.pendingRestart.deadlineAt
+            ? t("tray.restartBy", { deadline: new Date(s.pendingRestart.deadlineAt) })
+            : t("tray.restartNow"),
+          click: () => h.restartNow(),
+        },
+        { type: "separator" },
+      ]
+    : [];
   return [
     { label: statusLine(s, now, t), enabled: false },
     ...(s.machineId ? [{ label: t("tray.machine", { id: s.machineId }), enabled: false }] : []),
     { type: "separator" },
+    ...restart,
     { label: t("tray.recent"), type: "submenu", submenu: recent },
     { label: t("tray.pause"), type: "checkbox", checked: s.paused, click: () => h.setPaused(!s.paused) },
     { label: t("tray.checkNow"), click: () => h.checkNow() },

@@ -46,6 +46,8 @@ export const en = {
   "tray.checkNow": "Check now",
   "tray.openLog": "Open the log",
   "tray.quit": "Quit DashFleet Agent",
+  "tray.restartNow": "Restart now (a restart is required)",
+  "tray.restartBy": "Restart now (required by {deadline, date, medium} {deadline, time, short})",
   "tray.tooltip": "DashFleet Agent — {status}",
 } as const;
 

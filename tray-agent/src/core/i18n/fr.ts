@@ -50,5 +50,7 @@ export const fr: Record<MessageKey, string> = {
   "tray.checkNow": "Vérifier maintenant",
   "tray.openLog": "Ouvrir le journal",
   "tray.quit": "Quitter l'agent DashFleet",
+  "tray.restartNow": "Redémarrer maintenant (redémarrage requis)",
+  "tray.restartBy": "Redémarrer maintenant (requis avant le {deadline, date, medium} à {deadline, time, short})",
   "tray.tooltip": "Agent DashFleet — {status}",
 };
