@@ -260,6 +260,7 @@ export async function ackAction(
   throw conflict(`The action is ${a.status}; do not run it`);
 }
 
+/** One action of the agent's machine; NOT_FOUND for any other (another machine's or org's alike). */
 export async function actionForAgent({ db }: Pick<Deps, "db">, agent: AgentRef, id: string) {
   const a = await db.action.findFirst({
     where: { id, orgId: agent.orgId, machineRef: agent.machineRef },
@@ -269,7 +270,10 @@ export async function actionForAgent({ db }: Pick<Deps, "db">, agent: AgentRef, 
   return a;
 }
 
-/** Wakes the machine only when a finished reboot leaves work queued behind it (else nothing changed). */
+/**
+ * Whether an action that just ended should wake its machine: only a reboot with work queued behind it
+ * (any other end changes nothing deliverable; a wake would cost a poll and an empty claim).
+ */
 export async function wakeIfWaiting(tx: Tx, type: string, machineRef: string): Promise<boolean> {
   if (type !== "reboot") return false;
   return (await tx.action.count({ where: { machineRef, status: "pending" } })) > 0;
