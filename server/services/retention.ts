@@ -14,7 +14,7 @@ import { BUSY_TIMEOUT_MS, type Db } from "../db.ts";
 import { pruneRawBatch, pruneRollupBatch, rollupBatch } from "./metricRollup.ts";
 
 /** Rows per transaction (raw reports rolled up or deleted, rollups, sessions, audit rows). */
-export const BATCH_ROWS = 2000;
+export const BATCH_ROWS = 1000;
 /** Actions per transaction: each takes its events with it (ON DELETE CASCADE), a few rows apiece. */
 export const ACTION_BATCH = 250;
 /** Pages handed back per incremental_vacuum step (4 KiB pages: 1 MiB a step, a few ms). */
