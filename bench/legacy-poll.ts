@@ -11,7 +11,7 @@ import pino from "pino";
 import { startServer } from "../server/app.ts";
 import { loadConfig } from "../server/config.ts";
 import { createOrganization } from "../server/services/accounts.ts";
-import { setLegacyAgents } from "../server/services/enrollment.ts";
+import { setLegacyAgents } from "../server/services/orgs.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const seconds = Number(process.argv[2] ?? 5);

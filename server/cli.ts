@@ -24,14 +24,9 @@ import { Email, EnrollTokenInput, KeyScope, MachineId, Password, Role } from "./
 import { migrate, openDb, type Db } from "./db.ts";
 import { createApiKey, createOrganization, createUser } from "./services/accounts.ts";
 import { hashSecret, KEY_PREFIX } from "./services/crypto.ts";
-import {
-  approveReenrollment,
-  issueEnrollToken,
-  retireMachine,
-  setLegacyAgents,
-  setMachineQuota,
-} from "./services/enrollment.ts";
+import { approveReenrollment, issueEnrollToken, retireMachine } from "./services/machineAdmin.ts";
 import { revokeKey } from "./services/keys.ts";
+import { setLegacyAgents, setMachineQuota } from "./services/orgs.ts";
 import { parseFleetJob, runFleetJob, type FleetJob } from "./cliFleet.ts";
 
 const ACTOR = "cli";

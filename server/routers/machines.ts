@@ -8,7 +8,7 @@ import {
   issueEnrollToken,
   listReenrollRequests,
   retireMachine,
-} from "../services/enrollment.ts";
+} from "../services/machineAdmin.ts";
 import { updateMachine } from "../services/machineEdit.ts";
 import { adminProcedure, operatorProcedure, router } from "../trpc.ts";
 

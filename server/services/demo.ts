@@ -2,7 +2,7 @@
 import { randomBytes } from "node:crypto";
 import type { AppDeps } from "../context.ts";
 import { createOrganization } from "./accounts.ts";
-import { setLegacyAgents } from "./enrollment.ts";
+import { setLegacyAgents } from "./orgs.ts";
 
 export const DEMO_EMAIL = "admin@demo.local";
 

@@ -1,12 +1,15 @@
 // Organization management: the current org, rename, users (with at least one owner always left),
-// and the audit log. Every change writes its audit row in the transaction that makes it.
+// the identity settings (legacy agent mode, machine quota) and the audit log. Every change writes its
+// audit row in the transaction that makes it.
 import { TRPCError } from "@trpc/server";
 import type { Clock } from "../clock.ts";
 import type { Role } from "../contract/index.ts";
 import type { Db } from "../db.ts";
+import { notFound } from "../domain/errors.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 import { createUser } from "./accounts.ts";
 import { writeAudit } from "./audit.ts";
+import { recordInvalidation } from "./invalidations.ts";
 
 type Actor = { orgId: string; actor: string };
 type Tx = Prisma.TransactionClient;
@@ -150,5 +153,56 @@ export async function removeUser(db: Db, clock: Clock, who: Actor, userId: strin
       at: now,
     });
     return { id: u.id };
+  });
+}
+
+/** Turns an org's legacy-agent mode on or off (audited; every process hears it within a second). */
+export async function setLegacyAgents(
+  db: Db,
+  clock: Clock,
+  who: Actor,
+  on: boolean,
+): Promise<{ orgId: string; legacyAgents: boolean }> {
+  const now = clock.now();
+  return db.$transaction(async (tx) => {
+    const org = await tx.organization.findUnique({ where: { id: who.orgId }, select: { legacyAgents: true } });
+    if (!org) throw notFound("No such organization");
+    if (org.legacyAgents !== on) {
+      await tx.organization.update({ where: { id: who.orgId }, data: { legacyAgents: on }, select: { id: true } });
+      await recordInvalidation(tx, { kind: "org", target: who.orgId }, now);
+      await writeAudit(tx, {
+        orgId: who.orgId,
+        actor: who.actor,
+        action: "orgs.legacyAgents",
+        target: who.orgId,
+        detail: { on },
+        at: now,
+      });
+    }
+    return { orgId: who.orgId, legacyAgents: on };
+  });
+}
+
+/** Sets (or clears: null, back to DASHFLEET_MACHINE_QUOTA) an organization's machine quota (audited). */
+export async function setMachineQuota(
+  db: Db,
+  clock: Clock,
+  who: Actor,
+  quota: number | null,
+): Promise<{ orgId: string; machineQuota: number | null }> {
+  const now = clock.now();
+  return db.$transaction(async (tx) => {
+    const org = await tx.organization.findUnique({ where: { id: who.orgId }, select: { machineQuota: true } });
+    if (!org) throw notFound("No such organization");
+    await tx.organization.update({ where: { id: who.orgId }, data: { machineQuota: quota }, select: { id: true } });
+    await writeAudit(tx, {
+      orgId: who.orgId,
+      actor: who.actor,
+      action: "orgs.machineQuota",
+      target: who.orgId,
+      detail: { from: org.machineQuota, to: quota },
+      at: now,
+    });
+    return { orgId: who.orgId, machineQuota: quota };
   });
 }

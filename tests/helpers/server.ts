@@ -106,7 +106,7 @@ export async function enroll(server: TestServer, agentKey: string, machineId: st
 
 /** Turns on an org's legacy agent mode (the original design's agent key + machine_id protocol). */
 export async function enableLegacyAgents(server: TestServer, orgId: string): Promise<void> {
-  const { setLegacyAgents } = await import("../../server/services/enrollment.ts");
+  const { setLegacyAgents } = await import("../../server/services/orgs.ts");
   await setLegacyAgents(server.deps.db, server.deps.clock, { orgId, actor: "test" }, true);
   server.deps.services.principals.apply({ kind: "org", target: orgId });
 }

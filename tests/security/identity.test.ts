@@ -198,7 +198,7 @@ describe("legacy agent mode: the agent key acts for a machine only where the org
     const first = await server.client(token).agent.pendingActions.query({});
     const stale = first.actions[0]!.claimToken;
     clock.advance(31);
-    await server.deps.services.dispatch.sweep(server.deps.config);
+    await server.deps.services.dispatch.sweep();
     const again = await rest(server, "GET", "/api/actions/pending?machine_id=claim-1", org.agentKey);
     const current = (again.body.actions as { action_id: string; claim_token: string }[])[0]!;
     expect(current.action_id).toBe(id);
