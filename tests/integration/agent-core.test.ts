@@ -37,6 +37,7 @@ function startAgent(
     serverUrl?: string;
     /** Seconds since boot (default: this host's). A fraction of a second: the machine has just rebooted. */
     uptimeSeconds?: () => number;
+    labels?: string[];
   } = {},
 ) {
   const dataDir = opts.dataDir ?? tempDataDir();
@@ -50,6 +51,7 @@ function startAgent(
       machineId,
       intervalSeconds: 1,
       pollIntervalSeconds: 1,
+      labels: opts.labels ?? [],
     }),
     desktop,
     metrics: fixedMetrics,
@@ -265,6 +267,18 @@ describe("agent core against the real server", () => {
     expect(desktop.calls).toContainEqual(
       expect.objectContaining({ kind: "dialog", urgency: "warning", requireAcknowledgement: true }),
     );
+  });
+
+  it("--labels are sent at enrollment and stored on the new machine", async () => {
+    const { machineId } = startAgent({ labels: ["kiosk", "paris"] });
+    const labels = await waitFor(async () => {
+      const m = await server.deps.db.machine.findFirst({
+        where: { orgId: org.orgId, machineId },
+        select: { labels: { select: { label: true } } },
+      });
+      return m && m.labels.length > 0 ? m.labels.map((l) => l.label).sort() : null;
+    }, "the labels");
+    expect(labels).toEqual(["kiosk", "paris"]);
   });
 
   it("enrolling again with saved state sends the machine's current token, so the server accepts it", async () => {
