@@ -46,11 +46,14 @@ class Fleet {
   pickedCount = $derived(Object.keys(this.picked).length);
   selectionCount = $derived(this.allMatching ? this.total : this.pickedCount);
 
-  /** Shows `view`: when its filters or sort changed, starts again at the first page. */
-  setView(view: FleetView): void {
+  /**
+   * Shows `view`: when its filters or sort changed, starts again at the first page (and loads it).
+   * Returns whether it loaded.
+   */
+  setView(view: FleetView): boolean {
     const key = JSON.stringify(listInput(view, null));
     this.view = view;
-    if (key === this.#viewKey) return;
+    if (key === this.#viewKey) return false;
     const filterChanged = JSON.stringify(cleanFilter(view.filter)) !== this.#filterKey;
     this.#viewKey = key;
     this.#filterKey = JSON.stringify(cleanFilter(view.filter));
@@ -59,6 +62,7 @@ class Fleet {
     this.pageIndex = 0;
     if (filterChanged) this.allMatching = false;
     void this.refresh({ counters: false });
+    return true;
   }
   #filterKey = "";
 
@@ -71,10 +75,14 @@ class Fleet {
     if (!view) return;
     const request = ++this.#latest;
     try {
+      // The first load asks for the rows alone and the counters right after, so the first row does
+      // not wait for the counters (one batched request would answer only when both are ready).
+      const first = this.summary === null;
       const [page, summary]: [FleetPage, FleetSummary | null] = await Promise.all([
         trpc.fleet.list.query(listInput(view, this.cursor)),
-        opts.counters || !this.summary ? trpc.fleet.summary.query() : Promise.resolve(null),
+        opts.counters && !first ? trpc.fleet.summary.query() : Promise.resolve(null),
       ]);
+      if (first && request === this.#latest) void this.refreshSummary();
       // A slow answer for an old filter or page must not replace the newer one.
       if (request !== this.#latest) return;
       this.rows = page.machines;

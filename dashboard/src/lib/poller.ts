@@ -3,8 +3,11 @@
 // the tick read some state.
 import { untrack } from "svelte";
 
-/** Runs `tick` now and every `intervalMs` while the page is visible; returns a stop function. */
-export function poll(tick: () => Promise<void>, intervalMs = 2000): () => void {
+/**
+ * Runs `tick` now (or, with `immediate: false`, first after one interval) and every `intervalMs` while
+ * the page is visible; returns a stop function.
+ */
+export function poll(tick: () => Promise<void>, intervalMs = 2000, opts: { immediate?: boolean } = {}): () => void {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
   let running = false;
@@ -25,7 +28,8 @@ export function poll(tick: () => Promise<void>, intervalMs = 2000): () => void {
     else clearTimeout(timer);
   };
   document.addEventListener("visibilitychange", onVisibility);
-  void run();
+  if (opts.immediate === false) timer = setTimeout(() => void run(), intervalMs);
+  else void run();
   return () => {
     stopped = true;
     clearTimeout(timer);
