@@ -17,7 +17,7 @@ const ACTOR = "cli";
 export type FleetJob =
   | { kind: "org list" }
   | { kind: "user list"; orgId: string }
-  | { kind: "user reset-password"; email: string; password: string }
+  | { kind: "user reset-password"; orgId: string; email: string; password: string }
   | { kind: "key list"; orgId: string }
   | { kind: "machine list"; orgId: string; query: FleetQuery }
   | {
@@ -61,9 +61,10 @@ export function parseFleetJob(
       h.only(["org"]);
       return { kind: command, orgId: h.required("org") };
     case "user reset-password":
-      h.only(["email", "password"]);
+      h.only(["org", "email", "password"]);
       return {
         kind: command,
+        orgId: h.required("org"),
         email: h.check(Email, h.required("email"), "email"),
         password: h.check(Password, h.required("password"), "password"),
       };
@@ -182,7 +183,8 @@ export async function runFleetJob(
       return;
     }
     case "user reset-password": {
-      const r = await resetPassword(deps, { email: job.email, password: job.password, actor: ACTOR });
+      await requireOrg(db, job.orgId);
+      const r = await resetPassword(deps, { orgId: job.orgId, email: job.email, password: job.password, actor: ACTOR });
       out(`Password of ${r.email} reset; ${r.sessionsEnded} session(s) signed out.`, r);
       return;
     }

@@ -300,7 +300,17 @@ describe("list commands, labels and password reset", () => {
   it("user reset-password: the new password works, the old one and existing sessions do not", async () => {
     const helper = { url: server.url, cookieClient: (cookie: string) => trpcClient(server.url, { cookie }) };
     const before = await signIn(helper, "boss@cli.test", "long enough 1");
-    const r = await cli("user", "reset-password", "--email", "boss@cli.test", "--password", "a new secret 2", "--json");
+    const r = await cli(
+      "user",
+      "reset-password",
+      "--org",
+      org.orgId,
+      "--email",
+      "boss@cli.test",
+      "--password",
+      "a new secret 2",
+      "--json",
+    );
     expect(r.code).toBe(0);
     const reset = JSON.parse(r.stdout) as { email: string; sessionsEnded: number };
     expect(reset.email).toBe("boss@cli.test");
@@ -308,8 +318,17 @@ describe("list commands, labels and password reset", () => {
     expect(await errorCode(before.client.orgs.current.query())).toBe("UNAUTHORIZED");
     await expect(signIn(helper, "boss@cli.test", "long enough 1")).rejects.toThrow();
     const after = await signIn(helper, "boss@cli.test", "a new secret 2");
-    expect((await after.client.auth.me.query()).email).toBe("boss@cli.test");
-    const unknown = await cli("user", "reset-password", "--email", "nobody@cli.test", "--password", "long enough 1");
+    expect((await after.client.auth.me.query())?.email).toBe("boss@cli.test");
+    const unknown = await cli(
+      "user",
+      "reset-password",
+      "--org",
+      org.orgId,
+      "--email",
+      "nobody@cli.test",
+      "--password",
+      "long enough 1",
+    );
     expect(unknown.code).toBe(1);
   });
 
