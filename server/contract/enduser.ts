@@ -29,7 +29,8 @@ export const SnoozeOptions = z
   .max(6)
   .refine((a) => new Set(a).size === a.length, "snooze options must differ");
 
-const rebootPolicyFields = z
+/** The policy's fields before defaults and cross-field rules (org defaults and per-action overrides build on it). */
+export const rebootPolicyFields = z
   .object({
     /** First prompt: how long its countdown runs before the machine restarts. */
     countdownSeconds: z.number().int().min(10).max(HOUR).default(60),
@@ -152,7 +153,7 @@ export const messageEndUserFields = {
   expiresAt: z.iso.datetime({ offset: true }).optional(),
 };
 
-/** Organisation branding shown in the end-user windows (logo optional, a data: URL of PNG/JPEG/SVG). */
+/** Organisation branding shown in the end-user windows (logo optional, a data: URL of PNG/JPEG/WebP). */
 export const Branding = z
   .object({
     orgName: z.string().trim().min(1).max(80),
@@ -160,7 +161,7 @@ export const Branding = z
     logoDataUrl: z
       .string()
       .max(200_000)
-      .regex(/^data:image\/(png|jpeg);base64,[A-Za-z0-9+/=]+$/, "a PNG or JPEG data: URL")
+      .regex(/^data:image\/(png|jpeg|webp);base64,[A-Za-z0-9+/=]+$/, "a PNG, JPEG or WebP data: URL")
       .optional(),
   })
   .strict();

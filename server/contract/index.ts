@@ -6,3 +6,4 @@ export * from "./fleet.ts";
 export * from "./text.ts";
 export * from "./enduser.ts";
 export * from "./identity.ts";
+export * from "./settings.ts";

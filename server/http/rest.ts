@@ -13,9 +13,10 @@ import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { z } from "zod";
 import type { AppDeps, Principal } from "../context.ts";
 import { ExpiresInSeconds, MachineId, RESULT_MAX, ResultStatus } from "../contract/index.ts";
-import { ackAction, claimActions, parseSpec, queueActions, reportResult } from "../services/actions.ts";
+import { ackAction, claimActions, queueActions, reportResult } from "../services/actions.ts";
 import { assertWellFormedText, storageError } from "../services/errors.ts";
 import { machineForAgent } from "../services/machineDirectory.ts";
+import { resolveActionData } from "../services/settings.ts";
 import { asAgent } from "../trpc.ts";
 import { bearerOf } from "./context.ts";
 
@@ -79,7 +80,7 @@ async function route(deps: AppDeps, req: IncomingMessage, res: ServerResponse): 
     const body = QueueBody.safeParse(await readJson(req, deps.config.maxBodyBytes));
     if (!body.success) throw fieldError(body.error);
     if (!body.data.action_type) throw new TRPCError({ code: "BAD_REQUEST", message: "Missing machine_id or action_type" });
-    const spec = parseSpec(body.data.action_type, body.data.data);
+    const spec = await resolveActionData(deps, p.orgId, { type: body.data.action_type, data: body.data.data });
     const actor = `key:${p.name}`;
     deps.services.limiter.hit(`queue:${actor}:${p.orgId}`, deps.config.limits.queuePerMinute, "queued actions");
     const [id] = await queueActions(deps, { orgId: p.orgId, actor }, {

@@ -8,6 +8,7 @@ import { fleetRouter } from "./fleet.ts";
 import { keysRouter } from "./keys.ts";
 import { machinesRouter } from "./machines.ts";
 import { orgsRouter } from "./orgs.ts";
+import { settingsRouter } from "./settings.ts";
 import { viewsRouter } from "./views.ts";
 
 export const appRouter = router({
@@ -20,6 +21,7 @@ export const appRouter = router({
   machines: machinesRouter,
   bulk: bulkRouter,
   views: viewsRouter,
+  settings: settingsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,17 +1,18 @@
 // actions.*: admins queue, cancel and inspect actions.
 import { z } from "zod";
-import { ActionSpec, ActionStatus, ActionType, ExpiresInSeconds, MachineId } from "../contract/index.ts";
+import { ActionStatus, ActionType, ExpiresInSeconds, MachineId, QueueSpec } from "../contract/index.ts";
 import { cancelAction, getAction, listActions, queueActions } from "../services/actions.ts";
 import { queueBudgetKey } from "../services/rateLimit.ts";
+import { resolveActionData } from "../services/settings.ts";
 import { adminProcedure, operatorProcedure, router } from "../trpc.ts";
 
 const expiry = z.object({ expiresInSeconds: ExpiresInSeconds.optional() });
 /** actions.queue input: a machine, an action spec ({type, data}) and an optional expiry. */
-export const QueueInput = z.intersection(z.object({ machineId: MachineId }).extend(expiry.shape), ActionSpec);
+export const QueueInput = z.intersection(z.object({ machineId: MachineId }).extend(expiry.shape), QueueSpec);
 /** actions.queueBulk input: up to 500 machines. */
 export const QueueBulkInput = z.intersection(
   z.object({ machineIds: z.array(MachineId).min(1).max(500) }).extend(expiry.shape),
-  ActionSpec,
+  QueueSpec,
 );
 
 /** actions.list input: filters (all optional, combined with AND), a page size and the previous page's cursor. */
@@ -34,7 +35,7 @@ export const actionsRouter = router({
     ctx.services.limiter.spend(queueBudgetKey(ctx.admin), 1, ctx.config.limits.queuePerMinute, "queued actions");
     const [id] = await queueActions(ctx, ctx.admin, {
       machineIds: [input.machineId],
-      spec: { type: input.type, data: input.data } as ActionSpec,
+      spec: await resolveActionData(ctx, ctx.admin.orgId, input),
       expiresInSeconds: input.expiresInSeconds,
       via: "actions.queue",
     });
@@ -47,7 +48,7 @@ export const actionsRouter = router({
     ctx.services.limiter.spend(queueBudgetKey(ctx.admin), count, ctx.config.limits.queuePerMinute, "queued actions");
     const ids = await queueActions(ctx, ctx.admin, {
       machineIds: input.machineIds,
-      spec: { type: input.type, data: input.data } as ActionSpec,
+      spec: await resolveActionData(ctx, ctx.admin.orgId, input),
       expiresInSeconds: input.expiresInSeconds,
       via: "actions.queueBulk",
     });

@@ -17,6 +17,7 @@ import { enroll } from "../services/enrollment.ts";
 import { machineForAgent } from "../services/machineDirectory.ts";
 import { recordReport } from "../services/machines.ts";
 import { recordProgress } from "../services/progress.ts";
+import { brandingForMachine } from "../services/settings.ts";
 import { agentProcedure, machineProcedure, router, type AgentPrincipal } from "../trpc.ts";
 import type { Context } from "../context.ts";
 
@@ -171,4 +172,7 @@ export const agentRouter = router({
     limitAgent(ctx, ctx.machine.machineRef, "progress reports");
     return recordProgress(ctx, ctx.machine, input);
   }),
+
+  /** The organisation's branding for the end-user windows (contract Branding: name, support text, logo). */
+  branding: machineProcedure.query(({ ctx }) => brandingForMachine(ctx.db, ctx.machine.orgId)),
 });

@@ -1,22 +1,23 @@
 // bulk.*: one action sent to many machines (by ids or by a fleet filter), followed and cancelled as one.
 import { z } from "zod";
-import { ActionSpec, ActionStatus, BulkTarget, ExpiresInSeconds } from "../contract/index.ts";
+import { ActionStatus, BulkTarget, ExpiresInSeconds, QueueSpec } from "../contract/index.ts";
 import { cancelBulk, createBulk, getBulk, listBulk } from "../services/bulk.ts";
+import { resolveActionData } from "../services/settings.ts";
 import { adminProcedure, operatorProcedure, router } from "../trpc.ts";
 
 const BulkId = z.string().uuid();
 /** bulk.create input: a target, an action spec ({type, data}) and an optional expiry. */
 export const BulkCreateInput = z.intersection(
   z.object({ target: BulkTarget, expiresInSeconds: ExpiresInSeconds.optional() }),
-  ActionSpec,
+  QueueSpec,
 );
 
 export const bulkRouter = router({
   /** {target: {machineIds} | {filter}, type, data, expiresInSeconds?} → {bulkId, count}; audited. */
-  create: operatorProcedure.input(BulkCreateInput).mutation(({ ctx, input }) =>
+  create: operatorProcedure.input(BulkCreateInput).mutation(async ({ ctx, input }) =>
     createBulk(ctx, ctx.admin, {
       target: input.target,
-      spec: { type: input.type, data: input.data } as ActionSpec,
+      spec: await resolveActionData(ctx, ctx.admin.orgId, input),
       expiresInSeconds: input.expiresInSeconds,
     }),
   ),

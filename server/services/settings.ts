@@ -1,0 +1,181 @@
+// Organisation settings: the reboot policy's org-wide defaults and the branding of the agent's
+// windows (name, support text, a logo checked by its magic bytes). resolveActionData() is the one
+// place a queued action's data is completed: org defaults merged under the admin's fields, then
+// validated once with the contract's schema, so every queue path (tRPC, bulk, REST) stores the same.
+import type { Clock } from "../clock.ts";
+import {
+  Branding,
+  LOGO_MAX_BYTES,
+  RebootDefaults,
+  RebootPolicy,
+  type ActionSpec,
+  type LogoType,
+  type SettingsUpdate,
+} from "../contract/index.ts";
+import type { Db } from "../db.ts";
+import { invalid, notFound } from "../domain/errors.ts";
+import { parseSpec } from "./actionLifecycle.ts";
+import { writeAudit } from "./audit.ts";
+
+type Actor = { orgId: string; actor: string };
+
+/** The org's settings as the dashboard shows them. The logo travels as a data: URL of its checked type. */
+export type OrgSettings = {
+  rebootPolicy: RebootDefaults | null;
+  branding: {
+    brandName: string | null;
+    supportText: string | null;
+    logoDataUrl: string | null;
+    logoBytes: number | null;
+  };
+};
+
+/** The image type of `bytes` by its magic numbers, or null. The declared type is never trusted. */
+export function sniffLogo(bytes: Uint8Array): LogoType | null {
+  const at = (i: number, ...b: number[]) => b.every((v, j) => bytes[i + j] === v);
+  if (at(0, 0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return "image/png";
+  if (at(0, 0xff, 0xd8, 0xff)) return "image/jpeg";
+  if (at(0, 0x52, 0x49, 0x46, 0x46) && at(8, 0x57, 0x45, 0x42, 0x50)) return "image/webp"; // RIFF....WEBP
+  return null;
+}
+
+/** Parses stored defaults (a bad row reads as "none": it was validated on the way in). */
+function storedDefaults(json: string | null): RebootDefaults | null {
+  if (!json) return null;
+  try {
+    const parsed = RebootDefaults.safeParse(JSON.parse(json));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+const dataUrl = (type: string | null, logo: Uint8Array | null) =>
+  logo && type ? `data:${type};base64,${Buffer.from(logo).toString("base64")}` : null;
+
+const settingsSelect = {
+  name: true,
+  rebootPolicy: true,
+  brandName: true,
+  supportText: true,
+  logo: true,
+  logoType: true,
+} as const;
+
+/** The org's reboot defaults and branding. */
+export async function getSettings(db: Db, orgId: string): Promise<OrgSettings> {
+  const org = await db.organization.findUnique({ where: { id: orgId }, select: settingsSelect });
+  if (!org) throw notFound("No such organization");
+  return {
+    rebootPolicy: storedDefaults(org.rebootPolicy),
+    branding: {
+      brandName: org.brandName,
+      supportText: org.supportText,
+      logoDataUrl: dataUrl(org.logoType, org.logo),
+      logoBytes: org.logo ? org.logo.length : null,
+    },
+  };
+}
+
+/** Checks a policy's cross-field rules, naming the field ("rebootPolicy.quietHours"). */
+function checkPolicy(policy: unknown, prefix: string): void {
+  const parsed = RebootPolicy.safeParse(policy);
+  if (parsed.success) return;
+  const i = parsed.error.issues[0];
+  throw invalid(`${prefix}.${i?.path.join(".") || "(root)"}`, i?.message ?? "invalid", parsed.error);
+}
+
+/** Decodes and checks a logo: PNG, JPEG or WebP by magic bytes, at most 64 KB. */
+function checkLogo(base64: string): { bytes: Uint8Array<ArrayBuffer>; type: LogoType } {
+  const bytes = new Uint8Array(Buffer.from(base64, "base64"));
+  if (bytes.length === 0) throw invalid("branding.logoBase64", "the logo is empty");
+  if (bytes.length > LOGO_MAX_BYTES) throw invalid("branding.logoBase64", "the logo is larger than 64 KB");
+  const type = sniffLogo(bytes);
+  if (!type) throw invalid("branding.logoBase64", "the logo must be a PNG, JPEG or WebP image");
+  return { bytes, type };
+}
+
+/** Owner: replaces the reboot defaults and/or the branding (fields left out are kept). Audited. */
+export async function updateSettings(db: Db, clock: Clock, who: Actor, input: SettingsUpdate): Promise<OrgSettings> {
+  const data: {
+    rebootPolicy?: string | null;
+    brandName?: string | null;
+    supportText?: string | null;
+    logo?: Uint8Array<ArrayBuffer> | null;
+    logoType?: string | null;
+  } = {};
+  if (input.rebootPolicy !== undefined) {
+    if (input.rebootPolicy !== null) checkPolicy(input.rebootPolicy, "rebootPolicy");
+    data.rebootPolicy = input.rebootPolicy === null ? null : JSON.stringify(input.rebootPolicy);
+  }
+  const b = input.branding;
+  if (b?.brandName !== undefined) data.brandName = b.brandName;
+  if (b?.supportText !== undefined) data.supportText = b.supportText;
+  if (b?.logoBase64 === null) Object.assign(data, { logo: null, logoType: null });
+  else if (b?.logoBase64 !== undefined) {
+    const logo = checkLogo(b.logoBase64);
+    Object.assign(data, { logo: logo.bytes, logoType: logo.type });
+  }
+  await db.$transaction(async (tx) => {
+    await tx.organization.update({ where: { id: who.orgId }, data, select: { id: true } });
+    await writeAudit(tx, {
+      orgId: who.orgId,
+      actor: who.actor,
+      action: "orgs.settings",
+      target: who.orgId,
+      detail: {
+        rebootPolicy: input.rebootPolicy,
+        brandName: b?.brandName,
+        supportText: b?.supportText,
+        logo:
+          data.logoType === undefined
+            ? undefined
+            : data.logo
+              ? `${data.logoType}, ${data.logo.length} bytes`
+              : "removed",
+      },
+      at: clock.now(),
+    });
+  });
+  return getSettings(db, who.orgId);
+}
+
+/** What the agent's windows show (the contract's Branding): the brand name, or the org's name. */
+export async function brandingForMachine(db: Db, orgId: string): Promise<Branding> {
+  const org = await db.organization.findUnique({ where: { id: orgId }, select: settingsSelect });
+  if (!org) throw notFound("No such organization");
+  const logo = dataUrl(org.logoType, org.logo);
+  return Branding.parse({
+    orgName: (org.brandName ?? org.name).slice(0, 80),
+    ...(org.supportText ? { supportText: org.supportText } : {}),
+    ...(logo ? { logoDataUrl: logo } : {}),
+  });
+}
+
+/**
+ * The data a queued action stores: for a reboot, the org's defaults with the admin's own fields over
+ * them (a field the admin gives replaces its alternative too: maxPostpones vs maxSnoozes, deadlineSeconds
+ * vs deadlineAt), validated once by parseSpec (other types as they are). Bad data names its field
+ * ("data.quietHours"); a user-given `type` (REST) that is no action type names action_type.
+ */
+export async function resolveActionData(
+  deps: { db: Db },
+  orgId: string,
+  spec: { type: unknown; data: unknown },
+): Promise<ActionSpec> {
+  const { type } = spec;
+  let data = spec.data ?? {};
+  if (type === "reboot" && typeof data === "object" && !Array.isArray(data)) {
+    const own = data as Record<string, unknown>;
+    const org = await deps.db.organization.findUnique({ where: { id: orgId }, select: { rebootPolicy: true } });
+    const defaults: Record<string, unknown> = { ...storedDefaults(org?.rebootPolicy ?? null) };
+    const given = (k: string) => own[k] !== undefined;
+    if (given("maxPostpones") || given("maxSnoozes")) {
+      delete defaults.maxPostpones;
+      delete defaults.maxSnoozes;
+    }
+    if (given("deadlineAt") || given("deadlineSeconds")) delete defaults.deadlineSeconds;
+    data = { ...defaults, ...Object.fromEntries(Object.entries(own).filter(([, v]) => v !== undefined)) };
+  }
+  return parseSpec(type, data);
+}
