@@ -55,6 +55,21 @@ export async function migrate(dbFile: string): Promise<void> {
   });
 }
 
+/**
+ * WAL pages after which a commit copies the log back into the database (SQLite's default is 1000,
+ * ~4 MiB). With the indexes of a large fleet each commit writes several pages, so the log grows fast;
+ * a smaller bound keeps it near 1 MiB, and after a full disk is freed the server needs only that much
+ * room to recover (with 1000 pages, on a small disk the log filled the freed space before it was ever
+ * checkpointed, and every write kept failing).
+ */
+export const WAL_AUTOCHECKPOINT_PAGES = 256;
+/**
+ * Size the WAL file is cut back to when a checkpoint restarts it: 0, so the file never keeps space it
+ * no longer needs (after a retention batch, a VACUUM or a burst), and space freed on a full disk is
+ * not held by an idle log. The cost is one ftruncate per restart of the log.
+ */
+export const WAL_SIZE_LIMIT_BYTES = 0;
+
 /** Opens the database with WAL, synchronous=FULL, foreign keys and a busy timeout, and checks them. */
 export async function openDb(dbFile: string): Promise<Db> {
   const adapter = serialized(new PrismaBetterSQLite3({ url: `file:${dbFile}`, timeout: BUSY_TIMEOUT_MS }));
@@ -63,6 +78,8 @@ export async function openDb(dbFile: string): Promise<Db> {
   await db.$executeRawUnsafe("PRAGMA synchronous = FULL");
   await db.$executeRawUnsafe("PRAGMA foreign_keys = ON");
   await db.$queryRawUnsafe(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  await db.$queryRawUnsafe(`PRAGMA wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+  await db.$queryRawUnsafe(`PRAGMA journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
   await checkPragmas(db);
   return db;
 }
@@ -79,12 +96,16 @@ export async function checkPragmas(db: Db): Promise<Record<string, unknown>> {
     synchronous: await read("synchronous"),
     foreign_keys: await read("foreign_keys"),
     busy_timeout: await read("busy_timeout"),
+    wal_autocheckpoint: await read("wal_autocheckpoint"),
+    journal_size_limit: await read("journal_size_limit"),
   };
   const ok =
     String(found.journal_mode).toLowerCase() === "wal" &&
     found.synchronous === 2 &&
     found.foreign_keys === 1 &&
-    Number(found.busy_timeout) >= 1000;
+    Number(found.busy_timeout) >= 1000 &&
+    found.wal_autocheckpoint === WAL_AUTOCHECKPOINT_PAGES &&
+    found.journal_size_limit === WAL_SIZE_LIMIT_BYTES;
   if (!ok) throw new Error(`SQLite pragmas not as required: ${JSON.stringify(found)}`);
   return found;
 }
@@ -106,8 +127,8 @@ export async function ensureIncrementalVacuum(
     const rows = await db.$queryRawUnsafe<Record<string, unknown>[]>(`PRAGMA ${name}`);
     return Number(rows[0] ? Object.values(rows[0])[0] : 0);
   };
-  // The WAL file is cut back to 64 MiB after checkpoints instead of keeping its largest size.
-  await db.$queryRawUnsafe("PRAGMA journal_size_limit = 67108864");
+  // The WAL file is cut back after checkpoints instead of keeping its largest size: set in openDb
+  // (journal_size_limit, WAL_SIZE_LIMIT_BYTES) with the other WAL settings.
   const bytes = (await read("page_count")) * (await read("page_size"));
   if ((await read("auto_vacuum")) === 2) return { mode: "incremental", bytes };
   if (bytes > maxBytes) return { mode: "too-large", bytes };
