@@ -4,6 +4,7 @@
 // freed pages back to the file system with incremental vacuum. Everything runs in small transactions
 // with a yield between them: the job shares SQLite's single writer (server/serialAdapter.ts) with
 // every request, so one batch at a time keeps a request's wait to about one batch.
+import fs from "node:fs";
 import { createRequire } from "node:module";
 import type Database from "better-sqlite3";
 import type { Logger } from "pino";
@@ -165,8 +166,10 @@ export class RetentionJob {
     return round;
   }
 
-  #vacuumConnection(): Database.Database {
-    this.#vacuumDb ??= new PrismaSqlite(this.#deps.config.dbFile, { timeout: BUSY_TIMEOUT_MS });
+  /** The vacuum connection; null when there is no SQLite file (a PostgreSQL deployment: autovacuum). */
+  #vacuumConnection(): Database.Database | null {
+    if (!this.#vacuumDb && !fs.existsSync(this.#deps.config.dbFile)) return null;
+    this.#vacuumDb ??= new PrismaSqlite(this.#deps.config.dbFile, { timeout: BUSY_TIMEOUT_MS, fileMustExist: true });
     return this.#vacuumDb;
   }
 
@@ -213,7 +216,7 @@ export async function pruneFinishedActions(db: Db, before: Date, limit: number):
  */
 export async function reclaimFreePages(
   db: Db,
-  vacuumConnection: () => Database.Database,
+  vacuumConnection: () => Database.Database | null,
   stop: () => boolean = () => false,
   onStep: (ms: number) => void = () => {},
 ): Promise<number> {
@@ -223,6 +226,7 @@ export async function reclaimFreePages(
     const t0 = performance.now();
     const freed = await db.$transaction(async () => {
       const raw = vacuumConnection();
+      if (!raw) return 0;
       const read = (name: string) => Number(raw.pragma(name, { simple: true }));
       if (read("auto_vacuum") !== 2) return 0;
       const free = read("freelist_count");
