@@ -19,6 +19,7 @@ import { invalid, notFound } from "../domain/errors.ts";
 import type { AdminPrincipal } from "../trpc.ts";
 import { listActions, type ActionView } from "./actionViews.ts";
 import { auditData } from "./audit.ts";
+import { decisionCounts, type BulkDecisions } from "./bulkDecisions.ts";
 import { filterSql } from "./fleetQuery.ts";
 import { queueBudgetKey } from "./rateLimit.ts";
 
@@ -251,10 +252,12 @@ export async function getBulk(
   job: BulkJobView;
   counts: Record<ActionStatus, number>;
   actions: { items: ActionView[]; nextCursor: string | null };
+  /** What the users decided (rebooted / snoozed / waiting / declined), from each action's progress. */
+  decisions: BulkDecisions;
 }> {
   const row = await deps.db.bulkJob.findFirst({ where: { id: args.bulkId, orgId }, select: bulkSelect });
   if (!row) throw notFound("No such bulk job");
-  const [counts, actions] = await Promise.all([
+  const [counts, actions, decisions] = await Promise.all([
     countsOf(deps, [row.id]),
     listActions(deps, orgId, {
       bulkId: row.id,
@@ -262,9 +265,10 @@ export async function getBulk(
       limit: args.limit,
       cursor: args.cursor,
     }),
+    decisionCounts(deps.db, row.id),
   ]);
   const c = counts.get(row.id)!;
-  return { job: toView(row, c), counts: c, actions };
+  return { job: toView(row, c), counts: c, actions, decisions };
 }
 
 /** The org's bulk jobs, newest first, keyset-paged over (createdAt, id). */

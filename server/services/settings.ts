@@ -117,6 +117,14 @@ export async function updateSettings(db: Db, clock: Clock, who: Actor, input: Se
     Object.assign(data, { logo: logo.bytes, logoType: logo.type });
   }
   await db.$transaction(async (tx) => {
+    // Nothing that differs from what is stored: no write, no audit row.
+    const now = await tx.organization.findUnique({ where: { id: who.orgId }, select: settingsSelect });
+    if (!now) throw notFound("No such organization");
+    const changed = (Object.keys(data) as (keyof typeof data)[]).filter((k) => {
+      const [a, b] = [data[k], now[k]];
+      return a instanceof Uint8Array && b instanceof Uint8Array ? Buffer.compare(a, b) !== 0 : a !== b;
+    });
+    if (changed.length === 0) return;
     await tx.organization.update({ where: { id: who.orgId }, data, select: { id: true } });
     await writeAudit(tx, {
       orgId: who.orgId,

@@ -69,6 +69,8 @@ const CASES: Record<string, Case> = {
   "orgs.current": { kind: ADMIN_LIST },
   "orgs.rename": { kind: OWNER_SCOPED, input: () => ({ name: "Renamed by the other org" }) },
   "orgs.users.list": { kind: ADMIN_LIST },
+  "settings.get": { kind: ADMIN_LIST },
+  "settings.update": { kind: OWNER_SCOPED, input: () => ({ branding: { brandName: "Brand of the other org" } }) },
   "orgs.users.create": {
     kind: OWNER_SCOPED,
     input: () => ({ email: `intruder${++n}@example.test`, password: "intruder password 1", role: "owner" }),
@@ -119,6 +121,7 @@ const CASES: Record<string, Case> = {
     input: () => ({ metrics: { cpuPercent: 1, memoryPercent: 1, diskPercent: 1, uptimeSeconds: 1 } }),
   },
   "agent.actionStream": { kind: MACHINE_SCOPED },
+  "agent.branding": { kind: MACHINE_SCOPED },
   "agent.pendingActions": { kind: TARGET, input: (v) => ({ machineId: v.machineId }) },
   "agent.ack": {
     kind: TARGET,
