@@ -150,10 +150,16 @@ export const MachineUpdate = z
 export type MachineUpdate = z.infer<typeof MachineUpdate>;
 
 /** A bulk job's target: explicit machine ids (any count) or every machine matching a filter. */
-export const BulkTarget = z.union([
-  z.object({ machineIds: z.array(MachineId).min(1, "pick at least one machine").max(200_000) }).strict(),
-  z.object({ filter: FleetFilter }).strict(),
-]);
+export const BulkTarget = z.union(
+  [
+    z.object({ machineIds: z.array(MachineId).min(1, "pick at least one machine").max(200_000) }).strict(),
+    z.object({ filter: FleetFilter }).strict(),
+  ],
+  // Neither or both keys: say what is expected (zod's own text is "Invalid input").
+  {
+    error: (iss) => (iss.code === "invalid_union" ? "give either machineIds (a list) or filter, not both" : undefined),
+  },
+);
 export type BulkTarget = z.infer<typeof BulkTarget>;
 
 /** A bulk job as listed: what was sent, to whom, and how its actions stand. */

@@ -126,7 +126,10 @@ export function pageSql(
   if (!cursor) return { dir, keyExpr: expr, orderBy, after: null };
   const c = decodeCursor(cursor, sort, dir);
   const key = kind === "date" ? new Date(c.k) : c.k;
-  if (kind === "date" && Number.isNaN((key as Date).getTime())) throw invalid("cursor", "not a cursor from fleet.list");
+  // A date key is one this server wrote (toISOString, a four-digit year): "+275760-…" parses in JS but
+  // the driver cannot bind it (it was a 500).
+  if (kind === "date" && (Number.isNaN((key as Date).getTime()) || !/^\d{4}-/.test(String(c.k))))
+    throw invalid("cursor", "not a cursor from fleet.list");
   // "(key, id) after the cursor", spelled so SQLite reads it as a range of the index on the key (a
   // row-value comparison over an expression is not: measured 15 ms against 0.2 ms at 100,000 rows).
   const [cmp, cmpEq] = dir === "asc" ? [">", ">="] : ["<", "<="];

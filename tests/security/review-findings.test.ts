@@ -1,0 +1,59 @@
+// Findings of the reviewer's hostile pass against a running server (tRPC over HTTP, a real server on a
+// temporary database): each case answered a 500 or an unhelpful error before its fix.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { enroll, failure, startTestServer, type TestOrg, type TestServer } from "../helpers/server.ts";
+
+let server: TestServer;
+let org: TestOrg;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  org = await server.createOrg("Review Org");
+  for (const id of ["rv-1", "rv-2", "rv-3"]) await enroll(server, org.agentKey, id);
+});
+afterAll(() => server.stop());
+
+const cursorOf = (c: unknown) => Buffer.from(JSON.stringify(c)).toString("base64url");
+
+describe("fleet.list cursors made by hand", () => {
+  it("a lastSeen cursor whose date has a six-digit year is BAD_REQUEST naming the cursor, not a 500", async () => {
+    const admin = server.client(org.adminKey);
+    // Valid for JavaScript's Date (year 275760), not bindable by the driver: this was a 500.
+    for (const k of ["+275760-09-13T00:00:00.000Z", "-000001-01-01T00:00:00.000Z"]) {
+      const err = await failure(
+        admin.fleet.list.query({
+          sort: "lastSeen",
+          limit: 1,
+          cursor: cursorOf({ s: "lastSeen", d: "desc", k, i: "x" }),
+        }),
+      );
+      expect(err.data?.code).toBe("BAD_REQUEST");
+      expect(err.message).toMatch(/^cursor:/);
+    }
+    // A cursor the server wrote still pages.
+    const first = await admin.fleet.list.query({ sort: "lastSeen", limit: 1 });
+    const next = await admin.fleet.list.query({ sort: "lastSeen", limit: 1, cursor: first.nextCursor });
+    expect(next.machines).toHaveLength(1);
+    expect(next.machines[0]!.machineId).not.toBe(first.machines[0]!.machineId);
+  });
+});
+
+describe("bulk.create target", () => {
+  it("neither or both of machineIds and filter: BAD_REQUEST saying what is expected", async () => {
+    const admin = server.client(org.adminKey);
+    const send = (target: unknown) =>
+      admin.bulk.create.mutate({
+        target: target as { machineIds: string[] },
+        type: "message",
+        data: { message: "hi" },
+      });
+    for (const target of [{}, { machineIds: ["rv-1"], filter: {} }]) {
+      const err = await failure(send(target));
+      expect(err.data?.code).toBe("BAD_REQUEST");
+      expect(err.message).toBe("target: give either machineIds (a list) or filter, not both");
+    }
+    // The specific messages of one branch are kept.
+    expect((await failure(send({ machineIds: [] }))).message).toBe("target.machineIds: pick at least one machine");
+    expect((await send({ machineIds: ["rv-1", "rv-2"] })).count).toBe(2);
+  });
+});
