@@ -5,7 +5,7 @@ import pino, { type Logger } from "pino";
 import { systemClock, type Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import type { AppDeps } from "./context.ts";
-import { ensureIncrementalVacuum, migrate, openDb } from "./db.ts";
+import { databaseTarget, ensureIncrementalVacuum, migrate, openDb } from "./db.ts";
 import { createHttpServer } from "./http/server.ts";
 import { backfillFleetState } from "./services/health.ts";
 import { createServices } from "./services/index.ts";
@@ -28,8 +28,8 @@ export async function startServer(opts: { config: Config; clock?: Clock; log?: L
   const { config } = opts;
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? pino({ level: config.logLevel });
-  await migrate(config.dbFile);
-  const db = await openDb(config.dbFile);
+  await migrate(databaseTarget(config));
+  const db = await openDb(databaseTarget(config));
   const vacuum = await ensureIncrementalVacuum(db);
   if (vacuum.mode === "too-large" || vacuum.mode === "busy")
     log.warn({ bytes: vacuum.bytes, mode: vacuum.mode }, "database not switched to incremental vacuum (too large or busy): pruned pages are reused but not handed back (run VACUUM once offline)");

@@ -8,6 +8,11 @@ const bool = z
 
 const ConfigSchema = z.object({
   DASHFLEET_DB: z.string().min(1).default("data/fleet.db"),
+  /** postgres://… selects PostgreSQL (docs/deploy.md); unset, the SQLite file at DASHFLEET_DB. */
+  DASHFLEET_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must start with postgres:// or postgresql://")
+    .optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   /** Loopback by default: set HOST=0.0.0.0 to let agents on other machines reach the server. */
   HOST: z.string().min(1).default("127.0.0.1"),
@@ -21,11 +26,21 @@ const ConfigSchema = z.object({
   /** How long an agent holds a delivered action before it returns to pending. */
   DASHFLEET_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   /** How long an acknowledged action may run before it is marked unknown. */
-  DASHFLEET_EXECUTE_LIMIT_SECONDS: z.coerce.number().int().min(1).max(7 * 24 * 3600).default(3600),
+  DASHFLEET_EXECUTE_LIMIT_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 3600)
+    .default(3600),
   /** Interval the server asks agents to report at. */
   DASHFLEET_REPORT_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
   /** Largest request body accepted, in bytes. */
-  DASHFLEET_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024),
+  DASHFLEET_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(10 * 1024 * 1024)
+    .default(256 * 1024),
   /** Rate limits per minute: queue per key or user, pending and report per machine, login per address. */
   DASHFLEET_QUEUE_PER_MINUTE: z.coerce.number().int().min(1).default(100),
   DASHFLEET_AGENT_PER_MINUTE: z.coerce.number().int().min(1).default(60),
@@ -54,6 +69,8 @@ const ConfigSchema = z.object({
 /** The parsed configuration. */
 export type Config = {
   dbFile: string;
+  /** PostgreSQL connection URL when set (then dbFile is unused). */
+  databaseUrl?: string;
   port: number;
   host: string;
   logLevel: z.infer<typeof ConfigSchema>["LOG_LEVEL"];
@@ -65,7 +82,12 @@ export type Config = {
   reportIntervalSeconds: number;
   maxBodyBytes: number;
   limits: { queuePerMinute: number; agentPerMinute: number; loginPerMinute: number };
-  identity: { enrollPerMinute: number; machineQuota: number | null; streamsPerMachine: number; streamsPerProcess: number };
+  identity: {
+    enrollPerMinute: number;
+    machineQuota: number | null;
+    streamsPerMachine: number;
+    streamsPerProcess: number;
+  };
   retention: {
     rawHours: number;
     fiveMinuteDays: number;
@@ -87,6 +109,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const c = parsed.data;
   return {
     dbFile: path.resolve(c.DASHFLEET_DB),
+    databaseUrl: c.DASHFLEET_DATABASE_URL,
     port: c.PORT,
     host: c.HOST,
     logLevel: c.LOG_LEVEL,

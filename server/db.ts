@@ -1,4 +1,6 @@
-// Database access: migrations at start, one Prisma client over better-sqlite3, pragmas checked.
+// Database access: migrations at start, one Prisma client over better-sqlite3 (pragmas checked), or,
+// when the target is a postgres:// URL (DASHFLEET_DATABASE_URL), the PostgreSQL client over
+// @prisma/adapter-pg with its own migration runner (server/db/pgMigrate.ts). Both are the same `Db`.
 import { execFile } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -7,9 +9,25 @@ import { promisify } from "node:util";
 import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
 import Database from "better-sqlite3";
 import { PrismaClient } from "./generated/prisma/client.ts";
+import { PrismaClient as PgPrismaClient } from "./generated/prisma-pg/client.ts";
+import { dialectOf, isPostgresUrl } from "./db/dialect.ts";
+import { translatingPg } from "./db/pgAdapter.ts";
+import { migratePostgres } from "./db/pgMigrate.ts";
 import { guardReentry, serialized } from "./serialAdapter.ts";
 
+/**
+ * The client type the services use. The PostgreSQL client is generated from the same models
+ * (prisma/postgres/schema.prisma), so it has the same model API; it is typed as this one.
+ */
 export type Db = PrismaClient;
+
+/** Where the database is: the PostgreSQL URL when configured, else the SQLite file. */
+export function databaseTarget(config: { dbFile: string; databaseUrl?: string }): string {
+  return config.databaseUrl ?? config.dbFile;
+}
+
+/** Connections per process to PostgreSQL (node-postgres pool). */
+export const PG_POOL_MAX = 10;
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 /** How long a connection waits for another process's lock (CLI backup, a second server) before failing. */
@@ -30,10 +48,14 @@ export function isMigrated(dbFile: string): boolean {
     .map((d) => d.name);
   const db = new Database(dbFile, { readonly: true, timeout: BUSY_TIMEOUT_MS });
   try {
-    const table = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_prisma_migrations'").get();
+    const table = db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_prisma_migrations'")
+      .get();
     if (!table) return false;
     const rows = db
-      .prepare("SELECT migration_name AS name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL")
+      .prepare(
+        "SELECT migration_name AS name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL",
+      )
       .all() as { name: string }[];
     const applied = new Set(rows.map((r) => r.name));
     return wanted.every((m) => applied.has(m));
@@ -44,6 +66,10 @@ export function isMigrated(dbFile: string): boolean {
 
 /** Applies prisma/migrations to the file with `prisma migrate deploy` (JS engine, offline), when needed. */
 export async function migrate(dbFile: string): Promise<void> {
+  if (isPostgresUrl(dbFile)) {
+    await migratePostgres(dbFile);
+    return;
+  }
   if (isMigrated(dbFile)) return;
   fs.mkdirSync(path.dirname(dbFile), { recursive: true });
   // A new database is created 0600 (it holds every key and token hash); SQLite gives its -wal and
@@ -72,6 +98,7 @@ export const WAL_SIZE_LIMIT_BYTES = 0;
 
 /** Opens the database with WAL, synchronous=FULL, foreign keys and a busy timeout, and checks them. */
 export async function openDb(dbFile: string): Promise<Db> {
+  if (isPostgresUrl(dbFile)) return openPostgres(dbFile);
   const adapter = serialized(new PrismaBetterSQLite3({ url: `file:${dbFile}`, timeout: BUSY_TIMEOUT_MS }));
   const db = guardReentry(new PrismaClient({ adapter }));
   await db.$queryRawUnsafe("PRAGMA journal_mode = WAL");
@@ -81,6 +108,18 @@ export async function openDb(dbFile: string): Promise<Db> {
   await db.$queryRawUnsafe(`PRAGMA wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
   await db.$queryRawUnsafe(`PRAGMA journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
   await checkPragmas(db);
+  return db;
+}
+
+/**
+ * PostgreSQL: a pool of connections at READ COMMITTED (the server's default). No serializing wrapper:
+ * PostgreSQL gives each transaction its own connection. Raw SQL written for SQLite is translated
+ * (placeholders, LIKE) by server/db/pgAdapter.ts.
+ */
+async function openPostgres(url: string): Promise<Db> {
+  const adapter = translatingPg({ connectionString: url, max: PG_POOL_MAX });
+  const db = guardReentry(new PgPrismaClient({ adapter })) as unknown as Db;
+  await db.$queryRawUnsafe("SELECT 1");
   return db;
 }
 
@@ -122,7 +161,9 @@ export const VACUUM_AT_START_MAX_BYTES = 256 * 1024 * 1024;
 export async function ensureIncrementalVacuum(
   db: Db,
   maxBytes = VACUUM_AT_START_MAX_BYTES,
-): Promise<{ mode: "incremental" | "vacuumed" | "too-large" | "busy"; bytes: number }> {
+): Promise<{ mode: "incremental" | "vacuumed" | "too-large" | "busy" | "not-sqlite"; bytes: number }> {
+  // PostgreSQL's autovacuum hands space back by itself.
+  if (dialectOf(db) !== "sqlite") return { mode: "not-sqlite", bytes: 0 };
   const read = async (name: string) => {
     const rows = await db.$queryRawUnsafe<Record<string, unknown>[]>(`PRAGMA ${name}`);
     return Number(rows[0] ? Object.values(rows[0])[0] : 0);

@@ -5,6 +5,7 @@
 // a separate state (Machine.onlineUntil), not a health band.
 import type { HealthBand, MetricReport } from "../contract/index.ts";
 import type { Db } from "../db.ts";
+import { addSeconds, cast, dialectOf } from "../db/dialect.ts";
 
 /** Reports remembered per machine: a sustained load needs this many in a row. */
 export const HEALTH_WINDOW = 3;
@@ -136,7 +137,7 @@ export async function backfillFleetState(db: Db): Promise<{ onlineUntil: number;
   let onlineUntil = 0;
   for (;;) {
     const n = await db.$executeRawUnsafe(
-      `UPDATE "Machine" SET "onlineUntil" = strftime('%Y-%m-%dT%H:%M:%f+00:00', "lastSeenAt", '+' || (${ONLINE_INTERVALS} * "reportIntervalSec") || ' seconds') ` +
+      `UPDATE "Machine" SET "onlineUntil" = ${addSeconds(dialectOf(db), '"lastSeenAt"', `${ONLINE_INTERVALS} * "reportIntervalSec"`)} ` +
         `WHERE "id" IN (SELECT "id" FROM "Machine" WHERE "onlineUntil" IS NULL LIMIT ${BACKFILL_BATCH})`,
     );
     onlineUntil += n;
@@ -149,7 +150,8 @@ export async function backfillFleetState(db: Db): Promise<{ onlineUntil: number;
         `WHERE "health" IS NULL AND "lastCpu" IS NOT NULL AND "lastMemory" IS NOT NULL AND "lastDisk" IS NOT NULL LIMIT ${BACKFILL_BATCH}`,
     );
     if (rows.length === 0) break;
-    const values = rows.map(() => "(?, ?, ?, ?)").join(", ");
+    const d = dialectOf(db);
+    const values = rows.map(() => `(?, ?, ${cast(d, "?", "int")}, ?)`).join(", ");
     const params = rows.flatMap((r) => {
       const h = assessHealth([{ cpuPercent: r.cpu, memoryPercent: r.memory, diskPercent: r.disk }]);
       return [r.id, h.health, h.score, JSON.stringify(h.reasons)];

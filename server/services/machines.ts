@@ -2,6 +2,7 @@
 import type { Clock } from "../clock.ts";
 import type { MachineIdentity, MetricReport } from "../contract/index.ts";
 import type { Db } from "../db.ts";
+import { addSeconds, dialectOf, valuesRow } from "../db/dialect.ts";
 import { GroupCommit } from "./groupCommit.ts";
 import { HealthWindow, ONLINE_INTERVALS, type Health } from "./health.ts";
 
@@ -62,7 +63,9 @@ async function writeBatch(db: Db, batch: PendingReport[]): Promise<void> {
     const chunk = rows.slice(i, i + UPDATE_CHUNK);
     // SQLite names VALUES columns column1..column11; one statement updates the whole chunk. onlineUntil
     // is lastSeenAt + ONLINE_INTERVALS report intervals, in the ISO text Prisma stores.
-    const values = chunk.map(() => "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ");
+    const d = dialectOf(db);
+    const row = valuesRow(d, ["text", "timestamp", "timestamp", "double", "double", "double", "int", "text", "text", "int", "text"]);
+    const values = chunk.map(() => row).join(", ");
     const params = chunk.flatMap((r) => [
       r.machineRef,
       r.at,
@@ -81,7 +84,7 @@ async function writeBatch(db: Db, batch: PendingReport[]): Promise<void> {
         `UPDATE "Machine" SET "lastSeenAt" = v.column2, "lastReportAt" = v.column3, "lastCpu" = v.column4, "lastMemory" = v.column5, ` +
           `"lastDisk" = v.column6, "lastUptime" = v.column7, "lastExtras" = v.column8, ` +
           `"health" = v.column9, "healthScore" = v.column10, "healthReasons" = v.column11, ` +
-          `"onlineUntil" = strftime('%Y-%m-%dT%H:%M:%f+00:00', v.column2, '+' || (${ONLINE_INTERVALS} * "Machine"."reportIntervalSec") || ' seconds') FROM (VALUES ${values}) AS v WHERE "Machine"."id" = v.column1`,
+          `"onlineUntil" = ${addSeconds(d, "v.column2", `${ONLINE_INTERVALS} * "Machine"."reportIntervalSec"`)} FROM (VALUES ${values}) AS v WHERE "Machine"."id" = v.column1`,
         ...params,
       ),
     );

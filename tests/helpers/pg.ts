@@ -89,3 +89,25 @@ export async function startPgCluster(): Promise<PgCluster> {
     },
   };
 }
+
+/** Set by tests/pg.global-setup.ts: the throwaway cluster's URL that integration tests run against. */
+export const PG_TEST_CLUSTER_ENV = "DASHFLEET_TEST_PG_CLUSTER";
+
+/**
+ * `{ DASHFLEET_DATABASE_URL }` of a new empty database on the suite's cluster when the suite runs on
+ * PostgreSQL (tests/pg.vitest.config.ts), else nothing (SQLite, as usual).
+ */
+export async function pgTestDatabase(): Promise<{ DASHFLEET_DATABASE_URL?: string }> {
+  const cluster = process.env[PG_TEST_CLUSTER_ENV];
+  if (!cluster) return {};
+  dbCounter += 1;
+  const name = `t${process.pid}_${dbCounter}_${Date.now().toString(36)}`;
+  const client = new pg.Client({ connectionString: cluster });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await client.end();
+  }
+  return { DASHFLEET_DATABASE_URL: cluster.replace(/\/[^/]*$/, `/${name}`) };
+}

@@ -10,6 +10,7 @@ import type { Clock } from "../../server/clock.ts";
 import { loadConfig } from "../../server/config.ts";
 import type { AppRouter } from "../../server/routers/_app.ts";
 import { createOrganization, createUser, type CreatedOrg } from "../../server/services/accounts.ts";
+import { pgTestDatabase } from "./pg.ts";
 
 export type TestOrg = CreatedOrg & { ownerEmail: string; password: string };
 
@@ -44,6 +45,8 @@ export async function startTestServer(
     HOST: "127.0.0.1",
     LOG_LEVEL: "silent",
     DASHFLEET_DEMO: "false",
+    // Under tests/pg.vitest.config.ts: a fresh PostgreSQL database per server instead of the file.
+    ...(opts.dbFile ? {} : await pgTestDatabase()),
     ...opts.env,
   });
   const server = await startServer({ config, clock: opts.clock, log: pino({ level: "silent" }), sweep: opts.sweep });

@@ -22,8 +22,8 @@ describe("throwaway PostgreSQL cluster", () => {
       const { rows } = await client.query<{ v: string; db: string }>(
         "SELECT current_setting('server_version_num') AS v, current_database() AS db",
       );
-      expect(Number(rows[0].v)).toBeGreaterThanOrEqual(150000);
-      expect(url.endsWith(`/${rows[0].db}`)).toBe(true);
+      expect(Number(rows[0]?.v)).toBeGreaterThanOrEqual(150000);
+      expect(url.endsWith(`/${rows[0]?.db}`)).toBe(true);
     } finally {
       await client.end();
     }

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ManualClock } from "../../server/clock.ts";
 import { checkPragmas } from "../../server/db.ts";
+import { dialectOf } from "../../server/db/dialect.ts";
 import { enroll, errorCode, failure, startTestServer, type TestOrg, type TestServer } from "../helpers/server.ts";
 
 const clock = new ManualClock();
@@ -15,7 +16,13 @@ beforeAll(async () => {
 afterAll(() => server.stop());
 
 describe("database", () => {
-  it("runs SQLite in WAL mode with synchronous=FULL, foreign keys and a busy timeout", async () => {
+  it("runs SQLite in WAL mode with synchronous=FULL, foreign keys and a busy timeout (PostgreSQL: READ COMMITTED)", async () => {
+    if (dialectOf(server.deps.db) === "postgresql") {
+      // Under tests/pg.vitest.config.ts: the isolation level the claim code is written for (server/db/pgAdapter.ts).
+      const [row] = await server.deps.db.$queryRawUnsafe<{ level: string }[]>("SELECT current_setting('transaction_isolation') AS level");
+      expect(row?.level).toBe("read committed");
+      return;
+    }
     const p = await checkPragmas(server.deps.db);
     expect(p).toMatchObject({ journal_mode: "wal", synchronous: 2, foreign_keys: 1 });
     expect(Number(p.busy_timeout)).toBeGreaterThanOrEqual(1000);

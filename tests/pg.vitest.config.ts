@@ -1,0 +1,16 @@
+// The integration subset that runs against PostgreSQL as well as SQLite (`npm run test:pg`): the same
+// test files, with every test server on a fresh database of one throwaway cluster (pg.global-setup.ts).
+import { defineConfig } from "vitest/config";
+
+export const PG_SUBSET = ["tests/integration/server-basics.test.ts", "tests/integration/queue-lifecycle.test.ts"];
+
+export default defineConfig({
+  test: {
+    include: PG_SUBSET,
+    globalSetup: ["tests/pg.global-setup.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    pool: "forks",
+    maxWorkers: 2,
+  },
+});
