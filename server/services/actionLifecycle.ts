@@ -21,6 +21,7 @@ import {
   type ResultStatus,
 } from "../contract/index.ts";
 import { cancellableStatuses } from "../contract/statuses.ts";
+import { lockMachineRow } from "../db/locks.ts";
 import { conflict, invalid, notFound } from "../domain/errors.ts";
 import { eventRow, moving, releaseStaleOf, type Tx } from "./actionMoves.ts";
 import { parseJson } from "./actionViews.ts";
@@ -137,6 +138,8 @@ export async function claimActions(deps: Deps, machineRef: string): Promise<Deli
   const leaseUntil = new Date(now.getTime() + config.leaseSeconds * 1000);
   try {
     return await db.$transaction(async (tx) => {
+      // PostgreSQL: claims of one machine take turns (server/db/locks.ts); SQLite is serialized already.
+      await lockMachineRow(tx, machineRef);
       await releaseStaleOf(tx, now, machineRef);
       const out: DeliveredAction[] = [];
       if ((await rebootsInFlight(tx, machineRef)) === 0) {
