@@ -2,7 +2,13 @@
 // test files, with every test server on a fresh database of one throwaway cluster (pg.global-setup.ts).
 import { defineConfig } from "vitest/config";
 
-export const PG_SUBSET = ["tests/integration/server-basics.test.ts", "tests/integration/queue-lifecycle.test.ts"];
+export const PG_SUBSET = [
+  "tests/integration/server-basics.test.ts",
+  "tests/integration/queue-lifecycle.test.ts",
+  "tests/integration/fleet-paging.test.ts",
+  "tests/integration/bulk.test.ts",
+  "tests/integration/fleet.test.ts",
+];
 
 export default defineConfig({
   test: {

@@ -71,3 +71,16 @@ type ValueType = Parameters<typeof cast>[2];
 export function valuesRow(dialect: Dialect, types: ValueType[]): string {
   return `(${types.map((t) => cast(dialect, "?", t)).join(", ")})`;
 }
+
+/** A random version-4 UUID as text on PostgreSQL (built in since 13). */
+export const PG_UUID_V4_SQL = "gen_random_uuid()::text";
+
+/**
+ * A FROM item `j` with one row per element of a JSON array of strings bound at `placeholder`:
+ * j."key" is the 0-based position, j."value" the string (SQLite's json_each, PostgreSQL's
+ * json_array_elements_text WITH ORDINALITY).
+ */
+export function jsonArrayRows(dialect: Dialect, placeholder: string): string {
+  if (dialect === "sqlite") return `json_each(${placeholder}) j`;
+  return `(SELECT t."value", t."ord" - 1 AS "key" FROM json_array_elements_text(CAST(${placeholder} AS json)) WITH ORDINALITY AS t("value", "ord")) j`;
+}

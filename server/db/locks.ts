@@ -23,3 +23,14 @@ export async function lockMachineRow(tx: object, machineRef: string): Promise<vo
   const client = tx as { $queryRawUnsafe: (sql: string, ...args: unknown[]) => Promise<unknown> };
   await client.$queryRawUnsafe(`SELECT "id" FROM "Machine" WHERE "id" = $1 FOR UPDATE`, machineRef);
 }
+
+/**
+ * Locks the rows a SELECT returns until the transaction ends (PostgreSQL; SQLite is serialized).
+ * For two statements that must see the same rows, e.g. an event per action about to be cancelled,
+ * then the cancel: at READ COMMITTED a concurrent ack could otherwise move one in between.
+ */
+export async function lockRowsFor(tx: object, select: string, ...params: unknown[]): Promise<void> {
+  if (dialectOf(tx) !== "postgresql") return;
+  const client = tx as { $queryRawUnsafe: (sql: string, ...args: unknown[]) => Promise<unknown> };
+  await client.$queryRawUnsafe(`${select} FOR UPDATE`, ...params);
+}

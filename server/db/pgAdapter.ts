@@ -1,6 +1,7 @@
 // The PostgreSQL driver adapter with the services' raw SQL translated on the way through, so each raw
 // statement is written once for both databases: `?` placeholders become `$1, $2, …`, and LIKE becomes
-// ILIKE (SQLite's LIKE ignores ASCII case; PostgreSQL's does not, so ILIKE keeps the same results).
+// ILIKE (SQLite's LIKE ignores ASCII case; PostgreSQL's does not, so ILIKE keeps the same results),
+// and a camelCase alias is quoted (PostgreSQL folds unquoted names to lower case).
 // Prisma's own queries already use `$n` and pass unchanged. What a plain rewrite cannot do (casts in
 // `VALUES` rows, PRAGMAs) is handled by the callers through server/db/dialect.ts.
 import { PrismaPg } from "@prisma/adapter-pg";
@@ -15,7 +16,13 @@ export function translateSql(sql: string): string {
   return sql
     .split(/('(?:[^']|'')*'|"(?:[^"]|"")*")/)
     .map((part, n) =>
-      n % 2 === 1 ? part : part.replace(/\?/g, () => `$${++i}`).replace(/(?<![A-Za-z_])LIKE(?![A-Za-z_])/g, "ILIKE"),
+      n % 2 === 1
+        ? part
+        : part
+            .replace(/\?/g, () => `$${++i}`)
+            .replace(/(?<![A-Za-z_])LIKE(?![A-Za-z_])/g, "ILIKE")
+            // An unquoted alias folds to lower case on PostgreSQL (sortKey would come back as sortkey).
+            .replace(/\bAS\s+([a-z][a-z0-9_]*[A-Z][A-Za-z0-9_]*)\b/g, 'AS "$1"'),
     )
     .join("");
 }

@@ -15,6 +15,8 @@ import {
   type BulkTarget,
   type FleetFilter,
 } from "../contract/index.ts";
+import { cast, dialectOf, jsonArrayRows, PG_UUID_V4_SQL } from "../db/dialect.ts";
+import { lockRowsFor } from "../db/locks.ts";
 import { invalid, notFound } from "../domain/errors.ts";
 import type { AdminPrincipal } from "../trpc.ts";
 import { listActions, type ActionView } from "./actionViews.ts";
@@ -119,6 +121,7 @@ export async function createBulk(
   // Why not the queue's group commit: it exists so many small calls share one fsync; a bulk is one
   // large write, and binding its rows as parameters was the cost: 100,000 actions took 27 s through
   // 400-row INSERTs against about 3 s for this INSERT … SELECT (measured on this shared 2-core box).
+  const d = dialectOf(db);
   await db.$transaction(async (tx) => {
     await tx.bulkJob.create({
       data: {
@@ -135,7 +138,8 @@ export async function createBulk(
     });
     await tx.$executeRawUnsafe(
       `INSERT INTO "Action" ("id", "seq", "orgId", "machineRef", "type", "payload", "status", "createdBy", "createdAt", "expiresAt", "deliveryCount", "bulkId") ` +
-        `SELECT ${UUID_V4_SQL}, ? + j."key", ?, j."value", ?, ?, 'pending', ?, ?, ?, 0, ? FROM json_each(?) j`,
+        `SELECT ${d === "postgresql" ? PG_UUID_V4_SQL : UUID_V4_SQL}, ${cast(d, "?", "int")} + j."key", ?, j."value", ?, ?, 'pending', ?, ` +
+        `${cast(d, "?", "timestamp")}, ${cast(d, "?", "timestamp")}, 0, ? FROM ${jsonArrayRows(d, "?")}`,
       firstSeq,
       who.orgId,
       args.spec.type,
@@ -147,7 +151,7 @@ export async function createBulk(
       JSON.stringify(refs),
     );
     await tx.$executeRawUnsafe(
-      `INSERT INTO "ActionEvent" ("actionId", "status", "at", "detail") SELECT "id", 'pending', ?, ? FROM "Action" WHERE "bulkId" = ?`,
+      `INSERT INTO "ActionEvent" ("actionId", "status", "at", "detail") SELECT "id", 'pending', ${cast(d, "?", "timestamp")}, ? FROM "Action" WHERE "bulkId" = ?`,
       now,
       detail,
       bulkId,
@@ -323,8 +327,9 @@ export async function cancelBulk(
   // Events first (for exactly the rows about to move), then the move, in one transaction: nothing
   // changes between the two statements.
   const cancelled = await db.$transaction(async (tx) => {
+    await lockRowsFor(tx, `SELECT "id" FROM "Action" WHERE "bulkId" = ? AND "status" IN (${marks})`, bulkId, ...cancellableStatuses);
     const n = await tx.$executeRawUnsafe(
-      `INSERT INTO "ActionEvent" ("actionId", "status", "at", "detail") SELECT "id", 'cancelled', ?, ? FROM "Action" WHERE "bulkId" = ? AND "status" IN (${marks})`,
+      `INSERT INTO "ActionEvent" ("actionId", "status", "at", "detail") SELECT "id", 'cancelled', ${cast(dialectOf(db), "?", "timestamp")}, ? FROM "Action" WHERE "bulkId" = ? AND "status" IN (${marks})`,
       now,
       detail,
       bulkId,

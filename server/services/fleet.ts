@@ -197,7 +197,7 @@ export async function fleetSummary(deps: Deps, orgId: string, filter: FleetFilte
   const now = clock.now();
   const [state, bands, oses, labels] = await Promise.all([
     db.$queryRawUnsafe<{ total: number | bigint; online: number | bigint | null }[]>(
-      `SELECT COUNT(*) AS total, SUM(m."onlineUntil" >= ?) AS online FROM "Machine" m WHERE ${where.text}`,
+      `SELECT COUNT(*) AS total, SUM(CASE WHEN m."onlineUntil" >= ? THEN 1 ELSE 0 END) AS online FROM "Machine" m WHERE ${where.text}`,
       now,
       ...where.params,
     ),
