@@ -14,10 +14,22 @@ export const actionTypes = ["message", "restart", "reboot"] as const;
 export const ActionType = z.enum(actionTypes);
 export type ActionType = z.infer<typeof ActionType>;
 
+/** Bidirectional embeddings, overrides and isolates (the same set names refuse, contract/text.ts). */
+const BIDI_OVERRIDES = /[\u202A-\u202E\u2066-\u2069]/u;
+
 /** `message`: text shown to the end user, as a notification or a dialog that waits for OK. */
 export const MessageData = z
   .object({
-    message: z.string().trim().min(1, "message is required").max(MESSAGE_MAX),
+    // Newlines and tabs are fine in a message; bidi overrides are not: shown verbatim to the end user,
+    // "pay at evil.example/\u202Emoc.knab" reads as a different address (and reversed the activity row).
+    message: z
+      .string()
+      .trim()
+      .min(1, "message is required")
+      .max(MESSAGE_MAX)
+      .refine((text) => !BIDI_OVERRIDES.test(text), {
+        message: "must not contain bidirectional override characters (U+202A–U+202E, U+2066–U+2069)",
+      }),
     title: safeText(200).default("DashFleet"),
     display: z.enum(["notification", "dialog"]).default("notification"),
     ...messageEndUserFields,

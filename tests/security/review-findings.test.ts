@@ -57,3 +57,33 @@ describe("bulk.create target", () => {
     expect((await send({ machineIds: ["rv-1", "rv-2"] })).count).toBe(2);
   });
 });
+
+describe("message text", () => {
+  it("refuses bidi overrides (tRPC queue, bulk and REST), keeps newlines and right-to-left text", async () => {
+    const admin = server.client(org.adminKey);
+    const spoof = "Pay at evil.example/\u202Emoc.knab";
+    for (const call of [
+      admin.actions.queue.mutate({ machineId: "rv-1", type: "message", data: { message: spoof } }),
+      admin.bulk.create.mutate({ target: { machineIds: ["rv-1"] }, type: "message", data: { message: spoof } }),
+    ]) {
+      const err = await failure(call);
+      expect(err.data?.code).toBe("BAD_REQUEST");
+      expect(err.message).toMatch(/^data\.message: must not contain bidirectional override characters/);
+    }
+    const rest = await fetch(`${server.url}/api/actions/queue`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${org.adminKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ machine_id: "rv-1", action_type: "message", data: { message: spoof } }),
+    });
+    expect(rest.status).toBe(400);
+    expect(await rest.text()).toMatch(/bidirectional/);
+    const ok = await admin.actions.queue.mutate({
+      machineId: "rv-1",
+      type: "message",
+      data: { message: "Line one\nשלום and مرحبا\tstill fine" },
+    });
+    expect((await admin.actions.get.query({ id: ok.id })).data).toMatchObject({
+      message: "Line one\nשלום and مرحبا\tstill fine",
+    });
+  });
+});
