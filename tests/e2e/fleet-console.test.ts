@@ -283,6 +283,7 @@ describe("the fleet console at 2,000+ machines", () => {
     await page.getByRole("button", { name: "Next →" }).click();
     await page.getByText("51–100").waitFor();
     await page.setViewportSize({ width: 1366, height: 768 });
+    await page.evaluate(() => scrollTo(0, 0));
     await screenshot(page, "activity-1366");
     await page.setViewportSize({ width: 1440, height: 900 });
 
@@ -303,7 +304,7 @@ describe("the fleet console at 2,000+ machines", () => {
     await page.setViewportSize({ width: 1366, height: 768 });
     await screenshot(page, "audit-1366");
     await page.setViewportSize({ width: 1440, height: 900 });
-    await page.getByLabel("What").fill("machines.update");
+    await page.getByLabel("What").selectOption("machines.update");
     await eventually(async () => page.url().includes("action=machines.update"));
     await eventually(async () => {
       const what = await page.locator("tbody tr td:nth-child(3)").allTextContents();

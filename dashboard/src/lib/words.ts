@@ -162,6 +162,8 @@ const auditWords: Record<string, string> = {
   "machines.update": "Changed a machine's name or labels",
   "machines.retire": "Retired a machine",
 };
+/** The audit actions the console knows words for (the audit page offers them as a filter). */
+export const auditActions: readonly string[] = Object.keys(auditWords);
 export function auditWord(action: string): string {
   if (auditWords[action]) return auditWords[action];
   const plain = action
