@@ -12,6 +12,7 @@ import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
 import { finalStatuses } from "../contract/statuses.ts";
 import { BUSY_TIMEOUT_MS, type Db } from "../db.ts";
+import { dialectOf } from "../db/dialect.ts";
 import { pruneRawBatch, pruneRollupBatch, rollupBatch } from "./metricRollup.ts";
 
 /** Rows per transaction (raw reports rolled up or deleted, rollups, sessions, audit rows). */
@@ -168,6 +169,8 @@ export class RetentionJob {
 
   /** The vacuum connection; null when there is no SQLite file (a PostgreSQL deployment: autovacuum). */
   #vacuumConnection(): Database.Database | null {
+    // PostgreSQL's autovacuum hands space back: never open a SQLite file (an old one may lie there).
+    if (dialectOf(this.#deps.db) !== "sqlite") return null;
     if (!this.#vacuumDb && !fs.existsSync(this.#deps.config.dbFile)) return null;
     this.#vacuumDb ??= new PrismaSqlite(this.#deps.config.dbFile, { timeout: BUSY_TIMEOUT_MS, fileMustExist: true });
     return this.#vacuumDb;
