@@ -1,9 +1,10 @@
 // orgs.*: the caller's organization, its users and its audit log. Changes are owner-only and audited.
+import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { Email, Password, Role, safeText } from "../contract/index.ts";
 import { listAudit } from "../services/audit.ts";
 import { addUser, currentOrg, listUsers, removeUser, renameOrg, setUserRole } from "../services/orgs.ts";
-import { adminProcedure, operatorProcedure, ownerProcedure, router } from "../trpc.ts";
+import { adminProcedure, ownerProcedure, router } from "../trpc.ts";
 
 const OrgName = safeText(100, { required: "name is required" });
 const UserId = z.string().min(1).max(64);
@@ -22,6 +23,13 @@ export const AuditInput = z
   })
   .strict()
   .default({ limit: 50 });
+
+/** Owners and admins (and admin keys). A read, so not operatorProcedure's "Viewers cannot change anything". */
+const auditReaderProcedure = adminProcedure.use(function requireAuditReader({ ctx, next }) {
+  if (ctx.admin.role === "viewer")
+    throw new TRPCError({ code: "FORBIDDEN", message: "The audit log is for owners and admins, not viewers" });
+  return next({ ctx });
+});
 
 export const orgsRouter = router({
   /** → {id, name, createdAt, counts: {users, machines, activeKeys}} */
@@ -53,7 +61,7 @@ export const orgsRouter = router({
    * {actor?, action?, from?, to?, limit?, cursor?} → {items: [{id, at, actor, action, target, detail}],
    * nextCursor}, newest first. Owners and admins (and admin keys); viewers may not read it.
    */
-  audit: operatorProcedure.input(AuditInput).query(({ ctx, input }) =>
+  audit: auditReaderProcedure.input(AuditInput).query(({ ctx, input }) =>
     listAudit(ctx.db, ctx.admin.orgId, {
       ...input,
       from: input.from === undefined ? undefined : new Date(input.from),

@@ -1,7 +1,8 @@
 // Findings of the reviewer's hostile pass against a running server (tRPC over HTTP, a real server on a
 // temporary database): each case answered a 500 or an unhelpful error before its fix.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { enroll, failure, startTestServer, type TestOrg, type TestServer } from "../helpers/server.ts";
+import { enroll, failure, PASSWORD, startTestServer, type TestOrg, type TestServer } from "../helpers/server.ts";
+import { signIn } from "../helpers/session.ts";
 
 let server: TestServer;
 let org: TestOrg;
@@ -85,5 +86,18 @@ describe("message text", () => {
     expect((await admin.actions.get.query({ id: ok.id })).data).toMatchObject({
       message: "Line one\nשלום and مرحبا\tstill fine",
     });
+  });
+});
+
+describe("orgs.audit for a viewer", () => {
+  it("is FORBIDDEN with a message about reading the audit log, not about changing things", async () => {
+    await server.addUser(org.orgId, "viewer-review@example.test", "viewer");
+    const viewer = await signIn(server, "viewer-review@example.test", PASSWORD);
+    const err = await failure(viewer.client.orgs.audit.query({}));
+    expect(err.data?.code).toBe("FORBIDDEN");
+    expect(err.message).toBe("The audit log is for owners and admins, not viewers");
+    // Owners still read it.
+    const owner = await signIn(server, org.ownerEmail, org.password);
+    expect((await owner.client.orgs.audit.query({ limit: 1 })).items.length).toBe(1);
   });
 });
