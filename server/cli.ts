@@ -21,7 +21,7 @@ import { z } from "zod";
 import { systemClock } from "./clock.ts";
 import { loadConfig } from "./config.ts";
 import { Email, EnrollTokenInput, KeyScope, MachineId, Password, Role } from "./contract/index.ts";
-import { migrate, openDb, type Db } from "./db.ts";
+import { databaseTarget, migrate, openDb, type Db } from "./db.ts";
 import { createApiKey, createOrganization, createUser } from "./services/accounts.ts";
 import { hashSecret, KEY_PREFIX } from "./services/crypto.ts";
 import { approveReenrollment, issueEnrollToken, retireMachine } from "./services/machineAdmin.ts";
@@ -303,17 +303,20 @@ async function run(rawArgv: string[]): Promise<void> {
   const out = (human: string, data: unknown) => console.log(values.json ? JSON.stringify(data) : human);
 
   const config = loadConfig();
-  if (!fs.existsSync(config.dbFile) && !values.create)
+  if (!config.databaseUrl && !fs.existsSync(config.dbFile) && !values.create)
     throw new UsageError(`DASHFLEET_DB: ${config.dbFile} does not exist; pass --create to create a new database there`);
-  await migrate(config.dbFile);
+  await migrate(databaseTarget(config));
 
+  if (job.kind === "backup" && config.databaseUrl)
+    // PostgreSQL has its own consistent online dump (docs/deploy.md, "Backups").
+    throw new UsageError("backup: DASHFLEET_DATABASE_URL is PostgreSQL; back it up with pg_dump -Fc (see docs/deploy.md)");
   if (job.kind === "backup") {
     const r = await backupDatabase(config.dbFile, job.to);
     out(`Backup written to ${r.file} (${r.bytes} bytes); integrity_check: ${r.integrity}`, r);
     return;
   }
 
-  const db = await openDb(config.dbFile);
+  const db = await openDb(databaseTarget(config));
   const clock = systemClock;
   try {
     switch (job.kind) {

@@ -8,6 +8,9 @@ export const PG_SUBSET = [
   "tests/integration/fleet-paging.test.ts",
   "tests/integration/bulk.test.ts",
   "tests/integration/fleet.test.ts",
+  "tests/integration/push.test.ts",
+  "tests/integration/queue-batching.test.ts",
+  "tests/integration/rest-compat.test.ts",
 ];
 
 export default defineConfig({
