@@ -13,10 +13,14 @@ import { safeText } from "./text.ts";
 export const RebootOverrides = rebootPolicyFields.extend({
   // The one field with a default: without it, "not given" would read as 60 s and hide the org's default.
   countdownSeconds: rebootPolicyFields.shape.countdownSeconds.unwrap().optional(),
+  // null: none for this action, whatever the org's default (no window, no deadline).
+  quietHours: rebootPolicyFields.shape.quietHours.unwrap().nullable().optional(),
+  deadlineSeconds: rebootPolicyFields.shape.deadlineSeconds.unwrap().nullable().optional(),
+  deadlineAt: rebootPolicyFields.shape.deadlineAt.unwrap().nullable().optional(),
 });
 export type RebootOverrides = z.infer<typeof RebootOverrides>;
 
-/** The organisation's defaults: the same fields, minus deadlineAt (an absolute time is per action). */
+/** The organisation's defaults: the same fields, minus deadlineAt (an absolute time is per action); null = none. */
 export const RebootDefaults = RebootOverrides.omit({ deadlineAt: true });
 export type RebootDefaults = z.infer<typeof RebootDefaults>;
 

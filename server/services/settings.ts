@@ -105,8 +105,11 @@ export async function updateSettings(db: Db, clock: Clock, who: Actor, input: Se
     logoType?: string | null;
   } = {};
   if (input.rebootPolicy !== undefined) {
-    if (input.rebootPolicy !== null) checkPolicy(input.rebootPolicy, "rebootPolicy");
-    data.rebootPolicy = input.rebootPolicy === null ? null : JSON.stringify(input.rebootPolicy);
+    // Stored without nulls (a null field of the defaults means "none", i.e. absent).
+    const policy =
+      input.rebootPolicy && Object.fromEntries(Object.entries(input.rebootPolicy).filter(([, v]) => v !== null));
+    if (policy) checkPolicy(policy, "rebootPolicy");
+    data.rebootPolicy = policy ? JSON.stringify(policy) : null;
   }
   const b = input.branding;
   if (b?.brandName !== undefined) data.brandName = b.brandName;
@@ -183,7 +186,13 @@ export async function resolveActionData(
       delete defaults.maxSnoozes;
     }
     if (given("deadlineAt") || given("deadlineSeconds")) delete defaults.deadlineSeconds;
-    data = { ...defaults, ...Object.fromEntries(Object.entries(own).filter(([, v]) => v !== undefined)) };
+    if (own.quietHours === null) {
+      delete defaults.waitForQuietHours;
+      if (defaults.noUserAction === "reboot-in-window") delete defaults.noUserAction;
+    }
+    // The admin's null clears a default (no window, no deadline for this reboot).
+    const merged = { ...defaults, ...Object.fromEntries(Object.entries(own).filter(([, v]) => v !== undefined)) };
+    data = Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== null));
   }
   return parseSpec(type, data);
 }

@@ -276,16 +276,19 @@ describe("dashboard in Chromium", () => {
     await card(page, "alpha-workstation", "pc-alpha-01").getByRole("button", { name: "Actions" }).click();
     const dialog = page.getByRole("dialog", { name: "Actions · alpha-workstation · pc-alpha-01" });
     await dialog.getByLabel("Action", { exact: true }).selectOption("reboot");
-    await dialog.getByLabel("Countdown (seconds)").fill("5");
+    await dialog.getByLabel("First countdown: unit").selectOption("1");
+    await dialog.getByLabel("First countdown", { exact: true }).fill("5");
     await dialog.getByRole("button", { name: "Reboot machine" }).click();
     // In words, not zod's "Too small: expected number to be >=10".
     await dialog.getByText("Must be at least 10").waitFor();
 
-    await dialog.getByLabel("Countdown (seconds)").fill("120");
-    await dialog.getByLabel("Postpones allowed").fill("2");
+    await dialog.getByLabel("First countdown", { exact: true }).fill("120");
+    await dialog.getByLabel("Snoozes allowed").fill("2");
     const warning = dialog.getByRole("alert");
     await warning.getByText(/This reboots alpha-workstation · pc-alpha-01/).waitFor();
-    expect(await warning.textContent()).toContain("120-second countdown and may postpone it up to 2 times");
+    const words = dialog.getByTestId("policy-words");
+    await words.getByText("The user sees a 2 min countdown, with “Restart now”.").waitFor();
+    expect(await words.textContent()).toContain("They may snooze up to 2 times");
     await screenshot(page, "actions-dialog-reboot");
 
     // Tab from the last control wraps to the first one, inside the dialog.

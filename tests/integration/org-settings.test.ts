@@ -110,6 +110,19 @@ describe("reboot policy defaults", () => {
     const page = await f.admin.bulk.get.query({ bulkId: bulk.bulkId });
     expect(page.actions.items[0]!.data).toMatchObject({ countdownSeconds: 300, finalCountdownSeconds: 60 });
 
+    // null clears a default for this action: no window (and nothing that needs one), no deadline.
+    const { id: cleared } = await f.admin.actions.queue.mutate({
+      machineId: "s-1",
+      type: "reboot",
+      data: { quietHours: null, deadlineSeconds: null },
+    });
+    expect(await dataOf(cleared)).toEqual({
+      countdownSeconds: 300,
+      snoozeOptions: [600, 3600, 14400],
+      maxSnoozes: 3,
+      finalCountdownSeconds: 900,
+    });
+
     const res = await fetch(`${f.server.url}/api/actions/queue`, {
       method: "POST",
       headers: { authorization: `Bearer ${f.org.adminKey}`, "content-type": "application/json" },

@@ -1,6 +1,11 @@
 // Action state and services: an action history (one machine or the whole fleet) that polls for live
 // status changes, and the calls that queue and cancel actions.
-import { cancellableStatuses, type ActionSpec, type ActionStatus } from "../../../server/contract/index.ts";
+import {
+  cancellableStatuses,
+  type ActionSpec,
+  type ActionStatus,
+  type QueueSpec,
+} from "../../../server/contract/index.ts";
 import { errorCodeOf, handleError, type FieldErrors } from "./errors.ts";
 import type { Target } from "./fleet.svelte.ts";
 import { toasts } from "./toasts.svelte.ts";
@@ -99,7 +104,7 @@ export type SendOutcome = { fields: FieldErrors } | { bulkId: string; count: num
  */
 export async function sendAction(
   target: Target,
-  spec: ActionSpec,
+  spec: QueueSpec,
   expiresInSeconds: number | undefined,
 ): Promise<SendOutcome> {
   try {

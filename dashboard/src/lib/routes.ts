@@ -13,6 +13,7 @@ export const pages = [
   "audit",
   "keys",
   "users",
+  "settings",
   "notFound",
 ] as const;
 export type Page = (typeof pages)[number];
@@ -30,6 +31,7 @@ const plain: Partial<Record<string, Page>> = {
   audit: "audit",
   keys: "keys",
   users: "users",
+  settings: "settings",
 };
 const segmentOf: Partial<Record<Page, string>> = {
   fleet: "fleet",
@@ -41,6 +43,7 @@ const segmentOf: Partial<Record<Page, string>> = {
   audit: "audit",
   keys: "keys",
   users: "users",
+  settings: "settings",
 };
 
 const notFound = (): Route => ({ page: "notFound", id: null, params: {} });

@@ -1,0 +1,153 @@
+// Human words for the end-user experience (issue 11): durations ("10 min", "1 h 30 min"), a reboot
+// policy as one paragraph the admin reads before sending, message options, and the live line of an
+// action while its user decides ("waiting for the user — snoozed 1 of 3, next prompt 14:05, deadline
+// 18:00"). Plain TypeScript, unit-tested in tests/unit/dashboard-policy-words.test.ts; progress kinds
+// other than a pending decision reuse words.ts's progressWords.
+import {
+  ProgressEvent,
+  resolveRebootPolicy,
+  type ActionStatus,
+  type RebootPolicy,
+  type Urgency,
+} from "../../../server/contract/index.ts";
+import { progressWords } from "./words.ts";
+
+const MIN = 60;
+const HOUR = 3600;
+const DAY = 86400;
+
+/** "45 s", "10 min", "1 h", "1 h 30 min", "1 day", "2 days 4 h". */
+export function durationWords(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < MIN) return `${s} s`;
+  if (s < HOUR) return s % MIN === 0 ? `${s / MIN} min` : `${Math.floor(s / MIN)} min ${s % MIN} s`;
+  if (s < DAY) {
+    const h = Math.floor(s / HOUR);
+    const m = Math.round((s % HOUR) / MIN);
+    return m ? `${h} h ${m} min` : `${h} h`;
+  }
+  const d = Math.floor(s / DAY);
+  const h = Math.round((s % DAY) / HOUR);
+  return `${d} day${d === 1 ? "" : "s"}${h ? ` ${h} h` : ""}`;
+}
+
+/** Time of day of an ISO time, 24-hour ("14:05"). */
+export function timeOfDay(iso: string): string {
+  return new Date(iso).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" });
+}
+
+/** "a or b", "a, b or c". */
+function either(items: string[]): string {
+  return items.length <= 1 ? (items[0] ?? "") : `${items.slice(0, -1).join(", ")} or ${items.at(-1)}`;
+}
+
+/**
+ * A policy in words, as the user will live it. One sentence per stage:
+ * "A 5 min countdown. The user may snooze up to 3 times, for 10 min, 1 h or 4 h. …"
+ */
+export function policyWords(policy: RebootPolicy, deadlineFrom: "delivery" | "org" = "delivery"): string[] {
+  const r = resolveRebootPolicy(policy, Date.now());
+  const out: string[] = [`The user sees a ${durationWords(r.countdownSeconds)} countdown, with “Restart now”.`];
+  out.push(
+    r.maxSnoozes === 0
+      ? "They cannot snooze it."
+      : `They may snooze up to ${r.maxSnoozes} time${r.maxSnoozes === 1 ? "" : "s"}, for ${either(r.snoozeOptions.map(durationWords))}.`,
+  );
+  const final = durationWords(r.finalCountdownSeconds);
+  if (policy.deadlineAt)
+    out.push(
+      `At ${new Date(policy.deadlineAt).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" })} a final ${final} countdown starts that cannot be snoozed or closed.`,
+    );
+  else if (policy.deadlineSeconds !== undefined)
+    out.push(
+      `${durationWords(policy.deadlineSeconds)} after ${deadlineFrom === "delivery" ? "it reaches the machine" : "delivery"}, a final ${final} countdown starts that cannot be snoozed or closed.`,
+    );
+  else out.push("There is no deadline: once the snoozes are used up, the countdown restarts the machine.");
+  if (r.quietHours) {
+    const window = `${r.quietHours.start}–${r.quietHours.end}`;
+    out.push(
+      r.waitForQuietHours
+        ? `Prompts wait for the maintenance window (${window}, the machine's time); the deadline wins over it.`
+        : `Maintenance window ${window} (the machine's time).`,
+    );
+  }
+  out.push(
+    r.noUserAction === "reboot-now"
+      ? "With nobody signed in, the machine restarts at once."
+      : `With nobody signed in, it restarts in the maintenance window${r.quietHours ? ` (${r.quietHours.start}–${r.quietHours.end})` : ""}.`,
+  );
+  return out;
+}
+
+/** Urgency in words, with the symbol the agent shows beside it. */
+export const urgencyWords: { readonly [U in Urgency]: string } = {
+  info: "Information",
+  warning: "Warning",
+  critical: "Critical",
+};
+
+/** What the user will see for a message, in one sentence. */
+export function messageOptionsWords(o: {
+  display: "notification" | "dialog";
+  requireAcknowledgement?: boolean | undefined;
+  urgency?: Urgency | undefined;
+  expiresAt?: string | undefined;
+}): string {
+  const how =
+    o.display === "dialog"
+      ? o.requireAcknowledgement
+        ? "a window that stays until the user clicks “I have read this” (the time is recorded)"
+        : "a window the user closes with OK"
+      : o.requireAcknowledgement
+        ? "a window that stays until the user clicks “I have read this” (the time is recorded)"
+        : "a notification";
+  const urgency = urgencyWords[o.urgency ?? "info"].toLowerCase();
+  const until = o.expiresAt
+    ? `, not shown after ${new Date(o.expiresAt).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" })}`
+    : "";
+  return `Shown as ${how}, marked ${urgency}${until}. Plain text only: links are shown as text.`;
+}
+
+/**
+ * The live line of an action while its user decides, from its latest progress (Action.progress):
+ * "waiting for the user — snoozed 1 of 3, next prompt 14:05, deadline 18:00". "" when there is no
+ * decision to show (not running, or no progress yet).
+ */
+export function liveProgressWords(status: ActionStatus, progress: unknown): string {
+  if (status !== "executing" || !progress || typeof progress !== "object") return "";
+  const parsed = ProgressEvent.safeParse(stripStored(progress));
+  if (!parsed.success) return "";
+  const e = parsed.data;
+  const stored = progress as { deadlineAt?: string | null };
+  const deadline = stored.deadlineAt ? `deadline ${timeOfDay(stored.deadlineAt)}` : "";
+  const line = (head: string, parts: string[]) => `${head} — ${parts.filter(Boolean).join(", ")}`.replace(/ — $/, "");
+  switch (e.kind) {
+    case "snoozed":
+      return line("waiting for the user", [
+        `snoozed ${e.n} of ${e.max}`,
+        `next prompt ${timeOfDay(e.until)}`,
+        deadline,
+      ]);
+    case "shown":
+      return line("waiting for the user", [
+        "prompt on screen",
+        e.snoozesLeft !== undefined ? `${e.snoozesLeft} snooze${e.snoozesLeft === 1 ? "" : "s"} left` : "",
+        deadline,
+      ]);
+    case "waiting":
+      return e.reason === "quiet-hours"
+        ? line("waiting for the maintenance window", [e.until ? `opens ${timeOfDay(e.until)}` : "", deadline])
+        : line("waiting for a user to sign in", [deadline]);
+    case "final-stage":
+      return line("final countdown", [`restarts at ${timeOfDay(e.endsAt)}`, "cannot be snoozed"]);
+    default:
+      return progressWords(e);
+  }
+}
+
+/** Action.progress carries the event plus the server's bookkeeping (seq, receivedAt, deadlineAt). */
+function stripStored(p: object): unknown {
+  const { seq: _seq, receivedAt: _r, deadlineAt, ...event } = p as Record<string, unknown>;
+  // "shown" carries its own deadlineAt; the server copies it forward onto later events.
+  return (event as { kind?: unknown }).kind === "shown" ? { ...event, deadlineAt } : event;
+}

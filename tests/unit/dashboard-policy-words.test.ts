@@ -1,0 +1,103 @@
+// The words of the end-user experience in the console (issue 11): durations, a policy as the user
+// will live it, message options, and the live line of an action while its user decides.
+import { describe, expect, test } from "vitest";
+import { RebootPolicy } from "../../server/contract/index.ts";
+import {
+  durationWords,
+  liveProgressWords,
+  messageOptionsWords,
+  policyWords,
+  timeOfDay,
+} from "../../dashboard/src/lib/policy-words.ts";
+
+describe("policy words", () => {
+  test("durations read as people say them", () => {
+    expect([45, 60, 600, 90, 3600, 5400, 86400, 2 * 86400 + 4 * 3600].map(durationWords)).toEqual([
+      "45 s",
+      "1 min",
+      "10 min",
+      "1 min 30 s",
+      "1 h",
+      "1 h 30 min",
+      "1 day",
+      "2 days 4 h",
+    ]);
+  });
+
+  test("a full policy becomes one sentence per stage", () => {
+    const p = RebootPolicy.parse({
+      countdownSeconds: 300,
+      snoozeOptions: [14400, 600, 3600],
+      maxSnoozes: 3,
+      deadlineSeconds: 8 * 3600,
+      finalCountdownSeconds: 900,
+      quietHours: { start: "22:00", end: "06:00" },
+      waitForQuietHours: true,
+      noUserAction: "reboot-in-window",
+    });
+    expect(policyWords(p)).toEqual([
+      "The user sees a 5 min countdown, with “Restart now”.",
+      "They may snooze up to 3 times, for 10 min, 1 h or 4 h.",
+      "8 h after it reaches the machine, a final 15 min countdown starts that cannot be snoozed or closed.",
+      "Prompts wait for the maintenance window (22:00–06:00, the machine's time); the deadline wins over it.",
+      "With nobody signed in, it restarts in the maintenance window (22:00–06:00).",
+    ]);
+    // The built-in policy ({} → 60 s, 3 postponements of the agent's 10 min), no deadline.
+    expect(policyWords(RebootPolicy.parse({}))).toEqual([
+      "The user sees a 1 min countdown, with “Restart now”.",
+      "They may snooze up to 3 times, for 10 min.",
+      "There is no deadline: once the snoozes are used up, the countdown restarts the machine.",
+      "With nobody signed in, the machine restarts at once.",
+    ]);
+    expect(policyWords(RebootPolicy.parse({ maxSnoozes: 0 }))[1]).toBe("They cannot snooze it.");
+  });
+
+  test("message options in one sentence", () => {
+    expect(messageOptionsWords({ display: "notification" })).toBe(
+      "Shown as a notification, marked information. Plain text only: links are shown as text.",
+    );
+    expect(messageOptionsWords({ display: "dialog", requireAcknowledgement: true, urgency: "critical" })).toMatch(
+      /^Shown as a window that stays until the user clicks “I have read this” \(the time is recorded\), marked critical\./,
+    );
+  });
+
+  test("the live line while the user snoozes, from Action.progress as the server stores it", () => {
+    const until = "2026-06-01T14:05:00.000Z";
+    const deadline = "2026-06-01T18:00:00.000Z";
+    const stored = {
+      kind: "snoozed",
+      at: "2026-06-01T13:05:00.000Z",
+      until,
+      n: 1,
+      max: 3,
+      seq: 1,
+      receivedAt: "x",
+      deadlineAt: deadline,
+    };
+    expect(liveProgressWords("executing", stored)).toBe(
+      `waiting for the user — snoozed 1 of 3, next prompt ${timeOfDay(until)}, deadline ${timeOfDay(deadline)}`,
+    );
+    const shown = { kind: "shown", at: until, snoozesLeft: 2, seq: 2, receivedAt: "x", deadlineAt: deadline };
+    expect(liveProgressWords("executing", shown)).toBe(
+      `waiting for the user — prompt on screen, 2 snoozes left, deadline ${timeOfDay(deadline)}`,
+    );
+    const final = { kind: "final-stage", at: until, endsAt: deadline, seq: 3, receivedAt: "x", deadlineAt: deadline };
+    expect(liveProgressWords("executing", final)).toBe(
+      `final countdown — restarts at ${timeOfDay(deadline)}, cannot be snoozed`,
+    );
+    const noUser = {
+      kind: "waiting",
+      at: until,
+      until: null,
+      reason: "no-user",
+      seq: 0,
+      receivedAt: "x",
+      deadlineAt: null,
+    };
+    expect(liveProgressWords("executing", noUser)).toBe("waiting for a user to sign in");
+    // Finished, or nothing reported, or garbage: no line.
+    expect(liveProgressWords("done", stored)).toBe("");
+    expect(liveProgressWords("executing", null)).toBe("");
+    expect(liveProgressWords("executing", { kind: "toString" })).toBe("");
+  });
+});
