@@ -9,6 +9,7 @@ import {
   policyWords,
   timeOfDay,
 } from "../../dashboard/src/lib/policy-words.ts";
+import { sentWords } from "../../dashboard/src/lib/words.ts";
 
 describe("policy words", () => {
   test("durations read as people say them", () => {
@@ -50,6 +51,13 @@ describe("policy words", () => {
       "With nobody signed in, the machine restarts at once.",
     ]);
     expect(policyWords(RebootPolicy.parse({ maxSnoozes: 0 }))[1]).toBe("They cannot snooze it.");
+  });
+
+  test("a row says what a reboot sends, with the new limit or the original one", () => {
+    expect(sentWords("reboot", { countdownSeconds: 120, maxSnoozes: 1, deadlineSeconds: 3600 })).toBe(
+      "120 s countdown, up to 1 snooze, with a deadline",
+    );
+    expect(sentWords("reboot", { countdownSeconds: 60, maxPostpones: 3 })).toBe("60 s countdown, up to 3 snoozes");
   });
 
   test("message options in one sentence", () => {

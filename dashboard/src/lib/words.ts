@@ -65,7 +65,11 @@ export function sentWords(type: string, data: unknown): string {
   }
   if (type === "reboot") {
     const d = RebootData.safeParse(data);
-    return d.success ? `${d.data.countdownSeconds} s countdown, up to ${d.data.maxPostpones} postponements` : "";
+    if (!d.success) return "";
+    // maxSnoozes (issue 11) or the original maxPostpones; the deadline when there is one.
+    const snoozes = d.data.maxSnoozes ?? d.data.maxPostpones ?? 0;
+    const deadline = d.data.deadlineSeconds !== undefined || d.data.deadlineAt !== undefined ? ", with a deadline" : "";
+    return `${d.data.countdownSeconds} s countdown, up to ${snoozes} snooze${snoozes === 1 ? "" : "s"}${deadline}`;
   }
   return type === "restart" ? "Relaunch the agent" : "";
 }
