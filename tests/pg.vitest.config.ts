@@ -11,6 +11,8 @@ export const PG_SUBSET = [
   "tests/integration/push.test.ts",
   "tests/integration/queue-batching.test.ts",
   "tests/integration/rest-compat.test.ts",
+  "tests/integration/retention.test.ts",
+  "tests/integration/retention-history.test.ts",
 ];
 
 export default defineConfig({

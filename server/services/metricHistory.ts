@@ -12,6 +12,7 @@ import {
   type HistoryWindow,
 } from "../contract/history.ts";
 import type { Db } from "../db.ts";
+import { dialectOf } from "../db/dialect.ts";
 import { epochSecondsSql, rollupResolutions } from "./metricRollup.ts";
 
 /** Without a window: this many newest raw reports (what fleet.machine always returned). */
@@ -59,7 +60,7 @@ export async function metricHistory(
   const now = clock.now();
   // Whole steps from the epoch, so the same bucket reads the same whatever the request time.
   const from = new Date(Math.floor((now.getTime() / 1000 - seconds) / step) * step * 1000);
-  const bucket = `(${epochSecondsSql('"at"')} / ${step}) * ${step}`;
+  const bucket = `(${epochSecondsSql('"at"', dialectOf(db))} / ${step}) * ${step}`;
   const rows =
     source === "raw"
       ? await db.$queryRawUnsafe<PointRow[]>(

@@ -5,6 +5,9 @@
 // crashes, a bucket may be filled over several batches (late rows merge in), and pruning never
 // deletes a raw row above the mark, so nothing is lost between resolutions.
 import type { Db } from "../db.ts";
+import { dialectOf, type Dialect } from "../db/dialect.ts";
+
+const rowId = (db: Db) => (dialectOf(db) === "postgresql" ? "ctid" : "rowid");
 
 /** The two rollup resolutions and their bucket length in seconds. */
 export const rollupResolutions = { "5m": 300, "1h": 3600 } as const;
@@ -14,32 +17,43 @@ export type RollupResolution = keyof typeof rollupResolutions;
 export const ROLLUP_MARK = "rollup";
 
 /** Unix seconds of a stored DateTime (Prisma stores ISO text such as 2026-01-01T00:00:07.123+00:00). */
-export const epochSecondsSql = (column: string) => `CAST(strftime('%s', ${column}) AS INTEGER)`;
+export const epochSecondsSql = (column: string, dialect: Dialect = "sqlite") =>
+  dialect === "postgresql"
+    ? `CAST(FLOOR(EXTRACT(EPOCH FROM ${column})) AS BIGINT)`
+    : `CAST(strftime('%s', ${column}) AS INTEGER)`;
 /** A unix-seconds expression back to the ISO text Prisma stores and reads. */
-export const isoOfEpochSql = (seconds: string) => `strftime('%Y-%m-%dT%H:%M:%f+00:00', ${seconds}, 'unixepoch')`;
+export const isoOfEpochSql = (seconds: string, dialect: Dialect = "sqlite") =>
+  dialect === "postgresql"
+    ? `(to_timestamp(${seconds}) AT TIME ZONE 'UTC')`
+    : `strftime('%Y-%m-%dT%H:%M:%f+00:00', ${seconds}, 'unixepoch')`;
 
 /**
  * Merges raw rows with id in (from, to] into buckets of one resolution. The new aggregate of a bucket
  * is computed from the old one and the batch: samples add up, min/max combine, the average is weighted
  * by samples (SET expressions read the row's old values, as in any SQLite UPDATE).
  */
-function mergeSql(resolution: RollupResolution): string {
+function mergeSql(resolution: RollupResolution, dialect: Dialect): string {
   const step = rollupResolutions[resolution];
+  // Two-argument min/max are LEAST/GREATEST on PostgreSQL; the old row is named by its table on both.
+  const [least, greatest] = dialect === "postgresql" ? ["LEAST", "GREATEST"] : ["min", "max"];
+  const t = `"MetricRollup"`;
   const merged = (m: "cpu" | "memory" | "disk") =>
-    `"${m}Min" = min("${m}Min", excluded."${m}Min"), "${m}Max" = max("${m}Max", excluded."${m}Max"), ` +
-    `"${m}Avg" = ("${m}Avg" * "samples" + excluded."${m}Avg" * excluded."samples") / ("samples" + excluded."samples")`;
+    `"${m}Min" = ${least}(${t}."${m}Min", excluded."${m}Min"), "${m}Max" = ${greatest}(${t}."${m}Max", excluded."${m}Max"), ` +
+    `"${m}Avg" = (${t}."${m}Avg" * ${t}."samples" + excluded."${m}Avg" * excluded."samples") / (${t}."samples" + excluded."samples")`;
   return (
     `INSERT INTO "MetricRollup" ("machineRef", "resolution", "at", "samples", "cpuMin", "cpuAvg", "cpuMax", ` +
     `"memoryMin", "memoryAvg", "memoryMax", "diskMin", "diskAvg", "diskMax") ` +
-    `SELECT "machineRef", '${resolution}', ${isoOfEpochSql(`(${epochSecondsSql('"at"')} / ${step}) * ${step}`)} AS bucket, COUNT(*), ` +
+    `SELECT "machineRef", '${resolution}', ${isoOfEpochSql(`(${epochSecondsSql('"at"', dialect)} / ${step}) * ${step}`, dialect)} AS bucket, COUNT(*), ` +
     `MIN("cpu"), AVG("cpu"), MAX("cpu"), MIN("memory"), AVG("memory"), MAX("memory"), MIN("disk"), AVG("disk"), MAX("disk") ` +
     `FROM "MetricReport" WHERE "id" > ? AND "id" <= ? GROUP BY "machineRef", bucket ` +
     `ON CONFLICT ("machineRef", "resolution", "at") DO UPDATE SET ${merged("cpu")}, ${merged("memory")}, ${merged("disk")}, ` +
-    `"samples" = "samples" + excluded."samples"`
+    `"samples" = ${t}."samples" + excluded."samples"`
   );
 }
-const MERGE_5M = mergeSql("5m");
-const MERGE_1H = mergeSql("1h");
+const mergeStatements = {
+  sqlite: { "5m": mergeSql("5m", "sqlite"), "1h": mergeSql("1h", "sqlite") },
+  postgresql: { "5m": mergeSql("5m", "postgresql"), "1h": mergeSql("1h", "postgresql") },
+} as const;
 
 /** The rollup's high-water mark: every raw row with an id at or below it is in the rollups. */
 export async function rollupMark(db: Db): Promise<number> {
@@ -57,7 +71,7 @@ export async function rollupBatch(db: Db, batchRows: number): Promise<number> {
     const found = await tx.retentionState.findUnique({ where: { name: ROLLUP_MARK }, select: { value: true } });
     const from = found?.value ?? 0;
     const [range] = await tx.$queryRawUnsafe<{ hi: number | bigint | null; n: number | bigint }[]>(
-      `SELECT MAX("id") AS hi, COUNT(*) AS n FROM (SELECT "id" FROM "MetricReport" WHERE "id" > ? ORDER BY "id" LIMIT ?)`,
+      `SELECT MAX("id") AS hi, COUNT(*) AS n FROM (SELECT "id" FROM "MetricReport" WHERE "id" > ? ORDER BY "id" LIMIT ?) AS batch`,
       from,
       batchRows,
     );
@@ -69,8 +83,9 @@ export async function rollupBatch(db: Db, batchRows: number): Promise<number> {
       : await tx.retentionState.createMany({ data: [{ name: ROLLUP_MARK, value: to }] });
     if (moved.count !== 1)
       throw new Error("rollup mark moved under this batch (another process rolls up): retried next round");
-    await tx.$executeRawUnsafe(MERGE_5M, from, to);
-    await tx.$executeRawUnsafe(MERGE_1H, from, to);
+    const merge = mergeStatements[dialectOf(tx)];
+    await tx.$executeRawUnsafe(merge["5m"], from, to);
+    await tx.$executeRawUnsafe(merge["1h"], from, to);
     return n;
   });
 }
@@ -97,7 +112,8 @@ export async function pruneRollupBatch(
   batchRows: number,
 ): Promise<number> {
   return db.$executeRawUnsafe(
-    `DELETE FROM "MetricRollup" WHERE rowid IN (SELECT rowid FROM "MetricRollup" WHERE "resolution" = ? AND "at" < ? ORDER BY "at" LIMIT ?)`,
+    // PostgreSQL has no rowid: its physical row id is ctid.
+    `DELETE FROM "MetricRollup" WHERE ${rowId(db)} IN (SELECT ${rowId(db)} FROM "MetricRollup" WHERE "resolution" = ? AND "at" < ? ORDER BY "at" LIMIT ?)`,
     resolution,
     before,
     batchRows,
