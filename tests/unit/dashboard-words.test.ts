@@ -1,10 +1,14 @@
 // The console's one module of human words: every status, user choice and health band has words (no
 // raw code reaches the page), and zod's default validation texts are rewritten into sentences.
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
 import { z } from "zod";
 import { actionStatuses, ActionSpec, UserChoice } from "../../server/contract/index.ts";
 import {
   actorWord,
+  auditActions,
   auditWord,
   errorWords,
   fieldWord,
@@ -41,6 +45,20 @@ describe("words for codes", () => {
     expect(auditWord("machines.setSomething")).toBe("Machines set something");
     expect(actorWord("user:ana@example.com")).toBe("ana@example.com");
     expect(actorWord("key:CI robot")).toBe("key CI robot");
+  });
+
+  test("every audit action the server writes has its own words (none falls back to the de-dotted name)", () => {
+    // The literals the services pass as an audit row's action (`action: "…"`) or as a queue's `via`.
+    const serverDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../server");
+    const written = new Set<string>();
+    for (const file of fs.readdirSync(serverDir, { recursive: true, encoding: "utf8" })) {
+      if (!file.endsWith(".ts") || file.startsWith("generated")) continue;
+      const text = fs.readFileSync(path.join(serverDir, file), "utf8");
+      for (const m of text.matchAll(/\b(?:action|via): "([a-zA-Z]+(?:\.[a-zA-Z]+)+)"/g)) written.add(m[1]!);
+    }
+    expect(written.size).toBeGreaterThan(15);
+    expect([...written].filter((a) => !auditActions.includes(a))).toEqual([]);
+    expect(auditWord("orgs.legacyAgents")).toBe("Turned legacy agent mode on or off");
   });
 
   test("field paths become labels", () => {

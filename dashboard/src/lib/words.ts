@@ -165,6 +165,16 @@ const auditWords: Record<string, string> = {
   "users.remove": "Removed a user",
   "machines.update": "Changed a machine's name or labels",
   "machines.retire": "Retired a machine",
+  "machines.reenroll": "Re-enrolled a machine",
+  "machines.approveReenroll": "Approved a machine's re-enrollment",
+  "machines.dismissReenroll": "Dismissed a re-enrollment request",
+  "machines.enrollToken": "Issued a one-time enrollment token",
+  "rest.actions.queue": "Queued an action (REST API)",
+  "orgs.legacyAgents": "Turned legacy agent mode on or off",
+  "orgs.machineQuota": "Changed the machine quota",
+  "orgs.settings": "Changed the organization's settings",
+  "users.setRole": "Changed a user's role",
+  "users.resetPassword": "Reset a user's password",
 };
 /** The audit actions the console knows words for (the audit page offers them as a filter). */
 export const auditActions: readonly string[] = Object.keys(auditWords);
