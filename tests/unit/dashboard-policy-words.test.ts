@@ -5,6 +5,7 @@ import { RebootPolicy } from "../../server/contract/index.ts";
 import {
   durationWords,
   liveProgressWords,
+  localTimes,
   messageOptionsWords,
   policyWords,
   timeOfDay,
@@ -58,6 +59,15 @@ describe("policy words", () => {
       "120 s countdown, up to 1 snooze, with a deadline",
     );
     expect(sentWords("reboot", { countdownSeconds: 60, maxPostpones: 3 })).toBe("60 s countdown, up to 3 snoozes");
+  });
+
+  test("ISO times in the server's sentences read in the admin's time", () => {
+    const now = new Date(2026, 10, 25, 21, 0);
+    const today = new Date(2026, 10, 25, 22, 46).toISOString();
+    const tomorrow = new Date(2026, 10, 26, 5, 46).toISOString();
+    expect(localTimes(`snoozed 1 of 3, next prompt ${today}`, now)).toBe("snoozed 1 of 3, next prompt 22:46");
+    expect(localTimes(`deadline ${tomorrow}; 2 snoozes left`, now)).toBe("deadline 26 Nov 2026, 05:46; 2 snoozes left");
+    expect(localTimes("no time here", now)).toBe("no time here");
   });
 
   test("message options in one sentence", () => {

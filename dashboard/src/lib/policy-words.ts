@@ -151,3 +151,19 @@ function stripStored(p: object): unknown {
   // "shown" carries its own deadlineAt; the server copies it forward onto later events.
   return (event as { kind?: unknown }).kind === "shown" ? { ...event, deadlineAt } : event;
 }
+
+const ISO_TIME = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})/g;
+
+/**
+ * The server's sentences keep times as ISO ("next prompt 2026-11-25T22:46:27.217Z"); shown here in
+ * the admin's time: today as "22:46", another day as "26 Nov 2026, 05:46". Text in, text out.
+ */
+export function localTimes(text: string, now = new Date()): string {
+  return text.replace(ISO_TIME, (iso) => {
+    const t = new Date(iso);
+    if (Number.isNaN(t.getTime())) return iso;
+    return t.toDateString() === now.toDateString()
+      ? timeOfDay(iso)
+      : t.toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" });
+  });
+}
