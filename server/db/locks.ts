@@ -34,3 +34,14 @@ export async function lockRowsFor(tx: object, select: string, ...params: unknown
   const client = tx as { $queryRawUnsafe: (sql: string, ...args: unknown[]) => Promise<unknown> };
   await client.$queryRawUnsafe(`${select} FOR UPDATE`, ...params);
 }
+
+/**
+ * Locks the organization's row until the transaction ends (PostgreSQL). The "another owner remains"
+ * check counts rows it does not change: two demotions at once would both count the other owner and
+ * both succeed. Taken before the count, the second waits and then counts after the first's commit.
+ */
+export async function lockOrganizationRow(tx: object, orgId: string): Promise<void> {
+  if (dialectOf(tx) !== "postgresql") return;
+  const client = tx as { $queryRawUnsafe: (sql: string, ...args: unknown[]) => Promise<unknown> };
+  await client.$queryRawUnsafe(`SELECT "id" FROM "Organization" WHERE "id" = $1 FOR UPDATE`, orgId);
+}

@@ -5,6 +5,7 @@ import { TRPCError } from "@trpc/server";
 import type { Clock } from "../clock.ts";
 import type { Role } from "../contract/index.ts";
 import type { Db } from "../db.ts";
+import { lockOrganizationRow } from "../db/locks.ts";
 import { notFound } from "../domain/errors.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 import { createUser } from "./accounts.ts";
@@ -104,6 +105,8 @@ async function userOfOrg(tx: Tx, orgId: string, userId: string) {
 }
 
 async function assertAnotherOwner(tx: Tx, orgId: string, userId: string, doing: string): Promise<void> {
+  // PostgreSQL: owner changes of one org take turns, so the count below sees the other's commit.
+  await lockOrganizationRow(tx, orgId);
   const others = await tx.user.count({ where: { orgId, role: "owner", id: { not: userId } } });
   if (others === 0)
     throw new TRPCError({

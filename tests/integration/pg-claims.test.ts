@@ -1,7 +1,9 @@
 // Claims on PostgreSQL at READ COMMITTED: concurrent polls of one machine never deliver work queued
-// behind a reboot, and each action goes to exactly one claim (server/db/locks.ts argues the locking).
+// behind a reboot, each action goes to exactly one claim, and the last owner check holds under
+// concurrent demotions (server/db/locks.ts argues the locking).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dialectOf } from "../../server/db/dialect.ts";
+import { setUserRole } from "../../server/services/orgs.ts";
 import { startPgCluster, type PgCluster } from "../helpers/pg.ts";
 import { enroll, startTestServer, type TestOrg, type TestServer } from "../helpers/server.ts";
 
@@ -44,6 +46,38 @@ describe("claims on PostgreSQL", () => {
       expect(delivered, `round ${round}`).toEqual([reboot.id]);
       expect((await admin.actions.get.query({ id: message.id })).status).toBe("pending");
       expect((await admin.actions.get.query({ id: reboot.id })).deliveryCount).toBe(1);
+    }
+  });
+});
+
+describe("the last owner on PostgreSQL", () => {
+  let cluster: PgCluster;
+  let server: TestServer;
+  beforeAll(async () => {
+    cluster = await startPgCluster();
+    server = await startTestServer({ env: { DASHFLEET_DATABASE_URL: await cluster.createDatabase() } });
+  }, 120_000);
+  afterAll(async () => {
+    await server?.stop();
+    await cluster?.stop();
+  });
+
+  it("two owners demoting each other at once leave one owner (20 rounds)", async () => {
+    const { db, clock } = server.deps;
+    for (let round = 0; round < 20; round++) {
+      const org = await server.createOrg(`owners-${round}`);
+      await server.addUser(org.orgId, `second-${round}@example.test`, "owner");
+      const owners = await db.user.findMany({ where: { orgId: org.orgId, role: "owner" }, select: { id: true } });
+      expect(owners).toHaveLength(2);
+      const who = { orgId: org.orgId, actor: "test" };
+      const results = await Promise.allSettled(
+        owners.map((o) => setUserRole(db, clock, who, { userId: o.id, role: "admin" })),
+      );
+      expect(
+        results.filter((r) => r.status === "fulfilled"),
+        `round ${round}`,
+      ).toHaveLength(1);
+      expect(await db.user.count({ where: { orgId: org.orgId, role: "owner" } })).toBe(1);
     }
   });
 });
