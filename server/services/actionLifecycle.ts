@@ -376,7 +376,7 @@ export function parseSpec(type: unknown, data: unknown): ActionSpec {
   const parsed = schema.safeParse(data ?? {});
   if (!parsed.success) {
     const i = parsed.error.issues[0];
-    throw invalid(`data.${i?.path.join(".") || "(root)"}`, i?.message ?? "invalid", parsed.error);
+    throw invalid(["data", ...(i?.path ?? [])].map(String).join("."), i?.message ?? "invalid", parsed.error);
   }
   return { type, data: parsed.data } as ActionSpec;
 }

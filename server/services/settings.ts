@@ -82,7 +82,7 @@ function checkPolicy(policy: unknown, prefix: string): void {
   const parsed = RebootPolicy.safeParse(policy);
   if (parsed.success) return;
   const i = parsed.error.issues[0];
-  throw invalid(`${prefix}.${i?.path.join(".") || "(root)"}`, i?.message ?? "invalid", parsed.error);
+  throw invalid([prefix, ...(i?.path ?? [])].map(String).join("."), i?.message ?? "invalid", parsed.error);
 }
 
 /** Decodes and checks a logo: PNG, JPEG or WebP by magic bytes, at most 64 KB. */

@@ -101,3 +101,15 @@ describe("orgs.audit for a viewer", () => {
     expect((await owner.client.orgs.audit.query({ limit: 1 })).items.length).toBe(1);
   });
 });
+
+describe("REST queue errors name the field", () => {
+  it("an unknown key at the top of data is 'data: …', not 'data.(root): …'", async () => {
+    const res = await fetch(`${server.url}/api/actions/queue`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${org.adminKey}`, "content-type": "application/json" },
+      body: '{"machine_id":"rv-1","action_type":"message","data":{"message":"x","__proto__":{"display":"dialog"}}}',
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toBe('data: Unrecognized key: "__proto__"');
+  });
+});
