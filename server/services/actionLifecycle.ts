@@ -57,7 +57,7 @@ export async function queueActions(
   if (missing.length > 0) {
     const named = missing.slice(0, 5).map((m) => `"${m}"`);
     throw notFound(
-      `No machine ${named.join(", ")}${missing.length > 5 ? ` and ${missing.length - 5} more` : ""} in this organization`,
+      `No machine ${named.join(", ")}${missing.length > 5 ? ` and ${missing.length - 5} more` : ""} in this organization (or retired)`,
     );
   }
   const now = clock.now();

@@ -28,8 +28,11 @@ export async function createServices(db: Db, clock: Clock, config: Config): Prom
   await dispatch.load();
   const principals = new PrincipalResolver(db, clock);
   const streams = new StreamRegistry(config.identity.streamsPerMachine, config.identity.streamsPerProcess);
-  // A retired or re-enrolled machine's push streams end with its old token, in every process.
+  const queue = new ActionQueue(db);
+  // A retired or re-enrolled machine's push streams end with its old token, in every process; the
+  // queue's directory forgets it (nothing more is queued for a retired machine).
   principals.onInvalidation((e) => e.kind === "machine" && streams.closeMachine(e.target));
+  principals.onInvalidation((e) => e.kind === "machine" && queue.forgetMachine(e.target));
   // Listen first, then load: a change made in between is either in the loaded rows or heard after.
   await principals.listen(new PolledInvalidations(db));
   await principals.preloadMachines();
@@ -39,6 +42,6 @@ export async function createServices(db: Db, clock: Clock, config: Config): Prom
     limiter: new RateLimiter(clock),
     loginLimits: new LoginLimits({ failuresPerWindow: config.limits.loginPerMinute }),
     dispatch,
-    queue: new ActionQueue(db),
+    queue,
   };
 }

@@ -1,5 +1,5 @@
-// Queueing at fleet scale: a directory of machine ids (machines are never deleted, so a found id stays
-// valid) and a group commit, so concurrent queue calls share one transaction and one fsync. A call
+// Queueing at fleet scale: a directory of live machine ids (machines are never deleted; a retired one
+// is forgotten when its invalidation arrives, see services/index.ts) and a group commit, so concurrent queue calls share one transaction and one fsync. A call
 // still returns only after its own rows are committed: an answered queue call is on disk.
 import type { Db } from "../db.ts";
 import { GroupCommit } from "./groupCommit.ts";
@@ -27,12 +27,17 @@ const CHUNK = 400;
 
 export class ActionQueue {
   readonly #refs = new Map<string, string>();
+  /** The directory key of each cached ref, so a retired machine can be forgotten by its ref. */
+  readonly #keyOfRef = new Map<string, string>();
   /** No linger: a queue call starts a commit at once; calls arriving meanwhile share the next one. */
   readonly #commits = new GroupCommit<QueueJob>((jobs) => this.#insert(jobs), { lingerMs: 0, maxBatch: 500 });
 
   constructor(private readonly db: Db) {}
 
-  /** Maps an org's machine ids to internal refs; ids not found are left out of the answer. */
+  /**
+   * Maps an org's live machine ids to internal refs; ids not found, or retired, are left out of the
+   * answer (a retired machine never runs what is queued for it).
+   */
   async resolveMachines(orgId: string, machineIds: string[]): Promise<Map<string, string>> {
     const found = new Map<string, string>();
     const unknown: string[] = [];
@@ -43,15 +48,25 @@ export class ActionQueue {
     }
     if (unknown.length > 0) {
       const rows = await this.db.machine.findMany({
-        where: { orgId, machineId: { in: unknown } },
+        where: { orgId, machineId: { in: unknown }, retiredAt: null },
         select: { id: true, machineId: true },
       });
       for (const m of rows) {
-        this.#refs.set(`${orgId}\u0000${m.machineId}`, m.id);
+        const key = `${orgId}\u0000${m.machineId}`;
+        this.#refs.set(key, m.id);
+        this.#keyOfRef.set(m.id, key);
         found.set(m.machineId, m.id);
       }
     }
     return found;
+  }
+
+  /** Forgets a machine retired (or re-enrolled) in any process: the next queue call reads it again. */
+  forgetMachine(machineRef: string): void {
+    const key = this.#keyOfRef.get(machineRef);
+    if (key === undefined) return;
+    this.#keyOfRef.delete(machineRef);
+    this.#refs.delete(key);
   }
 
   /** Commits a job together with whatever other jobs arrive meanwhile; resolves once it is on disk. */

@@ -113,3 +113,37 @@ describe("REST queue errors name the field", () => {
     expect(((await res.json()) as { error: string }).error).toBe('data: Unrecognized key: "__proto__"');
   });
 });
+
+describe("queueing to a retired machine", () => {
+  it("is NOT_FOUND over tRPC and REST, also when the machine was queued to before (cached)", async () => {
+    const admin = server.client(org.adminKey);
+    await enroll(server, org.agentKey, "rv-retire");
+    // Queued once while live: its id is now in the queue's directory.
+    await admin.actions.queue.mutate({ machineId: "rv-retire", type: "restart", data: {} });
+    const retired = await admin.machines.retire.mutate({ machineId: "rv-retire" });
+    expect(retired.cancelled).toBe(1);
+
+    const err = await failure(admin.actions.queue.mutate({ machineId: "rv-retire", type: "restart", data: {} }));
+    expect(err.data?.code).toBe("NOT_FOUND");
+    expect(err.message).toBe('No machine "rv-retire" in this organization (or retired)');
+    expect(
+      await failure(admin.actions.queueBulk.mutate({ machineIds: ["rv-1", "rv-retire"], type: "restart", data: {} })),
+    ).toHaveProperty("data.code", "NOT_FOUND");
+    const rest = await fetch(`${server.url}/api/actions/queue`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${org.adminKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ machine_id: "rv-retire", action_type: "restart", data: {} }),
+    });
+    expect(rest.status).toBe(404);
+    // Nothing waits for it.
+    const waiting = await admin.actions.list.query({ machineId: "rv-retire", status: ["pending", "delivered"] });
+    expect(waiting.items).toEqual([]);
+
+    // Re-enrolled with an admin's approval, it takes actions again.
+    await admin.machines.approveReenroll.mutate({ machineId: "rv-retire" });
+    await enroll(server, org.agentKey, "rv-retire");
+    expect((await admin.actions.queue.mutate({ machineId: "rv-retire", type: "restart", data: {} })).id).toMatch(
+      /^[0-9a-f-]{36}$/,
+    );
+  });
+});
