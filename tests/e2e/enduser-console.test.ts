@@ -233,6 +233,18 @@ describe("the end-user experience, as the admin sets and sees it", () => {
       .getByText(`waiting for the user — prompt on screen, 2 snoozes left, deadline ${await browserClock(deadline)}`)
       .waitFor({ timeout: 20_000 });
     await screenshot(page, "enduser-action-timeline");
+
+    // The same in French, switched from the top bar (the choice survives a reload).
+    await r.send({ kind: "snoozed", at: next, until: next, n: 2, max: 3 });
+    await page.getByRole("combobox", { name: "Language" }).selectOption("fr");
+    const french = `en attente de l'utilisateur — reporté 2 sur 3, prochain rappel ${await browserClock(next)}, échéance ${await browserClock(deadline)}`;
+    await page.getByTestId("live-progress").getByText(french, { exact: true }).waitFor({ timeout: 20_000 });
+    await page.reload();
+    await page.getByTestId("live-progress").getByText(french, { exact: true }).waitFor({ timeout: 20_000 });
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe("fr");
+    await screenshot(page, "enduser-action-french");
+    await page.getByRole("combobox", { name: "Langue" }).selectOption("en");
+    await page.getByRole("combobox", { name: "Language" }).waitFor();
     expect(owner.problems).toEqual([]);
   });
 

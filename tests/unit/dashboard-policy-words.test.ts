@@ -11,6 +11,7 @@ import {
   timeOfDay,
 } from "../../dashboard/src/lib/policy-words.ts";
 import { sentWords } from "../../dashboard/src/lib/words.ts";
+import { consoleTranslator } from "../../dashboard/src/lib/i18n/index.ts";
 
 describe("policy words", () => {
   test("durations read as people say them", () => {
@@ -113,6 +114,13 @@ describe("policy words", () => {
       deadlineAt: null,
     };
     expect(liveProgressWords("executing", noUser)).toBe("waiting for a user to sign in");
+    // In French, from the console's catalogue (ICU plurals).
+    const fr = consoleTranslator("fr-FR");
+    expect(liveProgressWords("executing", stored, fr)).toBe(
+      `en attente de l'utilisateur — reporté 1 sur 3, prochain rappel ${timeOfDay(until)}, échéance ${timeOfDay(deadline)}`,
+    );
+    expect(liveProgressWords("executing", { ...shown, snoozesLeft: 1 }, fr)).toContain("1 report restant");
+    expect(liveProgressWords("executing", shown, fr)).toContain("2 reports restants");
     // Finished, or nothing reported, or garbage: no line.
     expect(liveProgressWords("done", stored)).toBe("");
     expect(liveProgressWords("executing", null)).toBe("");

@@ -10,6 +10,7 @@ import {
   type RebootPolicy,
   type Urgency,
 } from "../../../server/contract/index.ts";
+import { english, type ConsoleTranslator } from "./i18n/index.ts";
 import { progressWords } from "./words.ts";
 
 const MIN = 60;
@@ -79,12 +80,10 @@ export function policyWords(policy: RebootPolicy, deadlineFrom: "delivery" | "or
   return out;
 }
 
-/** Urgency in words, with the symbol the agent shows beside it. */
-export const urgencyWords: { readonly [U in Urgency]: string } = {
-  info: "Information",
-  warning: "Warning",
-  critical: "Critical",
-};
+/** Urgency in words, from the agent's catalogue (the same word the user sees beside its icon). */
+export function urgencyWord(u: Urgency, t: ConsoleTranslator = english): string {
+  return t.agent(`urgency.${u}`);
+}
 
 /** What the user will see for a message, in one sentence. */
 export function messageOptionsWords(o: {
@@ -101,7 +100,7 @@ export function messageOptionsWords(o: {
       : o.requireAcknowledgement
         ? "a window that stays until the user clicks “I have read this” (the time is recorded)"
         : "a notification";
-  const urgency = urgencyWords[o.urgency ?? "info"].toLowerCase();
+  const urgency = urgencyWord(o.urgency ?? "info").toLowerCase();
   const until = o.expiresAt
     ? `, not shown after ${new Date(o.expiresAt).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" })}`
     : "";
@@ -110,36 +109,39 @@ export function messageOptionsWords(o: {
 
 /**
  * The live line of an action while its user decides, from its latest progress (Action.progress):
- * "waiting for the user — snoozed 1 of 3, next prompt 14:05, deadline 18:00". "" when there is no
- * decision to show (not running, or no progress yet).
+ * "waiting for the user — snoozed 1 of 3, next prompt 14:05, deadline 18:00", in the console's
+ * language. "" when there is no decision to show (not running, or no progress yet).
  */
-export function liveProgressWords(status: ActionStatus, progress: unknown): string {
+export function liveProgressWords(status: ActionStatus, progress: unknown, t: ConsoleTranslator = english): string {
   if (status !== "executing" || !progress || typeof progress !== "object") return "";
   const parsed = ProgressEvent.safeParse(stripStored(progress));
   if (!parsed.success) return "";
   const e = parsed.data;
   const stored = progress as { deadlineAt?: string | null };
-  const deadline = stored.deadlineAt ? `deadline ${timeOfDay(stored.deadlineAt)}` : "";
-  const line = (head: string, parts: string[]) => `${head} — ${parts.filter(Boolean).join(", ")}`.replace(/ — $/, "");
+  const deadline = stored.deadlineAt ? t("live.deadline", { time: timeOfDay(stored.deadlineAt) }) : "";
+  const line = (head: string, parts: string[]) => [head, parts.filter(Boolean).join(", ")].filter(Boolean).join(" — ");
   switch (e.kind) {
     case "snoozed":
-      return line("waiting for the user", [
-        `snoozed ${e.n} of ${e.max}`,
-        `next prompt ${timeOfDay(e.until)}`,
+      return line(t("live.waitingUser"), [
+        t("live.snoozed", { n: e.n, max: e.max }),
+        t("live.nextPrompt", { time: timeOfDay(e.until) }),
         deadline,
       ]);
     case "shown":
-      return line("waiting for the user", [
-        "prompt on screen",
-        e.snoozesLeft !== undefined ? `${e.snoozesLeft} snooze${e.snoozesLeft === 1 ? "" : "s"} left` : "",
+      return line(t("live.waitingUser"), [
+        t("live.promptShown"),
+        e.snoozesLeft !== undefined ? t("live.snoozesLeft", { n: e.snoozesLeft }) : "",
         deadline,
       ]);
     case "waiting":
       return e.reason === "quiet-hours"
-        ? line("waiting for the maintenance window", [e.until ? `opens ${timeOfDay(e.until)}` : "", deadline])
-        : line("waiting for a user to sign in", [deadline]);
+        ? line(t("live.waitingWindow"), [e.until ? t("live.opens", { time: timeOfDay(e.until) }) : "", deadline])
+        : line(t("live.waitingSignIn"), [deadline]);
     case "final-stage":
-      return line("final countdown", [`restarts at ${timeOfDay(e.endsAt)}`, "cannot be snoozed"]);
+      return line(t("live.finalCountdown"), [
+        t("live.restartsAt", { time: timeOfDay(e.endsAt) }),
+        t("live.cannotSnooze"),
+      ]);
     default:
       return progressWords(e);
   }
