@@ -7,6 +7,7 @@ import { describe, expect, test } from "vitest";
 import { z } from "zod";
 import { actionStatuses, ActionSpec, UserChoice } from "../../server/contract/index.ts";
 import {
+  actorFilter,
   actorWord,
   auditActions,
   auditWord,
@@ -45,6 +46,16 @@ describe("words for codes", () => {
     expect(auditWord("machines.setSomething")).toBe("Machines set something");
     expect(actorWord("user:ana@example.com")).toBe("ana@example.com");
     expect(actorWord("key:CI robot")).toBe("key CI robot");
+  });
+
+  test("a Who / Sent by filter typed as shown finds the stored actor (actorFilter inverts actorWord)", () => {
+    for (const actor of ["user:ana@example.com", "key:CI robot", "cli"])
+      expect(actorFilter(actorWord(actor))).toBe(actor);
+    expect(actorFilter("  user:ana@example.com ")).toBe("user:ana@example.com");
+    expect(actorFilter("key:ci")).toBe("key:ci");
+    expect(actorFilter("setup")).toBe("setup");
+    expect(actorFilter("   ")).toBeUndefined();
+    expect(actorFilter(undefined)).toBeUndefined();
   });
 
   test("every audit action the server writes has its own words (none falls back to the de-dotted name)", () => {

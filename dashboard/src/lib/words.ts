@@ -196,6 +196,21 @@ export function actorWord(actor: string): string {
   return actor;
 }
 
+/**
+ * What an admin types in a "Who" / "Sent by" filter, as the stored actor: the inverse of actorWord, so
+ * the name shown in a row ("ana@example.com", "key CI", "command line") finds that row. The stored
+ * form ("user:…", "key:…") is kept as typed.
+ */
+export function actorFilter(text: string | undefined): string | undefined {
+  const t = text?.trim();
+  if (!t) return undefined;
+  if (/^(user|key|machine):/.test(t) || t === "cli" || t === "setup") return t;
+  if (t === "command line") return "cli";
+  if (t.startsWith("key ")) return `key:${t.slice(4)}`;
+  if (t.includes("@")) return `user:${t}`;
+  return t;
+}
+
 /** Form and API field paths in words. */
 const fieldWords: Record<string, string> = {
   "data.message": "Message",
