@@ -1,6 +1,6 @@
 // actions.*: admins queue, cancel and inspect actions.
 import { z } from "zod";
-import { ActionStatus, ActionType, ExpiresInSeconds, MachineId, QueueSpec } from "../contract/index.ts";
+import { ActionStatus, actionStatuses, ActionType, ExpiresInSeconds, MachineId, QueueSpec } from "../contract/index.ts";
 import { cancelAction, getAction, listActions, queueActions } from "../services/actions.ts";
 import { queueBudgetKey } from "../services/rateLimit.ts";
 import { resolveActionData } from "../services/settings.ts";
@@ -18,7 +18,12 @@ export const QueueBulkInput = z.intersection(
 /** actions.list input: filters (all optional, combined with AND), a page size and the previous page's cursor. */
 export const ActionListInput = z.object({
   machineId: MachineId.optional(),
-  status: z.union([ActionStatus, z.array(ActionStatus).max(8)]).optional(),
+  status: z
+    .union([ActionStatus, z.array(ActionStatus).max(8)], {
+      error: (iss) =>
+        iss.code === "invalid_union" ? `must be a status or a list of them: ${actionStatuses.join(", ")}` : undefined,
+    })
+    .optional(),
   type: ActionType.optional(),
   /** Who queued it, as shown in the list ("user:ann@example.com", "key:ci"). */
   createdBy: z.string().min(1).max(200).optional(),

@@ -147,3 +147,19 @@ describe("queueing to a retired machine", () => {
     );
   });
 });
+
+describe("actions.list filters", () => {
+  it("a wrong status is BAD_REQUEST listing the statuses (not zod's 'Invalid input')", async () => {
+    const admin = server.client(org.adminKey);
+    const status = await failure(admin.actions.list.query({ status: ["__proto__"] as unknown as ["done"] }));
+    expect(status.data?.code).toBe("BAD_REQUEST");
+    expect(status.message).toMatch(/^status: must be a status or a list of them: pending, delivered/);
+    const { bulkId } = await admin.bulk.create.mutate({
+      target: { machineIds: ["rv-2"] },
+      type: "message",
+      data: { message: "filter me" },
+    });
+    const page = await admin.actions.list.query({ bulkId, status: "pending" });
+    expect(page.items.map((a) => a.machineId)).toEqual(["rv-2"]);
+  });
+});
