@@ -7,10 +7,12 @@ import { describe, expect, test } from "vitest";
 import { z } from "zod";
 import { actionStatuses, ActionSpec, UserChoice } from "../../server/contract/index.ts";
 import {
+  actionTypeWords,
   actorFilter,
   actorWord,
   auditActions,
   auditWord,
+  bulkJobTitle,
   errorWords,
   fieldWord,
   healthWords,
@@ -46,6 +48,13 @@ describe("words for codes", () => {
     expect(auditWord("machines.setSomething")).toBe("Machines set something");
     expect(actorWord("user:ana@example.com")).toBe("ana@example.com");
     expect(actorWord("key:CI robot")).toBe("key CI robot");
+  });
+
+  test("a bulk job reads the same on its page and in the list: type, count and 'machines'", () => {
+    expect(bulkJobTitle("message", 3)).toBe("Message to 3 machines");
+    expect(bulkJobTitle("reboot", 1)).toBe("Reboot to 1 machine");
+    expect(bulkJobTitle("restart", 100000)).toBe(`${actionTypeWords.restart} to 100,000 machines`);
+    expect(bulkJobTitle("__proto__", 2)).toBe("Action to 2 machines");
   });
 
   test("a Who / Sent by filter typed as shown finds the stored actor (actorFilter inverts actorWord)", () => {

@@ -312,3 +312,9 @@ export function errorWords(message: string): string {
 export function count(n: number, one: string, many = `${one}s`): string {
   return `${n.toLocaleString("en-US")} ${n === 1 ? one : many}`;
 }
+
+/** A bulk job's title, the same on its page and in the list: "Message to 3 machines". */
+export function bulkJobTitle(type: string, machines: number): string {
+  const word = Object.hasOwn(actionTypeWords, type) ? actionTypeWords[type as keyof typeof actionTypeWords] : "Action";
+  return `${word} to ${count(machines, "machine")}`;
+}
