@@ -243,6 +243,20 @@ describe("the end-user experience, as the admin sets and sees it", () => {
     await page.getByTestId("live-progress").getByText(french, { exact: true }).waitFor({ timeout: 20_000 });
     expect(await page.evaluate(() => document.documentElement.lang)).toBe("fr");
     await screenshot(page, "enduser-action-french");
+
+    // The policy editor in French: its labels and the policy in words (with the agent's "Redémarrer maintenant").
+    await page.goto(`/#/machines/${MACHINE}`);
+    await page.getByRole("button", { name: "Actions" }).click();
+    await dialog.getByLabel("Action", { exact: true }).selectOption("reboot");
+    await dialog
+      .getByTestId("policy-words")
+      .getByText("L'utilisateur voit un compte à rebours de 5 min, avec « Redémarrer maintenant ».")
+      .waitFor();
+    expect(await dialog.getByLabel("Reports permis").inputValue()).toBe("3");
+    await dialog.getByLabel("Premier compte à rebours : unité").waitFor();
+    await screenshot(page, "enduser-actions-dialog-french");
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "detached" });
     await page.getByRole("combobox", { name: "Langue" }).selectOption("en");
     await page.getByRole("combobox", { name: "Language" }).waitFor();
     expect(owner.problems).toEqual([]);

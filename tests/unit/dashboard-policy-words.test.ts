@@ -15,7 +15,7 @@ import { consoleTranslator } from "../../dashboard/src/lib/i18n/index.ts";
 
 describe("policy words", () => {
   test("durations read as people say them", () => {
-    expect([45, 60, 600, 90, 3600, 5400, 86400, 2 * 86400 + 4 * 3600].map(durationWords)).toEqual([
+    expect([45, 60, 600, 90, 3600, 5400, 86400, 2 * 86400 + 4 * 3600].map((s) => durationWords(s))).toEqual([
       "45 s",
       "1 min",
       "10 min",
@@ -53,6 +53,15 @@ describe("policy words", () => {
       "With nobody signed in, the machine restarts at once.",
     ]);
     expect(policyWords(RebootPolicy.parse({ maxSnoozes: 0 }))[1]).toBe("They cannot snooze it.");
+    // French, with the agent's own words for "Restart now" and days (no string written twice).
+    expect(policyWords(p, consoleTranslator("fr"))).toEqual([
+      "L'utilisateur voit un compte à rebours de 5 min, avec « Redémarrer maintenant ».",
+      "Il peut le reporter jusqu'à 3 fois, de 10 min, 1 h ou 4 h.",
+      "8 h après son arrivée sur la machine, un compte à rebours final de 15 min démarre ; il ne peut être ni reporté ni fermé.",
+      "Les demandes attendent la fenêtre de maintenance (22:00–06:00, heure de la machine) ; l'échéance passe avant.",
+      "Si personne n'est connecté, elle redémarre dans la fenêtre de maintenance (22:00–06:00).",
+    ]);
+    expect(durationWords(2 * 86400, consoleTranslator("fr"))).toBe("2 jours");
   });
 
   test("a row says what a reboot sends, with the new limit or the original one", () => {

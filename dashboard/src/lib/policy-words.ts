@@ -17,8 +17,8 @@ const MIN = 60;
 const HOUR = 3600;
 const DAY = 86400;
 
-/** "45 s", "10 min", "1 h", "1 h 30 min", "1 day", "2 days 4 h". */
-export function durationWords(seconds: number): string {
+/** "45 s", "10 min", "1 h", "1 h 30 min", "1 day", "2 days 4 h" (days in the agent's words). */
+export function durationWords(seconds: number, t: ConsoleTranslator = english): string {
   const s = Math.max(0, Math.round(seconds));
   if (s < MIN) return `${s} s`;
   if (s < HOUR) return s % MIN === 0 ? `${s / MIN} min` : `${Math.floor(s / MIN)} min ${s % MIN} s`;
@@ -29,7 +29,7 @@ export function durationWords(seconds: number): string {
   }
   const d = Math.floor(s / DAY);
   const h = Math.round((s % DAY) / HOUR);
-  return `${d} day${d === 1 ? "" : "s"}${h ? ` ${h} h` : ""}`;
+  return `${t.agent("duration.days", { n: d })}${h ? ` ${h} h` : ""}`;
 }
 
 /** Time of day of an ISO time, 24-hour ("14:05"). */
@@ -37,47 +37,32 @@ export function timeOfDay(iso: string): string {
   return new Date(iso).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" });
 }
 
-/** "a or b", "a, b or c". */
-function either(items: string[]): string {
-  return items.length <= 1 ? (items[0] ?? "") : `${items.slice(0, -1).join(", ")} or ${items.at(-1)}`;
+/** A date and time in the console's language ("1 Dec 2026, 18:00", "1 déc. 2026, 18:00"). */
+function dateAndTime(iso: string, t: ConsoleTranslator): string {
+  return new Date(iso).toLocaleString(t.lang === "fr" ? "fr-FR" : "en-GB", { dateStyle: "medium", timeStyle: "short" });
 }
 
-/**
- * A policy in words, as the user will live it. One sentence per stage:
- * "A 5 min countdown. The user may snooze up to 3 times, for 10 min, 1 h or 4 h. …"
- */
-export function policyWords(policy: RebootPolicy, deadlineFrom: "delivery" | "org" = "delivery"): string[] {
+/** A policy in words, as the user will live it: one sentence per stage, in the console's language. */
+export function policyWords(policy: RebootPolicy, t: ConsoleTranslator = english): string[] {
   const r = resolveRebootPolicy(policy, Date.now());
-  const out: string[] = [`The user sees a ${durationWords(r.countdownSeconds)} countdown, with “Restart now”.`];
+  const d = (s: number) => durationWords(s, t);
+  const or = new Intl.ListFormat(t.lang === "fr" ? "fr-FR" : "en-GB", { type: "disjunction" });
+  const out = [t("policy.countdown", { d: d(r.countdownSeconds), restartNow: t.agent("reboot.restartNow") })];
   out.push(
     r.maxSnoozes === 0
-      ? "They cannot snooze it."
-      : `They may snooze up to ${r.maxSnoozes} time${r.maxSnoozes === 1 ? "" : "s"}, for ${either(r.snoozeOptions.map(durationWords))}.`,
+      ? t("policy.noSnooze")
+      : t("policy.snoozes", { n: r.maxSnoozes, choices: or.format(r.snoozeOptions.map(d)) }),
   );
-  const final = durationWords(r.finalCountdownSeconds);
-  if (policy.deadlineAt)
-    out.push(
-      `At ${new Date(policy.deadlineAt).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" })} a final ${final} countdown starts that cannot be snoozed or closed.`,
-    );
+  const final = d(r.finalCountdownSeconds);
+  if (policy.deadlineAt) out.push(t("policy.deadlineAt", { when: dateAndTime(policy.deadlineAt, t), final }));
   else if (policy.deadlineSeconds !== undefined)
-    out.push(
-      `${durationWords(policy.deadlineSeconds)} after ${deadlineFrom === "delivery" ? "it reaches the machine" : "delivery"}, a final ${final} countdown starts that cannot be snoozed or closed.`,
-    );
-  else out.push("There is no deadline: once the snoozes are used up, the countdown restarts the machine.");
-  if (r.quietHours) {
-    const window = `${r.quietHours.start}–${r.quietHours.end}`;
-    out.push(
-      r.waitForQuietHours
-        ? `Prompts wait for the maintenance window (${window}, the machine's time); the deadline wins over it.`
-        : `Maintenance window ${window} (the machine's time).`,
-    );
-  }
-  out.push(
-    r.noUserAction === "reboot-now"
-      ? "With nobody signed in, the machine restarts at once."
-      : `With nobody signed in, it restarts in the maintenance window${r.quietHours ? ` (${r.quietHours.start}–${r.quietHours.end})` : ""}.`,
-  );
-  return out;
+    out.push(t("policy.deadlineAfter", { after: d(policy.deadlineSeconds), final }));
+  else out.push(t("policy.noDeadline"));
+  const window = r.quietHours ? `${r.quietHours.start}–${r.quietHours.end}` : "";
+  if (r.quietHours) out.push(t(r.waitForQuietHours ? "policy.windowWait" : "policy.window", { window }));
+  out.push(r.noUserAction === "reboot-now" ? t("policy.noUserNow") : t("policy.noUserWindow", { window }));
+  // ICU sentences may start with a number or a duration; the first letter is a capital either way.
+  return out.map((x) => x.charAt(0).toUpperCase() + x.slice(1));
 }
 
 /** Urgency in words, from the agent's catalogue (the same word the user sees beside its icon). */
