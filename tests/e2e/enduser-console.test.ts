@@ -250,7 +250,7 @@ describe("the end-user experience, as the admin sets and sees it", () => {
     await dialog.getByLabel("Action", { exact: true }).selectOption("reboot");
     await dialog
       .getByTestId("policy-words")
-      .getByText("L'utilisateur voit un compte à rebours de 5 min, avec « Redémarrer maintenant ».")
+      .getByText("L'utilisateur voit un compte à rebours de 5 min, avec «\u00a0Redémarrer maintenant\u00a0».")
       .waitFor();
     expect(await dialog.getByLabel("Reports permis").inputValue()).toBe("3");
     await dialog.getByLabel("Premier compte à rebours : unité").waitFor();

@@ -55,10 +55,10 @@ describe("policy words", () => {
     expect(policyWords(RebootPolicy.parse({ maxSnoozes: 0 }))[1]).toBe("They cannot snooze it.");
     // French, with the agent's own words for "Restart now" and days (no string written twice).
     expect(policyWords(p, consoleTranslator("fr"))).toEqual([
-      "L'utilisateur voit un compte à rebours de 5 min, avec « Redémarrer maintenant ».",
+      "L'utilisateur voit un compte à rebours de 5 min, avec «\u00a0Redémarrer maintenant\u00a0».",
       "Il peut le reporter jusqu'à 3 fois, de 10 min, 1 h ou 4 h.",
-      "8 h après son arrivée sur la machine, un compte à rebours final de 15 min démarre ; il ne peut être ni reporté ni fermé.",
-      "Les demandes attendent la fenêtre de maintenance (22:00–06:00, heure de la machine) ; l'échéance passe avant.",
+      "8 h après son arrivée sur la machine, un compte à rebours final de 15 min démarre\u202f; il ne peut être ni reporté ni fermé.",
+      "Les demandes attendent la fenêtre de maintenance (22:00–06:00, heure de la machine)\u202f; l'échéance passe avant.",
       "Si personne n'est connecté, elle redémarre dans la fenêtre de maintenance (22:00–06:00).",
     ]);
     expect(durationWords(2 * 86400, consoleTranslator("fr"))).toBe("2 jours");
@@ -81,6 +81,11 @@ describe("policy words", () => {
   });
 
   test("message options in one sentence", () => {
+    expect(
+      messageOptionsWords({ display: "notification", requireAcknowledgement: true }, consoleTranslator("fr")),
+    ).toBe(
+      "Affiché comme une fenêtre qui reste jusqu'à ce que l'utilisateur clique sur «\u00a0J'ai lu ce message\u00a0» (l'heure est enregistrée), marqué information. Texte brut seulement\u202f: les liens restent du texte.",
+    );
     expect(messageOptionsWords({ display: "notification" })).toBe(
       "Shown as a notification, marked information. Plain text only: links are shown as text.",
     );

@@ -70,26 +70,26 @@ export function urgencyWord(u: Urgency, t: ConsoleTranslator = english): string 
   return t.agent(`urgency.${u}`);
 }
 
-/** What the user will see for a message, in one sentence. */
-export function messageOptionsWords(o: {
-  display: "notification" | "dialog";
-  requireAcknowledgement?: boolean | undefined;
-  urgency?: Urgency | undefined;
-  expiresAt?: string | undefined;
-}): string {
-  const how =
-    o.display === "dialog"
-      ? o.requireAcknowledgement
-        ? "a window that stays until the user clicks “I have read this” (the time is recorded)"
-        : "a window the user closes with OK"
-      : o.requireAcknowledgement
-        ? "a window that stays until the user clicks “I have read this” (the time is recorded)"
-        : "a notification";
-  const urgency = urgencyWord(o.urgency ?? "info").toLowerCase();
-  const until = o.expiresAt
-    ? `, not shown after ${new Date(o.expiresAt).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" })}`
-    : "";
-  return `Shown as ${how}, marked ${urgency}${until}. Plain text only: links are shown as text.`;
+/** What the user will see for a message, in one sentence (the agent's own button words). */
+export function messageOptionsWords(
+  o: {
+    display: "notification" | "dialog";
+    requireAcknowledgement?: boolean | undefined;
+    urgency?: Urgency | undefined;
+    expiresAt?: string | undefined;
+  },
+  t: ConsoleTranslator = english,
+): string {
+  const how = o.requireAcknowledgement
+    ? t("message.howAck", { ack: t.agent("message.acknowledge") })
+    : o.display === "dialog"
+      ? t("message.howDialog", { ok: t.agent("message.ok") })
+      : t("message.howNotification");
+  return t("message.words", {
+    how,
+    urgency: urgencyWord(o.urgency ?? "info", t).toLowerCase(),
+    until: o.expiresAt ? t("message.until", { when: dateAndTime(o.expiresAt, t) }) : "",
+  });
 }
 
 /**

@@ -63,6 +63,17 @@ export const en = {
   "unit.hours": "hours",
   "unit.days": "days",
   "unit.label": "{label}: unit",
+  "message.showAs": "Show as",
+  "message.notification": "Notification",
+  "message.dialog": "Dialog (waits for OK)",
+  "message.urgency": "Urgency",
+  "message.expiresAt": "Do not show after (optional)",
+  "message.ack": "Ask the user to confirm they have read it (records when)",
+  "message.words": "Shown as {how}, marked {urgency}{until}. Plain text only: links are shown as text.",
+  "message.howAck": "a window that stays until the user clicks “{ack}” (the time is recorded)",
+  "message.howDialog": "a window the user closes with {ok}",
+  "message.howNotification": "a notification",
+  "message.until": ", not shown after {when}",
 } as const;
 
 export type ConsoleKey = keyof typeof en;

@@ -1,4 +1,4 @@
-// Textes de la console en français (ICU MessageFormat) : mêmes clés que en.ts.
+// Textes de la console en français (ICU MessageFormat) : mêmes clés que en.ts.
 import type { ConsoleKey } from "./en.ts";
 
 export const fr: Record<ConsoleKey, string> = {
@@ -20,16 +20,16 @@ export const fr: Record<ConsoleKey, string> = {
   "bulk.snoozed": "reportés par l'utilisateur",
   "bulk.waiting": "en attente de l'utilisateur",
   "bulk.declined": "refusés",
-  "policy.countdown": "L'utilisateur voit un compte à rebours de {d}, avec « {restartNow} ».",
+  "policy.countdown": "L'utilisateur voit un compte à rebours de {d}, avec « {restartNow} ».",
   "policy.noSnooze": "Il ne peut pas le reporter.",
   "policy.snoozes":
     "{n, plural, one {Il peut le reporter jusqu'à # fois, de {choices}.} other {Il peut le reporter jusqu'à # fois, de {choices}.}}",
-  "policy.deadlineAt": "Le {when}, un compte à rebours final de {final} démarre ; il ne peut être ni reporté ni fermé.",
+  "policy.deadlineAt": "Le {when}, un compte à rebours final de {final} démarre ; il ne peut être ni reporté ni fermé.",
   "policy.deadlineAfter":
-    "{after} après son arrivée sur la machine, un compte à rebours final de {final} démarre ; il ne peut être ni reporté ni fermé.",
-  "policy.noDeadline": "Pas d'échéance : une fois les reports épuisés, le compte à rebours redémarre la machine.",
+    "{after} après son arrivée sur la machine, un compte à rebours final de {final} démarre ; il ne peut être ni reporté ni fermé.",
+  "policy.noDeadline": "Pas d'échéance : une fois les reports épuisés, le compte à rebours redémarre la machine.",
   "policy.windowWait":
-    "Les demandes attendent la fenêtre de maintenance ({window}, heure de la machine) ; l'échéance passe avant.",
+    "Les demandes attendent la fenêtre de maintenance ({window}, heure de la machine) ; l'échéance passe avant.",
   "policy.window": "Fenêtre de maintenance {window} (heure de la machine).",
   "policy.noUserNow": "Si personne n'est connecté, la machine redémarre aussitôt.",
   "policy.noUserWindow": "Si personne n'est connecté, elle redémarre dans la fenêtre de maintenance ({window}).",
@@ -40,7 +40,7 @@ export const fr: Record<ConsoleKey, string> = {
   "editor.snoozesAllowedHint": "0 à 20",
   "editor.snoozeFor": "L'utilisateur peut reporter de",
   "editor.snoozeChoicesHint": "Jusqu'à 6 choix.",
-  "editor.snoozeNone": "Aucun choix : l'agent propose {d}.",
+  "editor.snoozeNone": "Aucun choix : l'agent propose {d}.",
   "editor.deadline": "Échéance",
   "editor.deadlineNone": "Pas d'échéance",
   "editor.deadlineAfterOption": "Un délai après la livraison",
@@ -61,5 +61,16 @@ export const fr: Record<ConsoleKey, string> = {
   "unit.minutes": "minutes",
   "unit.hours": "heures",
   "unit.days": "jours",
-  "unit.label": "{label} : unité",
+  "message.showAs": "Afficher comme",
+  "message.notification": "Notification",
+  "message.dialog": "Fenêtre (attend OK)",
+  "message.urgency": "Urgence",
+  "message.expiresAt": "Ne plus afficher après (facultatif)",
+  "message.ack": "Demander à l'utilisateur de confirmer sa lecture (l'heure est enregistrée)",
+  "message.words": "Affiché comme {how}, marqué {urgency}{until}. Texte brut seulement : les liens restent du texte.",
+  "message.howAck": "une fenêtre qui reste jusqu'à ce que l'utilisateur clique sur « {ack} » (l'heure est enregistrée)",
+  "message.howDialog": "une fenêtre que l'utilisateur ferme avec {ok}",
+  "message.howNotification": "une notification",
+  "message.until": ", plus affiché après le {when}",
+  "unit.label": "{label} : unité",
 };
