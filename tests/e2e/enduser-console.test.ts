@@ -139,6 +139,13 @@ describe("the end-user experience, as the admin sets and sees it", () => {
     });
     await brand.scrollIntoViewIfNeeded();
     await screenshot(page, "enduser-settings");
+    // In French, the preview speaks the agent's own French (its catalogue), with the brand name.
+    await page.getByRole("combobox", { name: "Language" }).selectOption("fr");
+    await page.getByRole("heading", { name: "Paramètres" }).waitFor();
+    const preview = page.getByRole("figure", { name: "Aperçu de la fenêtre de l'agent" });
+    await preview.getByText("Acme IT doit redémarrer cet ordinateur", { exact: false }).waitFor();
+    await screenshot(page, "enduser-settings-french");
+    await page.getByRole("combobox", { name: "Langue" }).selectOption("en");
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
