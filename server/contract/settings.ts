@@ -58,5 +58,9 @@ export type BrandingUpdate = z.infer<typeof BrandingUpdate>;
 /** settings.update input: either part may be left out; `rebootPolicy: null` goes back to built-in defaults. */
 export const SettingsUpdate = z
   .object({ rebootPolicy: RebootDefaults.nullable().optional(), branding: BrandingUpdate.optional() })
-  .strict();
+  .strict()
+  // An update that names nothing to change is a mistake on the caller's side, not a silent success.
+  .refine((u) => u.rebootPolicy !== undefined || (u.branding !== undefined && Object.keys(u.branding).length > 0), {
+    message: "nothing to change: give rebootPolicy or branding",
+  });
 export type SettingsUpdate = z.infer<typeof SettingsUpdate>;

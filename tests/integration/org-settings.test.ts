@@ -67,6 +67,10 @@ describe("reboot policy defaults", () => {
     const rule = await failure(f.owner.settings.update.mutate({ rebootPolicy: { waitForQuietHours: true } }));
     expect(rule.data?.code).toBe("BAD_REQUEST");
     expect(rule.message).toContain("rebootPolicy.quietHours");
+    // An update naming nothing to change is refused, not a silent success.
+    const empty = await failure(f.owner.settings.update.mutate({}));
+    expect(empty.data?.code).toBe("BAD_REQUEST");
+    expect(empty.message).toContain("nothing to change");
     // An absolute deadline is per action, never an org default.
     expect(
       await errorCode(
