@@ -242,6 +242,8 @@ describe("the fleet console at 2,000+ machines", () => {
     });
     expect(await page.locator("button.count[data-status='pending'] .n").textContent()).toBe("0");
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Bulk jobs" }).click();
+    // The list loads after the page opens: wait for its rows (this job and the earlier one) before counting.
+    await page.locator("tbody tr[data-bulk-id]").nth(1).waitFor();
     expect(await page.locator("tbody tr[data-bulk-id]").count()).toBeGreaterThanOrEqual(2);
   });
 

@@ -7,7 +7,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RebootPromptRequest } from "../../tray-agent/src/core/desktop.ts";
 import { createTranslator } from "../../tray-agent/src/core/i18n/index.ts";
@@ -16,6 +16,13 @@ import { ElectronDesktop, SIZES } from "../../tray-agent/src/electron/desktop.ts
 import { IPC, type PreloadApi } from "../../tray-agent/src/electron/ipc.ts";
 import type { ElectronApi, WindowLike, WindowOptions } from "../../tray-agent/src/electron/ports.ts";
 import { ARTIFACTS, launchBrowser } from "../helpers/browser.ts";
+
+/** Clicks a button that closes its window: the page may be gone before Playwright's click returns. */
+async function clickClosing(button: Locator): Promise<void> {
+  await button.click().catch((err: unknown) => {
+    if (!/closed/i.test(String(err))) throw err;
+  });
+}
 
 const HTML = path.resolve(import.meta.dirname, "../../tray-agent/src/electron/renderer/window.html");
 const SHOTS = path.join(ARTIFACTS, "enduser");
@@ -192,7 +199,7 @@ describe("end-user windows in Chromium", () => {
     expect(await inView(page, "#primary")).toBe(true);
     await shot(page, "reboot-prompt-en");
     await select.selectOption("3600");
-    await page.getByRole("button", { name: "Snooze", exact: true }).click();
+    await clickClosing(page.getByRole("button", { name: "Snooze", exact: true }));
     expect(await answer).toEqual({ kind: "snooze", seconds: 3600 });
     expect(problems).toEqual([]);
   });
@@ -219,7 +226,7 @@ describe("end-user windows in Chromium", () => {
     // Escape does nothing here.
     await page.keyboard.press("Escape");
     await shot(page, "final-stage-en");
-    await page.getByRole("button", { name: "Restart now" }).click();
+    await clickClosing(page.getByRole("button", { name: "Restart now" }));
     expect(await answer).toEqual({ kind: "now" });
   });
 
@@ -246,7 +253,7 @@ describe("end-user windows in Chromium", () => {
     expect(stripe).toBe("rgb(179, 38, 30)");
     await page.keyboard.press("Escape"); // no way around the receipt
     await shot(page, "message-ack-critical-en");
-    await page.getByRole("button", { name: "I have read this" }).click();
+    await clickClosing(page.getByRole("button", { name: "I have read this" }));
     expect(await answer).toEqual({ acknowledgedAt: "2026-11-25T14:05:00.000Z" });
   });
 
@@ -295,7 +302,7 @@ describe("end-user windows in Chromium", () => {
     expect(await select.locator("option").allTextContents()).toEqual(["10 minutes", "1 heure", "4 heures"]);
     expect(await page.getByRole("button").allTextContents()).toEqual(["Reporter", "Redémarrer maintenant"]);
     await shot(page, "reboot-prompt-fr");
-    await page.getByRole("button", { name: "Reporter", exact: true }).click();
+    await clickClosing(page.getByRole("button", { name: "Reporter", exact: true }));
     expect(await snooze).toEqual({ kind: "snooze", seconds: 600 });
 
     opened = api.nextWindow();
@@ -305,7 +312,7 @@ describe("end-user windows in Chromium", () => {
     expect(await page.textContent("h1")).toBe("Votre ordinateur redémarre");
     expect(await page.getByRole("button").allTextContents()).toEqual(["Redémarrer maintenant"]);
     await shot(page, "final-stage-fr");
-    await page.getByRole("button", { name: "Redémarrer maintenant" }).click();
+    await clickClosing(page.getByRole("button", { name: "Redémarrer maintenant" }));
     expect(await final).toEqual({ kind: "now" });
 
     opened = api.nextWindow();
@@ -320,7 +327,7 @@ describe("end-user windows in Chromium", () => {
     await page.locator("#urgency").waitFor();
     expect(await page.textContent("#urgency")).toBe("Information");
     await shot(page, "message-ack-fr");
-    await page.getByRole("button", { name: "J'ai lu ce message" }).click();
+    await clickClosing(page.getByRole("button", { name: "J'ai lu ce message" }));
     expect(await read).toEqual({ acknowledgedAt: "2026-11-25T14:05:00.000Z" });
   });
 
@@ -336,7 +343,7 @@ describe("end-user windows in Chromium", () => {
     await page.getByLabel("Adresse du serveur").fill("https://fleet.example.com");
     await page.getByLabel("Clé d'inscription").fill("dfk_abcdefgh");
     await shot(page, "setup-fr");
-    await page.getByRole("button", { name: "Connecter" }).click();
+    await clickClosing(page.getByRole("button", { name: "Connecter" }));
     expect(await answer).toEqual({ server: "https://fleet.example.com", token: "dfk_abcdefgh" });
   });
 
@@ -358,7 +365,7 @@ describe("end-user windows in Chromium", () => {
     expect(await inView(page, "#primary")).toBe(true);
     expect(await inView(page, "h1")).toBe(true);
     await shot(page, "reboot-prompt-forced-colors-en");
-    await page.getByRole("button", { name: "Restart now" }).click();
+    await clickClosing(page.getByRole("button", { name: "Restart now" }));
     expect(await answer).toEqual({ kind: "now" });
     // Every window the shell opens fits a 1366×768 screen with room to spare.
     for (const s of Object.values(SIZES)) expect(s.width <= 1366 / 2 && s.height <= 768 * 0.6).toBe(true);

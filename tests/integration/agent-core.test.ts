@@ -80,6 +80,9 @@ async function finished(id: string) {
 const doneEvents = (a: { events: { status: string }[] }) =>
   a.events.filter((e) => e.status === "done" || e.status === "error").length;
 
+/** The time a rebooted machine is down: longer than the uptime the next agent reports, so its boot is after the request. */
+const machineDown = () => new Promise((r) => setTimeout(r, 500));
+
 describe("agent core against the real server", () => {
   it("enrolls once, keeps its machine token, and reports metrics the server stores", async () => {
     const { agent, dataDir, machineId } = startAgent();
@@ -192,7 +195,9 @@ describe("agent core against the real server", () => {
     // Not reported before the machine goes down.
     expect((await admin.actions.get.query({ id })).status).toBe("executing");
     await first.agent.stop();
-    // The machine came back: booted a moment ago, after the reboot was requested.
+    // The machine came back: booted a moment ago, after the reboot was requested (a reboot takes time:
+    // without the pause a fast machine starts the next agent less than 0.2 s after the request).
+    await machineDown();
     const second = startAgent({ dataDir: first.dataDir, machineId: first.machineId, uptimeSeconds: () => 0.2 });
     const a = await finished(id);
     expect(a.status).toBe("done");
@@ -233,6 +238,7 @@ describe("agent core against the real server", () => {
       ["final", 0],
     ]);
     await first.agent.stop();
+    await machineDown();
     startAgent({ dataDir: first.dataDir, machineId: first.machineId, uptimeSeconds: () => 0.2 });
     const a = await finished(id);
     expect(a).toMatchObject({ status: "done", outcome: { userChoice: "postponed-max", postponements: 1 } });
