@@ -12,6 +12,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { prepareFleet, machineIdOf, machineToken, type BenchFleet } from "./setup.ts";
+import { pushLatency } from "./push.ts";
 import type { Job, LoadResult } from "./sim.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -160,7 +161,13 @@ async function main() {
     await fleetLoad(fleet, port, pid);
     await queueLoad(fleet, port, pid, 1, 0);
     await queueLoad(fleet, port, pid, 10, 1);
-    await pushLatency(fleet, port, pid);
+    rows.push(
+      ...(await pushLatency(fleet, port, pid, {
+        agents: cfg.pushAgents,
+        actions: cfg.pushActions,
+        workers: cfg.workers,
+      })),
+    );
     const final = procStats(pid);
     rows.push({
       figure: "Server peak memory (VmHWM, whole run)",
@@ -445,88 +452,6 @@ async function queueLoad(fleet: BenchFleet, port: number, pid: number, batch: nu
   rows.push({
     figure: `Queueing (${batch === 1 ? "one call per request" : `batches of ${batch}`}): server CPU and peak RSS`,
     value: `${f1(s.cpuPercent)} % of a core, ${f1(s.peakRssMiB)} MiB`,
-    reference: "",
-    target: "",
-    met: null,
-  });
-}
-
-/** Dispatch latency over the push channel with many agents connected. */
-async function pushLatency(fleet: BenchFleet, port: number, pid: number) {
-  const n = cfg.pushAgents;
-  log(`push: connecting ${n} agents`);
-  const per = Math.ceil(n / cfg.workers);
-  const children: ChildProcess[] = [];
-  let ready = 0;
-  let connected = 0;
-  let pending: Promise<{
-    connected: number;
-    errors: number;
-    firstError: string | null;
-    heldAt: Record<string, number>;
-    claims: number;
-  }>[] = [];
-  const readyAll = new Promise<void>((resolve) => {
-    const onMsg = (m: unknown, child: ChildProcess) => {
-      if (m && typeof m === "object" && "ready" in m) {
-        children.push(child);
-        connected += (m as unknown as { connected: number }).connected;
-        if (++ready === cfg.workers) resolve();
-      }
-    };
-    pending = Array.from({ length: cfg.workers }, (_, w) =>
-      work<{
-        connected: number;
-        errors: number;
-        firstError: string | null;
-        heldAt: Record<string, number>;
-        claims: number;
-      }>(
-        { mode: "push", port, salt: fleet.salt, from: w * per, to: Math.min(n, (w + 1) * per), maxMs: 300_000 },
-        onMsg,
-      ),
-    );
-  });
-  await readyAll;
-  log(`push: ${connected} streams open; queueing ${cfg.pushActions} actions`);
-  const idle = procStats(pid);
-  // Distinct random machines among the connected ones, 20 actions per second.
-  const picks = new Set<number>();
-  while (picks.size < Math.min(cfg.pushActions, n)) picks.add(Math.floor(Math.random() * n));
-  const s = await sampled(pid, () =>
-    work<LoadResult & { queuedAt: Record<string, { at: number; machineId: string }> }>({
-      mode: "queue",
-      port,
-      adminKey: fleet.adminKey,
-      machineIds: [...picks].map(machineIdOf),
-      batch: 1,
-      tag: "push",
-      perSecond: 20,
-      durationMs: (picks.size / 20) * 1000,
-      maxSockets: 8,
-    }),
-  );
-  await new Promise((r) => setTimeout(r, 3000));
-  for (const c of children) c.send("stop");
-  const results = await Promise.all(pending);
-  const heldAt = Object.assign({}, ...results.map((r) => r.heldAt)) as Record<string, number>;
-  const errors = results.reduce((a, r) => a + r.errors, 0) + s.value.errors;
-  const firstError = results.find((r) => r.firstError)?.firstError ?? s.value.firstError;
-  if (firstError) log(`push first error: ${firstError}`);
-  const queued = Object.entries(s.value.queuedAt);
-  const lat = sortNum(queued.flatMap(([id, q]) => (heldAt[id] !== undefined ? [heldAt[id] - q.at] : [])));
-  const missing = queued.length - lat.length;
-  const p99 = pct(lat, 99);
-  rows.push({
-    figure: `Dispatch latency, push (SSE), ${connected} agents connected`,
-    value: `p50 ${f1(pct(lat, 50))} ms, p99 ${f1(p99)} ms over ${lat.length} actions, ${missing} not held, ${errors} errors`,
-    reference: "polling alone: 30 s interval → ~15 s mean",
-    target: "p99 < 1000 ms",
-    met: p99 < 1000 && missing === 0 && errors === 0 && connected === n,
-  });
-  rows.push({
-    figure: `Push: server RSS with ${connected} streams open`,
-    value: `${f1(idle.rssMiB)} MiB (CPU while queueing ${f1(s.cpuPercent)} % of a core)`,
     reference: "",
     target: "",
     met: null,
