@@ -2,7 +2,10 @@
 // while its user decides and a bulk reboot's decisions. The reference catalogue: fr.ts has the same
 // keys (checked by the type system). End-user words the agent already has (urgency, durations,
 // "Restart now") come from the agent's catalogues (tray-agent/src/core/i18n), never copied here.
+import { componentsEn } from "./components.en.ts";
+
 export const en = {
+  ...componentsEn,
   "language.label": "Language",
   "live.waitingUser": "waiting for the user",
   "live.snoozed": "snoozed {n} of {max}",

@@ -1,7 +1,9 @@
 // Textes de la console en français (ICU MessageFormat) : mêmes clés que en.ts.
+import { componentsFr } from "./components.fr.ts";
 import type { ConsoleKey } from "./en.ts";
 
 export const fr: Record<ConsoleKey, string> = {
+  ...componentsFr,
   "language.label": "Langue",
   "live.waitingUser": "en attente de l'utilisateur",
   "live.snoozed": "reporté {n} sur {max}",
