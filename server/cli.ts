@@ -1,6 +1,7 @@
 // Admin command line: `npm run cli -- <command>`. Creates organizations, users and keys, revokes
-// keys, and takes online backups. Uses the same configuration (DASHFLEET_DB), migrations and
-// services as the server; every change is audited with actor "cli".
+// keys, and takes online backups (SQLite's backup API; on PostgreSQL, pg_dump -Fc). Uses the same
+// configuration (DASHFLEET_DB or DASHFLEET_DATABASE_URL), migrations and services as the server;
+// every change is audited with actor "cli".
 //
 //   org create  --name NAME [--legacy-agents] [--json]     → {"orgId","adminKey","agentKey"}
 //   org update  --id ORG [--legacy-agents on|off] [--machine-quota N|none] [--json]
@@ -12,9 +13,10 @@
 //   backup      --to FILE [--json]
 //   org list; user list --org; key list --org; user reset-password; machine list; machine label
 //   (server/cliFleet.ts). A DASHFLEET_DB that does not exist is an error unless --create is given.
+import { execFile } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
+import { parseArgs, promisify } from "node:util";
 import Database from "better-sqlite3";
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
@@ -45,7 +47,7 @@ const USAGE = `Usage: npm run cli -- <command> [options]
   user create --org ORG_ID --email EMAIL --password PASSWORD --role owner|admin|viewer [--json]
   key create  --org ORG_ID --scope admin|agent [--scope ...] [--name NAME] [--json]
   key revoke  --id KEY_ID | --key FULL_KEY [--json]
-  backup      --to FILE [--json]
+  backup      --to FILE [--json]       (SQLite: an online copy; PostgreSQL: pg_dump -Fc from PATH)
   org list [--json]
   user list   --org ORG_ID [--json]
   user reset-password --org ORG_ID --email EMAIL --password NEW_PASSWORD [--json]
@@ -53,8 +55,9 @@ const USAGE = `Usage: npm run cli -- <command> [options]
   machine list  --org ORG_ID [--search TEXT] [--label L ...] [--limit N] [--cursor C] [--json]
   machine label --org ORG_ID --machine MACHINE_ID [--labels a,b] [--display-name NAME] [--json]
 
-The database is DASHFLEET_DB (default data/fleet.db); migrations run first. A database file that
-does not exist is an error (a mistyped path would silently start an empty one) unless --create is given.`;
+The database is DASHFLEET_DATABASE_URL (PostgreSQL) when set, else DASHFLEET_DB (default data/fleet.db);
+migrations run first. A database file that does not exist is an error (a mistyped path would silently
+start an empty one) unless --create is given.`;
 
 /** A mistake in the command line: printed with the usage, exit code 2. */
 class UsageError extends Error {}
@@ -175,6 +178,56 @@ async function backupDatabase(
   fs.chmodSync(partial, 0o600);
   fs.renameSync(partial, file);
   return { file, bytes: fs.statSync(file).size, integrity };
+}
+
+/**
+ * PostgreSQL: `pg_dump -Fc` (PostgreSQL's own online dump: one consistent snapshot while the server
+ * keeps writing), run from PATH, into a 0600 file beside the target, renamed into place once pg_dump
+ * succeeded and the file starts with the custom format's "PGDMP" signature. The password travels in
+ * PGPASSWORD, not on pg_dump's command line (which `ps` shows to every local user).
+ */
+async function dumpPostgres(
+  databaseUrl: string,
+  target: string,
+): Promise<{ file: string; bytes: number; format: "custom"; tool: string }> {
+  const file = path.resolve(target);
+  if (fs.existsSync(file)) throw new UsageError(`--to: ${file} already exists; choose a new file`);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const partial = `${file}.partial`;
+  fs.rmSync(partial, { force: true });
+  fs.writeFileSync(partial, "", { mode: 0o600 });
+  const url = new URL(databaseUrl);
+  const password = decodeURIComponent(url.password);
+  url.password = "";
+  const env = { ...process.env, ...(password ? { PGPASSWORD: password } : {}) };
+  const run = promisify(execFile);
+  try {
+    const { stdout: version } = await run("pg_dump", ["--version"], { env });
+    await run("pg_dump", ["-Fc", "--no-password", `--dbname=${url.href}`, `--file=${partial}`], {
+      env,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    const head = Buffer.alloc(5);
+    const fd = fs.openSync(partial, "r");
+    try {
+      fs.readSync(fd, head, 0, 5, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (head.toString("latin1") !== "PGDMP") throw new Error("pg_dump wrote no custom-format archive");
+    fs.renameSync(partial, file);
+    return { file, bytes: fs.statSync(file).size, format: "custom", tool: version.trim() };
+  } catch (err) {
+    fs.rmSync(partial, { force: true });
+    if (err instanceof Error && "code" in err && err.code === "ENOENT")
+      throw new Error(
+        "pg_dump was not found on PATH. Install PostgreSQL's client tools (Debian: apt-get install postgresql-client, " +
+          "a version at least the server's), or dump by hand: " +
+          'PGPASSWORD=… pg_dump -Fc --dbname="postgres://user@host:5432/dbname" --file=FILE (docs/deploy.md, "Backups")',
+      );
+    const stderr = (err as { stderr?: unknown }).stderr;
+    throw new Error(`pg_dump failed: ${typeof stderr === "string" && stderr.trim() ? stderr.trim() : String(err)}`);
+  }
 }
 
 /** A command with its options checked: nothing touches the database before this succeeds. */
@@ -307,9 +360,11 @@ async function run(rawArgv: string[]): Promise<void> {
     throw new UsageError(`DASHFLEET_DB: ${config.dbFile} does not exist; pass --create to create a new database there`);
   await migrate(databaseTarget(config));
 
-  if (job.kind === "backup" && config.databaseUrl)
-    // PostgreSQL has its own consistent online dump (docs/deploy.md, "Backups").
-    throw new UsageError("backup: DASHFLEET_DATABASE_URL is PostgreSQL; back it up with pg_dump -Fc (see docs/deploy.md)");
+  if (job.kind === "backup" && config.databaseUrl) {
+    const r = await dumpPostgres(config.databaseUrl, job.to);
+    out(`Backup written to ${r.file} (${r.bytes} bytes) by ${r.tool}, pg_dump custom format (-Fc)`, r);
+    return;
+  }
   if (job.kind === "backup") {
     const r = await backupDatabase(config.dbFile, job.to);
     out(`Backup written to ${r.file} (${r.bytes} bytes); integrity_check: ${r.integrity}`, r);
