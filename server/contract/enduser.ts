@@ -220,6 +220,25 @@ export type ProgressEvent = z.infer<typeof ProgressEvent>;
 export type ProgressKind = ProgressEvent["kind"];
 
 /**
+ * The progress kinds each action type may report; agent.progress refuses the others (BAD_REQUEST on
+ * `event.kind`): a message is shown and read, never snoozed; a reboot is never "acknowledged"; a
+ * restart's confirmation can only be shown. The agent checks the same table before sending.
+ */
+export const progressKindsByType = {
+  message: ["shown", "acknowledged"],
+  restart: ["shown"],
+  reboot: ["shown", "waiting", "snoozed", "final-stage", "restarting", "came-back"],
+} as const satisfies Record<string, readonly ProgressKind[]>;
+
+/** Whether an action of `type` may report an event of `kind` (an unknown type fits nothing). */
+export function progressKindFits(type: string, kind: ProgressKind): boolean {
+  const kinds: readonly ProgressKind[] | undefined = (progressKindsByType as Record<string, readonly ProgressKind[]>)[
+    type
+  ];
+  return kinds?.includes(kind) ?? false;
+}
+
+/**
  * agent.progress input. `seq` numbers the events of one action from 0, so a resent event (after a
  * network error) is recognised and stored once. Fenced by the claim token like results.
  */

@@ -3,10 +3,17 @@
 // fenced by the claim token like a result, stored once (the agent numbers them: a resent `seq` is a
 // no-op), put on the action's timeline as an ActionEvent with its kind and a sentence, and kept as the
 // action's latest progress. A reboot's "came-back" with a boot time after the request finishes it
-// (`done`); a boot time before the request means it never rebooted (`error`).
+// (`done`); a boot time before the request means it never rebooted (`error`). An event kind that does
+// not fit the action's type (contract progressKindsByType) is refused, naming `event.kind`.
 import type { Deps } from "../context.ts";
-import type { ActionStatus, ProgressEvent, ProgressInput } from "../contract/index.ts";
-import { conflict, notFound } from "../domain/errors.ts";
+import {
+  progressKindFits,
+  progressKindsByType,
+  type ActionStatus,
+  type ProgressEvent,
+  type ProgressInput,
+} from "../contract/index.ts";
+import { conflict, invalid, notFound } from "../domain/errors.ts";
 import { wakeIfWaiting, type AgentRef } from "./actionLifecycle.ts";
 import { eventRow, moving } from "./actionMoves.ts";
 import { parseJson, type StoredProgress } from "./actionViews.ts";
@@ -47,6 +54,15 @@ export function describeProgress(e: ProgressEvent, type: string): string {
   }
 }
 
+/** BAD_REQUEST on `event.kind`: e.g. "snoozed" for a message, "acknowledged" for a reboot. */
+function kindMismatch(type: string, kind: string) {
+  const fits = (progressKindsByType as Record<string, readonly string[]>)[type] ?? [];
+  return invalid(
+    "event.kind",
+    `"${kind}" does not fit a ${type} action (it may report ${fits.map((k) => `"${k}"`).join(", ") || "nothing"})`,
+  );
+}
+
 /**
  * Records one progress event. Returns the action's status after it and whether it was new. CONFLICT
  * for a stale claim token or an action the agent does not run (pending, delivered, cancelled, expired).
@@ -74,6 +90,8 @@ export async function recordProgress(
     });
     if (!a) throw notFound("No such action for this machine");
     if (a.claimToken !== input.claimToken) throw conflict("Stale claim token: this delivery is no longer yours");
+    // After the fence (a stranger learns nothing of the action's type), before the dedup: never stored.
+    if (!progressKindFits(a.type, input.event.kind)) throw kindMismatch(a.type, input.event.kind);
     const status = a.status as ActionStatus;
     if (!RECORDABLE.includes(status))
       throw conflict(`The action is ${status}; progress cannot be recorded (ack it first)`);

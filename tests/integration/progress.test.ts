@@ -2,10 +2,11 @@
 // dashboard's API shows every decision on its timeline and as its latest progress; it ends `done` only
 // once the agent reports the machine came back (a boot before the request is an error); a message
 // that needs acknowledgement records the read receipt; events are fenced by the claim token, stored
-// once, rate-limited, and only a machine token may send them.
+// once, rate-limited, and only a machine token may send them; a kind that does not fit the action's
+// type (a snoozed message, an acknowledged reboot) is refused, naming event.kind, and stored nowhere.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../server/clock.ts";
-import type { ProgressEvent } from "../../server/contract/index.ts";
+import { progressKindsByType, type ProgressEvent, type ProgressKind } from "../../server/contract/index.ts";
 import {
   enroll,
   errorCode,
@@ -22,7 +23,7 @@ let org: TestOrg;
 let admin: TRPCClient;
 let counter = 0;
 
-async function delivered(type: "reboot" | "message", data: Record<string, unknown>) {
+async function delivered(type: "reboot" | "message" | "restart", data: Record<string, unknown>) {
   counter += 1;
   const machineId = `p-${counter}`;
   const agent = server.client(await enroll(server, org.agentKey, machineId));
@@ -206,5 +207,75 @@ describe("agent.progress", () => {
     const err = await failure(next());
     expect(err.data?.code).toBe("TOO_MANY_REQUESTS");
     expect((err.data as { retryAfterSeconds?: number }).retryAfterSeconds).toBeGreaterThan(0);
+  });
+});
+
+/** One event of each kind (times from the test clock). */
+const sample = (kind: ProgressKind): ProgressEvent => {
+  switch (kind) {
+    case "shown":
+      return { kind, at: at() };
+    case "waiting":
+      return { kind, at: at(), until: at(3600), reason: "quiet-hours" };
+    case "snoozed":
+      return { kind, at: at(), until: at(600), n: 1, max: 3 };
+    case "final-stage":
+      return { kind, at: at(), endsAt: at(900) };
+    case "restarting":
+      return { kind, at: at(), choice: "restart-now" };
+    case "came-back":
+      return { kind, at: at(), bootedAt: at(-10) };
+    case "acknowledged":
+      return { kind, at: at() };
+  }
+};
+const allKinds: ProgressKind[] = [
+  "shown",
+  "waiting",
+  "snoozed",
+  "final-stage",
+  "restarting",
+  "came-back",
+  "acknowledged",
+];
+const types = ["message", "restart", "reboot"] as const;
+const wrongPairs = types.flatMap((type) =>
+  allKinds.filter((k) => !(progressKindsByType[type] as readonly string[]).includes(k)).map((kind) => ({ type, kind })),
+);
+const dataFor = { message: { message: "Save your work", display: "dialog" }, restart: {}, reboot: {} } as const;
+
+describe("agent.progress: the event kind must fit the action type", () => {
+  it("lists 12 wrong pairings (message: 5, restart: 6, reboot: acknowledged)", () => {
+    expect(wrongPairs).toHaveLength(12);
+    expect(wrongPairs.filter((p) => p.type === "reboot").map((p) => p.kind)).toEqual(["acknowledged"]);
+  });
+
+  it.each(wrongPairs)(
+    "refuses $kind for a $type action: BAD_REQUEST naming event.kind, nothing stored",
+    async ({ type, kind }) => {
+      const r = await delivered(type, dataFor[type]);
+      const err = await failure(r.send(sample(kind)));
+      expect(err.data?.code).toBe("BAD_REQUEST");
+      expect(err.message).toMatch(new RegExp(`^event\\.kind: "${kind}" does not fit a ${type} action`));
+      const view = await admin.actions.get.query({ id: r.id });
+      expect(view.status).toBe("executing");
+      expect(view.progress).toBeNull();
+      expect(view.events.filter((e) => e.kind !== null)).toEqual([]);
+      // The refusal is about this event only: a fitting one on the same action is then recorded.
+      expect(await r.send(sample("shown"))).toEqual({ status: "executing", recorded: true });
+    },
+  );
+
+  it("accepts every kind the table allows for each type", async () => {
+    for (const type of types) {
+      const r = await delivered(type, dataFor[type]);
+      // came-back ends a reboot; send it last so every other kind is recorded while it runs.
+      const kinds = [...progressKindsByType[type]].sort(
+        (a, b) => Number(a === "came-back") - Number(b === "came-back"),
+      );
+      for (const kind of kinds) expect((await r.send(sample(kind))).recorded).toBe(true);
+      const view = await admin.actions.get.query({ id: r.id });
+      expect(view.events.filter((e) => e.kind !== null).map((e) => e.kind)).toEqual(kinds);
+    }
   });
 });

@@ -5,10 +5,11 @@ import fs from "node:fs";
 import path from "node:path";
 import { TRPCClientError } from "@trpc/client";
 import { afterEach, describe, expect, it } from "vitest";
-import type { MachineIdentity, ProgressInput } from "../../server/contract/index.ts";
+import { progressKindFits, type MachineIdentity, type ProgressInput } from "../../server/contract/index.ts";
 import { Agent, type AgentOptions } from "../../tray-agent/src/core/agent.ts";
 import type { AgentApi } from "../../tray-agent/src/core/api.ts";
 import { backoffDelay } from "../../tray-agent/src/core/backoff.ts";
+import { defaultExecutors } from "../../tray-agent/src/core/executors.ts";
 import { Journal } from "../../tray-agent/src/core/journal.ts";
 import { agentConfig, FakeDesktop, fixedIdentity, fixedMetrics, tempDataDir, waitFor } from "../helpers/agent.ts";
 
@@ -101,6 +102,8 @@ function makeAgent(
     token?: string;
     metrics?: typeof fixedMetrics;
     push?: AgentOptions["push"];
+    executors?: AgentOptions["executors"];
+    log?: AgentOptions["log"];
   } = {},
 ) {
   let api!: FakeApi;
@@ -123,6 +126,8 @@ function makeAgent(
     random: opts.random ?? (() => 0.5),
     uptimeSeconds: () => 10,
     push: opts.push,
+    executors: opts.executors,
+    log: opts.log,
   });
   agents.push(agent);
   return { agent, api, desktop, dataDir, waits };
@@ -530,5 +535,52 @@ describe("agent core (fake server)", () => {
     await waitFor(() => api.progressed.some((p) => p.event.kind === "restarting"), "restarting");
     expect(api.progressed.find((p) => p.event.kind === "restarting")?.event).toMatchObject({ choice: "restart-now" });
     expect(agent.getState().pendingRestart).toBeNull();
+  });
+
+  it("sends only progress kinds that fit the action type (agent.progress refuses the others)", async () => {
+    const ID3 = "33333333-3333-4333-8333-333333333333";
+    const desktop = new FakeDesktop();
+    desktop.countdownAnswers = ["snooze", "now"];
+    const { agent, api } = makeAgent({ desktop });
+    api.queue.push([
+      message(ID1, "a notification"),
+      { ...message(ID2), data: { message: "read me", display: "dialog", requireAcknowledgement: true } },
+      { id: ID3, type: "reboot", data: { maxSnoozes: 2 }, claimToken: "tok-r", createdAt: "", expiresAt: "" },
+    ]);
+    void agent.run();
+    await waitFor(() => api.progressed.length === 6, "six events");
+    const typeOf = { [ID1]: "message", [ID2]: "message", [ID3]: "reboot" } as Record<string, string>;
+    expect(api.progressed.map((p) => [typeOf[p.actionId], p.event.kind])).toEqual([
+      ["message", "shown"],
+      ["message", "acknowledged"],
+      ["reboot", "shown"],
+      ["reboot", "snoozed"],
+      ["reboot", "shown"],
+      ["reboot", "restarting"],
+    ]);
+    for (const p of api.progressed) expect(progressKindFits(typeOf[p.actionId]!, p.event.kind)).toBe(true);
+  });
+
+  it("a faulty executor's misfit kind (a snoozed message) is logged, never sent nor journaled; the rest goes on", async () => {
+    const errors: string[] = [];
+    const log = { debug() {}, info() {}, warn() {}, error: (m: string) => void errors.push(m) };
+    const { agent, api } = makeAgent({
+      log,
+      executors: {
+        ...defaultExecutors,
+        message: async (_data, ctx) => {
+          ctx.emit({ kind: "snoozed", at: ctx.now().toISOString(), until: ctx.now().toISOString(), n: 1, max: 1 });
+          ctx.emit({ kind: "shown", at: ctx.now().toISOString() });
+          return { kind: "result", status: "done", result: "shown" };
+        },
+      },
+    });
+    api.queue.push([message(ID1)]);
+    void agent.run();
+    await waitFor(() => api.results.length === 1, "the result");
+    await waitFor(() => api.progressed.length === 1, "the fitting event");
+    expect(api.progressed.map((p) => [p.seq, p.event.kind])).toEqual([[0, "shown"]]);
+    expect(errors).toEqual([`progress ${ID1}: "snoozed" does not fit a message action; not sent`]);
+    expect(api.log.filter((l) => l.startsWith("progress"))).toEqual([`progress ${ID1} shown`]);
   });
 });

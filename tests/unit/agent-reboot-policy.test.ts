@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import {
   policyExecuteLimitSeconds,
+  progressKindFits,
   RebootData,
   resolveRebootPolicy,
   type ProgressEvent,
@@ -71,7 +72,11 @@ async function run(
     policy,
     progress: o.progress ?? initialProgress(),
     save: (p) => saved.push(p),
-    emit: (e) => events.push(e),
+    emit: (e) => {
+      // Every path below also proves the runner never emits a kind agent.progress refuses for a reboot.
+      if (!progressKindFits("reboot", e.kind)) throw new Error(`a reboot may not report "${e.kind}"`);
+      events.push(e);
+    },
     desktop: {
       rebootPrompt: async (r) => {
         prompts.push({ ...r, at: now });

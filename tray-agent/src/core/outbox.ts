@@ -3,7 +3,7 @@
 // the journal is settled: a relaunch or a reboot that happened is reported, a reboot that never
 // happened is an error, a reboot still waiting for its user resumes. The connection loop (agent.ts)
 // calls in here; nothing here talks to the desktop.
-import type { ProgressEvent } from "../../../server/contract/index.ts";
+import { progressKindFits, type ProgressEvent } from "../../../server/contract/index.ts";
 import { classifyFailure, errorCodeOf, type AgentApi } from "./api.ts";
 import type { Journal, JournalEntry } from "./journal.ts";
 import type { Logger } from "./log.ts";
@@ -62,6 +62,12 @@ export class Outbox {
   emit(actionId: string, event: ProgressEvent): void {
     const e = this.d.journal.get(actionId);
     if (!e) return;
+    // The server refuses a kind that does not fit the action's type (contract progressKindsByType):
+    // an executor that tried would be a bug, so it is logged and never sent (nor journaled).
+    if (!progressKindFits(e.type, event.kind)) {
+      this.d.log.error(`progress ${actionId}: "${event.kind}" does not fit a ${e.type} action; not sent`);
+      return;
+    }
     this.d.log.info(`progress ${actionId}: ${event.kind}`, event);
     if (this.unsupported) return;
     const seq = e.nextSeq ?? 0;
