@@ -6,6 +6,9 @@ const bool = z
   .enum(["1", "0", "true", "false", "yes", "no"])
   .transform((v) => v === "1" || v === "true" || v === "yes");
 
+/** More processes than this on one host only add contention (each holds PG_POOL_MAX connections). */
+export const MAX_WORKERS = 64;
+
 const ConfigSchema = z.object({
   DASHFLEET_DB: z.string().min(1).default("data/fleet.db"),
   /** postgres://… selects PostgreSQL (docs/deploy.md); unset, the SQLite file at DASHFLEET_DB. */
@@ -64,6 +67,13 @@ const ConfigSchema = z.object({
   DASHFLEET_RETAIN_SESSIONS_DAYS: z.coerce.number().int().min(0).default(0),
   /** How often the retention job runs (0: never; tests drive it by hand). */
   DASHFLEET_RETAIN_EVERY_SECONDS: z.coerce.number().int().min(0).default(300),
+  /** Server processes on this host (server/cluster.ts); more than 1 needs PostgreSQL. */
+  DASHFLEET_WORKERS: z
+    .string()
+    .regex(/^\s*[1-9][0-9]*\s*$/, "must be a whole number of server processes, 1 or more")
+    .transform(Number)
+    .pipe(z.number().max(MAX_WORKERS, `must be at most ${MAX_WORKERS}`))
+    .default(1),
 });
 
 /** The parsed configuration. */
@@ -88,6 +98,8 @@ export type Config = {
     streamsPerMachine: number;
     streamsPerProcess: number;
   };
+  /** Server processes (DASHFLEET_WORKERS): 1 runs no cluster; more fork workers sharing the port. */
+  workers: number;
   retention: {
     rawHours: number;
     fiveMinuteDays: number;
@@ -107,6 +119,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new Error(`Invalid configuration:\n${lines.join("\n")}`);
   }
   const c = parsed.data;
+  // Several processes on one SQLite file are refused rather than left to fail under load: SQLite has
+  // one writer, and this server makes its writes safe by running them one at a time in-process
+  // (server/serialAdapter.ts). Across processes that queue becomes SQLite's file lock, so every writer
+  // would wait up to the busy timeout and fail with SQLITE_BUSY at a burst; the incremental-vacuum
+  // connection and start-up VACUUM assume no other writer; and wake-ups and cache invalidations
+  // between processes travel over PostgreSQL LISTEN/NOTIFY. One process already uses SQLite's one writer fully.
+  if (c.DASHFLEET_WORKERS > 1 && !c.DASHFLEET_DATABASE_URL)
+    throw new Error(
+      `Invalid configuration:\n  DASHFLEET_WORKERS: ${c.DASHFLEET_WORKERS} server processes need PostgreSQL (set DASHFLEET_DATABASE_URL=postgres://…, see docs/deploy.md); with SQLite (DASHFLEET_DB) run one process: SQLite has a single writer and the server serializes its writes inside one process`,
+    );
   return {
     dbFile: path.resolve(c.DASHFLEET_DB),
     databaseUrl: c.DASHFLEET_DATABASE_URL,
@@ -120,6 +142,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     executeLimitSeconds: c.DASHFLEET_EXECUTE_LIMIT_SECONDS,
     reportIntervalSeconds: c.DASHFLEET_REPORT_INTERVAL_SECONDS,
     maxBodyBytes: c.DASHFLEET_MAX_BODY_BYTES,
+    workers: c.DASHFLEET_WORKERS,
     limits: {
       queuePerMinute: c.DASHFLEET_QUEUE_PER_MINUTE,
       agentPerMinute: c.DASHFLEET_AGENT_PER_MINUTE,

@@ -96,7 +96,8 @@ export function createHttpServer(deps: AppDeps): http.Server {
         res.end(JSON.stringify({ error: "Internal server error" }));
       });
     } else if (url === "/healthz") {
-      res.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}');
+      // The pid tells apart the processes of DASHFLEET_WORKERS behind one port (tests, operators).
+      res.writeHead(200, { "content-type": "application/json" }).end(`{"ok":true,"pid":${process.pid}}`);
     } else {
       serveStatic(req, res);
     }

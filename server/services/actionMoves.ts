@@ -7,6 +7,7 @@ import { setImmediate as yieldToRequests } from "node:timers/promises";
 import type { Deps } from "../context.ts";
 import { canMove, type ActionStatus } from "../contract/statuses.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
+import { takeSweepTurn } from "../db/advisory.ts";
 
 export type Tx = Prisma.TransactionClient;
 
@@ -154,7 +155,8 @@ export async function sweepActions(
   ];
   for (const step of steps) {
     for (;;) {
-      const seen = await db.$transaction((tx) => step(tx));
+      // Several server processes on PostgreSQL: one sweep transaction at a time (server/db/advisory.ts).
+      const seen = await db.$transaction(async (tx) => ((await takeSweepTurn(tx)) ? step(tx) : 0));
       if (seen < batch) break;
       await yieldToRequests();
     }

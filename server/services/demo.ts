@@ -7,7 +7,7 @@ import { setLegacyAgents } from "./orgs.ts";
 export const DEMO_EMAIL = "admin@demo.local";
 
 /** Creates the demo org if the database has no organization yet; prints its credentials once. */
-export async function ensureDemoOrg(deps: AppDeps, url: string): Promise<void> {
+export async function ensureDemoOrg(deps: Pick<AppDeps, "db" | "clock">, url: string): Promise<void> {
   if ((await deps.db.organization.count()) > 0) return;
   const password = randomBytes(9).toString("base64url");
   const org = await createOrganization(deps.db, deps.clock, {

@@ -4,9 +4,11 @@
 // freed pages back to the file system with incremental vacuum. Everything runs in small transactions
 // with a yield between them: the job shares SQLite's single writer (server/serialAdapter.ts) with
 // every request, so one batch at a time keeps a request's wait to about one batch.
+// On PostgreSQL with several server processes, one process runs a round at a time (RetentionLeader).
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import type Database from "better-sqlite3";
+import pg from "pg";
 import type { Logger } from "pino";
 import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
@@ -46,12 +48,14 @@ export type RetentionRound = {
   /** Wall time of the round, and of its longest single batch (the most a request waited for the writer). */
   ms: number;
   longestBatchMs: number;
+  /** True when another server process held the retention lock, so this one did nothing. */
+  skipped?: boolean;
 };
 
 type JobDeps = {
   db: Db;
   clock: Clock;
-  config: Pick<Config, "retention" | "dbFile">;
+  config: Pick<Config, "retention" | "dbFile"> & Partial<Pick<Config, "databaseUrl">>;
   log: Pick<Logger, "info" | "warn" | "error">;
 };
 
@@ -70,6 +74,7 @@ export class RetentionJob {
   #running: Promise<RetentionRound> | null = null;
   #stopping = false;
   #longestBatchMs = 0;
+  #lost: () => boolean = () => false;
   /** The connection incremental vacuum runs on (see reclaimFreePages), opened at the first use. */
   #vacuumDb: Database.Database | null = null;
 
@@ -114,7 +119,22 @@ export class RetentionJob {
   }
 
   async #round(): Promise<RetentionRound> {
+    const { databaseUrl } = this.#deps.config;
+    if (!databaseUrl || dialectOf(this.#deps.db) !== "postgresql") return this.#work(() => false);
+    const leader = await RetentionLeader.acquire(databaseUrl);
+    // Another process is running this round (the usual case for all processes but one): not logged.
+    if (!leader) return { ...emptyRound(), skipped: true };
+    try {
+      return await this.#work(() => leader.lost);
+    } finally {
+      await leader.release();
+    }
+  }
+
+  /** One round's work; stops early (after its current batch) when `lost()` turns true. */
+  async #work(lost: () => boolean): Promise<RetentionRound> {
     const { db, clock, config, log } = this.#deps;
+    this.#lost = lost;
     const r = config.retention;
     const started = performance.now();
     this.#longestBatchMs = 0;
@@ -179,7 +199,7 @@ export class RetentionJob {
   /** Repeats one batch until it does less than a full batch (or the job stops), yielding in between. */
   async #batches(batch: () => Promise<number>, full: number): Promise<number> {
     let total = 0;
-    while (!this.#stopping) {
+    while (!this.#stopping && !this.#lost()) {
       const t0 = performance.now();
       const n = await batch();
       this.#longestBatchMs = Math.max(this.#longestBatchMs, performance.now() - t0);
@@ -188,6 +208,67 @@ export class RetentionJob {
       await yieldToRequests();
     }
     return total;
+  }
+}
+
+function emptyRound(): RetentionRound {
+  const pruned = { raw: 0, fiveMinute: 0, hourly: 0, actions: 0, sessions: 0, audit: 0 };
+  return { rolledUp: 0, pruned, vacuumedPages: 0, ms: 0, longestBatchMs: 0 };
+}
+
+/** Advisory lock key of the retention leader (any constant bigint, distinct from the migration runner's). */
+export const RETENTION_LOCK_KEY = "4473426167";
+
+/**
+ * The retention lock on PostgreSQL: a session-level advisory lock held on a connection of its own for
+ * the length of one round, so with several server processes (DASHFLEET_WORKERS, several hosts) exactly
+ * one runs a round at a time and the others skip theirs. Why one at a time: the rollup's mark is
+ * moved with a conditional UPDATE, so of two rounds at once one fails every batch it races ("rollup mark
+ * moved", logged as a failed round, counted nothing twice but done again), both prune the same rows,
+ * and N processes multiply the work by N for nothing; one round at a time does it once. Why a session lock on
+ * its own connection, not a transaction lock: a round is many small transactions (so requests never
+ * wait long), and the pool hands each to any connection. A killed leader's connection closes and
+ * PostgreSQL drops its lock, so the next process's next round runs. If the lock's connection breaks
+ * mid-round, `lost` turns true and the round stops after its current batch (every step is safe to
+ * repeat). Taking the lock per round, not for the life of the process, means no standing leader to
+ * fail over: whichever process's timer fires first runs the round.
+ */
+export class RetentionLeader {
+  #lost = false;
+
+  private constructor(private readonly client: pg.Client) {
+    const lose = () => (this.#lost = true);
+    client.on("error", lose);
+    client.on("end", lose);
+  }
+
+  /** Takes the lock if no other session holds it; null when another process is running a round. */
+  static async acquire(url: string): Promise<RetentionLeader | null> {
+    const client = new pg.Client({ connectionString: url, application_name: "dashfleet-retention" });
+    client.on("error", () => undefined); // a dropped connection ends the round (lost), never the process
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ got: boolean }>(
+        `SELECT pg_try_advisory_lock(${RETENTION_LOCK_KEY}) AS got`,
+      );
+      if (rows[0]?.got) return new RetentionLeader(client);
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      throw err;
+    }
+    await client.end().catch(() => undefined);
+    return null;
+  }
+
+  /** True once the lock's connection broke (the lock may be someone else's now). */
+  get lost(): boolean {
+    return this.#lost;
+  }
+
+  /** Unlocks and closes the connection (closing alone would release it too). */
+  async release(): Promise<void> {
+    if (!this.#lost) await this.client.query(`SELECT pg_advisory_unlock(${RETENTION_LOCK_KEY})`).catch(() => undefined);
+    await this.client.end().catch(() => undefined);
   }
 }
 

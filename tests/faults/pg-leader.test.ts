@@ -1,0 +1,148 @@
+// One retention round and one sweep transaction at a time across server processes on PostgreSQL
+// (server/services/retention.ts RetentionLeader, server/db/advisory.ts): a process finding the lock
+// held skips its turn, a leader killed mid-round (its connection gone without an unlock) leaves no
+// stale lock behind, and two processes' rounds racing each other never fail nor count a report twice.
+import pg from "pg";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { systemClock } from "../../server/clock.ts";
+import { loadConfig } from "../../server/config.ts";
+import { SWEEP_LOCK_KEY, takeSweepTurn } from "../../server/db/advisory.ts";
+import { openDb, type Db } from "../../server/db.ts";
+import { RETENTION_LOCK_KEY, RetentionJob } from "../../server/services/retention.ts";
+import { startPgCluster, type PgCluster } from "../helpers/pg.ts";
+import { enroll, startTestServer, type TestServer } from "../helpers/server.ts";
+
+let cluster: PgCluster;
+let url: string;
+let server: TestServer;
+let machineRef: string;
+/** A second "process": its own Prisma client (own pool) on the same database. */
+let otherDb: Db;
+
+const job = (db: Db) =>
+  new RetentionJob({
+    db,
+    clock: systemClock,
+    config: loadConfig({ DASHFLEET_DATABASE_URL: url, DASHFLEET_RETAIN_EVERY_SECONDS: "0" }),
+    log: pino({ level: "silent" }),
+  });
+
+/** A session holding `key`, as another server process would. */
+async function holder(key: string): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: url });
+  c.on("error", () => undefined);
+  await c.connect();
+  const { rows } = await c.query<{ got: boolean }>(`SELECT pg_try_advisory_lock(${key}) AS got`);
+  expect(rows[0]?.got).toBe(true);
+  return c;
+}
+
+/** Ends a session the way SIGKILL ends a process: the socket closes, no unlock is ever sent. */
+async function killSession(c: pg.Client): Promise<void> {
+  const pid = (c as unknown as { processID: number }).processID;
+  (c as unknown as { connection: { stream: { destroy: () => void } } }).connection.stream.destroy();
+  // The server notices the closed socket and ends the backend (and its locks) shortly after.
+  const probe = new pg.Client({ connectionString: url });
+  await probe.connect();
+  try {
+    for (let i = 0; i < 100; i++) {
+      const { rows } = await probe.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [pid]);
+      if (rows.length === 0) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error("the killed session's backend did not end");
+  } finally {
+    await probe.end();
+  }
+}
+
+async function insertReports(n: number): Promise<void> {
+  const at = new Date(Date.now() - 60_000);
+  await server.deps.db.metricReport.createMany({
+    data: Array.from({ length: n }, (_, i) => ({ machineRef, at, cpu: i % 100, memory: 50, disk: 60, uptime: 1 })),
+  });
+}
+
+beforeAll(async () => {
+  cluster = await startPgCluster();
+  url = await cluster.createDatabase();
+  server = await startTestServer({ env: { DASHFLEET_DATABASE_URL: url, DASHFLEET_RETAIN_EVERY_SECONDS: "0" } });
+  const org = await server.createOrg();
+  await enroll(server, org.agentKey, "leader-1");
+  machineRef = (await server.deps.db.machine.findFirstOrThrow({ select: { id: true } })).id;
+  otherDb = await openDb(url);
+}, 120_000);
+
+afterAll(async () => {
+  await otherDb?.$disconnect();
+  await server?.stop();
+  await cluster?.stop();
+});
+
+describe("retention rounds across processes on PostgreSQL", () => {
+  it("skips its round while another process holds the lock, and runs once the holder is killed", async () => {
+    await insertReports(10);
+    const other = await holder(RETENTION_LOCK_KEY);
+    const skipped = await job(server.deps.db).runOnce();
+    expect(skipped.skipped).toBe(true);
+    expect(skipped.rolledUp).toBe(0);
+    await killSession(other);
+    const ran = await job(server.deps.db).runOnce();
+    expect(ran.skipped).toBeUndefined();
+    expect(ran.rolledUp).toBe(10);
+  });
+
+  it("releases the lock after its round (the next round anywhere runs)", async () => {
+    await insertReports(5);
+    expect((await job(otherDb).runOnce()).rolledUp).toBe(5);
+    const check = await holder(RETENTION_LOCK_KEY); // would fail if a round had left it held
+    await check.end();
+  });
+
+  it("two processes' rounds at once: none fails, every report is counted exactly once (6 rounds)", async () => {
+    const a = job(server.deps.db);
+    const b = job(otherDb);
+    let inserted = 0;
+    let skips = 0;
+    for (let round = 0; round < 6; round++) {
+      await insertReports(2500);
+      inserted += 2500;
+      // The rollup works in batches of 1,000: a round spans several transactions, so the two overlap.
+      const rounds = await Promise.all([a.runOnce(), b.runOnce()]);
+      skips += rounds.filter((r) => r.skipped).length;
+      expect(rounds.filter((r) => !r.skipped).length).toBeGreaterThanOrEqual(1);
+    }
+    // Anything a skipped round left is rolled up by the next one.
+    while ((await a.runOnce()).rolledUp > 0);
+    const [sum] = await server.deps.db.$queryRawUnsafe<{ n: bigint }[]>(
+      `SELECT COALESCE(SUM("samples"), 0) AS n FROM "MetricRollup" WHERE "resolution" = '5m'`,
+    );
+    expect(Number(sum?.n)).toBe(inserted + 15);
+    expect(skips).toBeGreaterThan(0); // the rounds did meet
+  }, 60_000);
+});
+
+describe("sweeps across processes on PostgreSQL", () => {
+  it("one sweep transaction at a time: a second one skips its turn until the first commits", async () => {
+    const db = server.deps.db;
+    await db.$transaction(async (tx) => {
+      expect(await takeSweepTurn(tx)).toBe(true);
+      // Another process's sweep transaction, meanwhile:
+      expect(await otherDb.$transaction((other) => takeSweepTurn(other))).toBe(false);
+    });
+    // Committed: the lock went with the transaction.
+    expect(await otherDb.$transaction((other) => takeSweepTurn(other))).toBe(true);
+  });
+
+  it("a killed sweeper's lock goes with its connection", async () => {
+    const c = new pg.Client({ connectionString: url });
+    c.on("error", () => undefined);
+    await c.connect();
+    await c.query("BEGIN");
+    await c.query(`SELECT pg_advisory_xact_lock(${SWEEP_LOCK_KEY})`);
+    expect(await otherDb.$transaction((other) => takeSweepTurn(other))).toBe(false);
+    await killSession(c);
+    expect(await otherDb.$transaction((other) => takeSweepTurn(other))).toBe(true);
+  });
+});
