@@ -15,7 +15,7 @@ export type Services = {
   /** Open push streams per machine token and per process (capped). */
   streams: StreamRegistry;
   limiter: RateLimiter;
-  /** Password guesses per (address, email) and per address, with backoff. */
+  /** Password guesses per (address, email) and per address, with backoff (shared on PostgreSQL). */
   loginLimits: LoginLimits;
   /** In-memory index of machines with deliverable work, and wake-ups for waiting agents. */
   dispatch: ActionDispatch;
@@ -40,7 +40,10 @@ export async function createServices(db: Db, clock: Clock, config: Config): Prom
     principals,
     streams,
     limiter: new RateLimiter(clock),
-    loginLimits: new LoginLimits({ failuresPerWindow: config.limits.loginPerMinute }),
+    // On PostgreSQL the sign-in limits are shared by every process on the database (loginLimits.ts).
+    loginLimits: config.databaseUrl
+      ? await LoginLimits.shared({ failuresPerWindow: config.limits.loginPerMinute, databaseUrl: config.databaseUrl })
+      : new LoginLimits({ failuresPerWindow: config.limits.loginPerMinute }),
     dispatch,
     queue,
   };

@@ -2,10 +2,30 @@
 // from anywhere, so guesses are counted per (address, email) and per address instead, each with a
 // backoff that doubles every time the limit is hit again within a day. A third party at another
 // address cannot lock the victim out; an attacker at one address gets ever slower.
-// Built on rate-limiter-flexible's in-memory limiter (a maintained library): the limits are per
-// process (several server processes multiply them by their count, see the README).
-import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
+// Built on rate-limiter-flexible (a maintained library). On SQLite (one process) the counters are in
+// memory. On PostgreSQL, where several server processes and hosts share one database, they are in
+// the database (RateLimiterPostgres, table `dashfleet_rate_limits`, created by the library), so N
+// processes do not give a guesser N times the budget.
+import { createHash } from "node:crypto";
+import pg from "pg";
+import {
+  RateLimiterMemory,
+  RateLimiterPostgres,
+  RateLimiterRes,
+  type RateLimiterAbstract,
+} from "rate-limiter-flexible";
 import { rateLimited } from "../domain/errors.ts";
+
+/** The table of shared counters on PostgreSQL (key, points, expire); the library creates it if missing. */
+export const SHARED_LIMITS_TABLE = "dashfleet_rate_limits";
+/** Connections of the dedicated pool the shared limiters use (sign-ins are rare; they wait for one). */
+const SHARED_POOL_MAX = 2;
+
+/** Builds one counter: a name (key prefix), a budget of points and its window in seconds. */
+type LimiterFactory = (keyPrefix: string, points: number, duration: number) => RateLimiterAbstract;
+
+const inMemory: LimiterFactory = (keyPrefix, points, duration) =>
+  new RateLimiterMemory({ keyPrefix, points, duration });
 
 /** A blocked key waits this long the first time, doubling on each further block within a day. */
 const FIRST_BLOCK_SECONDS = 60;
@@ -26,22 +46,80 @@ export type LoginLimitOptions = {
 };
 
 export class LoginLimits {
-  readonly #pair: RateLimiterMemory;
-  readonly #address: RateLimiterMemory;
+  readonly #pair: RateLimiterAbstract;
+  readonly #address: RateLimiterAbstract;
   /** How many times a key was blocked within the strike window: the backoff's exponent. */
-  readonly #strikes: RateLimiterMemory;
+  readonly #strikes: RateLimiterAbstract;
   readonly #firstBlock: number;
+  readonly #close: () => Promise<void>;
 
-  constructor(opts: LoginLimitOptions) {
+  /** In-memory limits (one process); `make` builds the counters elsewhere (see `shared`). */
+  constructor(opts: LoginLimitOptions, make: LimiterFactory = inMemory, close: () => Promise<void> = async () => {}) {
     const duration = opts.windowSeconds ?? 60;
     this.#firstBlock = opts.firstBlockSeconds ?? FIRST_BLOCK_SECONDS;
-    this.#pair = new RateLimiterMemory({ keyPrefix: "login-pair", points: opts.failuresPerWindow, duration });
-    this.#address = new RateLimiterMemory({
-      keyPrefix: "login-address",
-      points: opts.failuresPerWindow * ADDRESS_FACTOR,
-      duration,
+    this.#pair = make("login-pair", opts.failuresPerWindow, duration);
+    this.#address = make("login-address", opts.failuresPerWindow * ADDRESS_FACTOR, duration);
+    this.#strikes = make("login-strikes", 64, STRIKE_WINDOW_SECONDS);
+    this.#close = close;
+  }
+
+  /**
+   * Limits shared by every process on one PostgreSQL database: the counters live in
+   * SHARED_LIMITS_TABLE, reached through a small pool of its own (the Prisma adapter's pool is not
+   * reachable from here). Idle connections close after a few seconds, so the pool holds nothing open
+   * between sign-ins and never keeps a stopping process alive.
+   */
+  static async shared(opts: LoginLimitOptions & { databaseUrl: string }): Promise<LoginLimits> {
+    const pool = new pg.Pool({
+      connectionString: opts.databaseUrl,
+      max: SHARED_POOL_MAX,
+      idleTimeoutMillis: 5_000,
+      allowExitOnIdle: true,
     });
-    this.#strikes = new RateLimiterMemory({ keyPrefix: "login-strikes", points: 64, duration: STRIKE_WINDOW_SECONDS });
+    // An idle connection cut by the database (a restart, a failover) is only dropped from the pool; the
+    // next sign-in opens another. Without a listener the pool's "error" event would end the process.
+    pool.on("error", () => {});
+    // Expired rows are deleted by one timer (the library's, hourly leftovers every 5 minutes), not one per counter.
+    let first = true;
+    const make: LimiterFactory = (keyPrefix, points, duration) => {
+      const clearExpiredByTimeout = first;
+      first = false;
+      return new RateLimiterPostgres({
+        storeClient: pool,
+        storeType: "pool",
+        tableName: SHARED_LIMITS_TABLE,
+        tableCreated: true,
+        clearExpiredByTimeout,
+        keyPrefix,
+        points,
+        duration,
+      });
+    };
+    try {
+      // The library's own table (it handles two processes creating it at once), created before first use.
+      await new Promise<void>((resolve, reject) => {
+        new RateLimiterPostgres(
+          {
+            storeClient: pool,
+            storeType: "pool",
+            tableName: SHARED_LIMITS_TABLE,
+            clearExpiredByTimeout: false,
+            points: 1,
+            duration: 1,
+          },
+          (err?: Error) => (err ? reject(err) : resolve()),
+        );
+      });
+    } catch (err) {
+      await pool.end();
+      throw err;
+    }
+    return new LoginLimits(opts, make, () => pool.end());
+  }
+
+  /** Releases the shared limits' connections (nothing to do in memory). */
+  close(): Promise<void> {
+    return this.#close();
   }
 
   /**
@@ -69,14 +147,14 @@ export class LoginLimits {
   }
 
   /** Blocks `key` for the first block doubled per earlier block within a day; returns the seconds. */
-  async #block(limiter: RateLimiterMemory, key: string): Promise<number> {
-    const strikes = await this.#strikes.penalty(`${limiter.keyPrefix}:${key}`);
+  async #block(limiter: RateLimiterAbstract, key: string): Promise<number> {
+    const strikes = await this.#strikes.penalty(hashed(`${limiter.keyPrefix}:${key}`));
     const seconds = Math.min(MAX_BLOCK_SECONDS, this.#firstBlock * 2 ** Math.min(strikes.consumedPoints - 1, 16));
     await limiter.block(key, seconds);
     return seconds;
   }
 
-  async #refuse(limiter: RateLimiterMemory, key: string, res: unknown): Promise<Error> {
+  async #refuse(limiter: RateLimiterAbstract, key: string, res: unknown): Promise<Error> {
     if (!(res instanceof RateLimiterRes)) return res instanceof Error ? res : new Error(String(res));
     // The first refusal of a window starts a block (with backoff); later ones report what is left.
     if (res.consumedPoints === limiter.points + 1) return refusal((await this.#block(limiter, key)) * 1000);
@@ -84,8 +162,16 @@ export class LoginLimits {
   }
 }
 
+/**
+ * Keys are hashed: an (address, email) pair can be longer than the shared table's varchar(255) key,
+ * and the table then holds no email addresses in clear.
+ */
+function hashed(key: string): string {
+  return createHash("sha256").update(key).digest("base64url");
+}
+
 function pairKey(ip: string, email: string): string {
-  return `${ip}\n${email}`;
+  return hashed(`${ip}\n${email}`);
 }
 
 function refusal(msBeforeNext: number) {
