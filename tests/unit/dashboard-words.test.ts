@@ -1,12 +1,15 @@
 // The console's one module of human words: every status, user choice and health band has words (no
-// raw code reaches the page), and zod's default validation texts are rewritten into sentences.
+// raw code reaches the page), and zod's default validation texts are rewritten into sentences; the same
+// in French through the console's translator (ICU plurals, French number grouping and typography).
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
 import { z } from "zod";
 import { actionStatuses, ActionSpec, UserChoice } from "../../server/contract/index.ts";
+import { consoleTranslator } from "../../dashboard/src/lib/i18n/index.ts";
 import {
+  actionTypeWord,
   actionTypeWords,
   actorFilter,
   actorWord,
@@ -14,10 +17,20 @@ import {
   auditWord,
   bulkJobTitle,
   errorWords,
+  eventKindWord,
   fieldWord,
+  healthReasonWord,
+  healthWord,
   healthWords,
   issueWords,
+  machinesWord,
+  onlineWord,
+  postponedWords,
+  progressWords,
+  sentWords,
+  statusExplanation,
   statusExplanations,
+  statusWord,
   statusWords,
   userChoiceWord,
   userChoiceWords,
@@ -144,7 +157,6 @@ describe("validation messages in words", () => {
 
 describe("agent progress in words", () => {
   test("each progress kind reads as a sentence; unknown shapes give nothing", async () => {
-    const { progressWords } = await import("../../dashboard/src/lib/words.ts");
     const at = "2026-11-25T12:00:00.000Z";
     expect(progressWords({ kind: "snoozed", at, until: "2026-11-25T14:30:00.000Z", n: 2, max: 3 })).toMatch(
       /^Postponed by the user until \d\d:\d\d \(2 of 3\)$/,
@@ -158,5 +170,110 @@ describe("agent progress in words", () => {
     expect(progressWords({ kind: "shown", at, snoozesLeft: 1 })).toBe("Shown to the user, 1 postponement left");
     expect(progressWords({ kind: "something-new", at })).toBe("");
     expect(progressWords(null)).toBe("");
+  });
+});
+
+describe("the same words in French (the console's translator)", () => {
+  const fr = consoleTranslator("fr");
+
+  test("statuses, choices, types, health and online state have French words, never the English ones", () => {
+    for (const s of actionStatuses) {
+      expect(statusWord(s, fr)).not.toBe(statusWord(s));
+      expect(statusExplanation(s, fr)).not.toBe(statusExplanation(s));
+    }
+    expect(statusWord("executing", fr)).toBe("En cours");
+    expect(statusWord("unknown", fr)).toBe("Issue inconnue");
+    for (const c of UserChoice.options) expect(userChoiceWord(c, fr)).not.toBe(userChoiceWord(c));
+    expect(userChoiceWord("postponed-max", fr)).toBe("l'utilisateur a reporté autant de fois que permis");
+    expect(userChoiceWord("some-future-choice", fr)).toBe("l'utilisateur a répondu");
+    expect(actionTypeWord("reboot", fr)).toBe("Redémarrage");
+    expect(actionTypeWord("__proto__", fr)).toBe("Action");
+    expect(healthWord("nodata", fr)).toBe("Aucune donnée");
+    expect(onlineWord(true, fr)).toBe("En ligne");
+    expect(onlineWord(null, fr)).toBe("Inconnu");
+    expect(eventKindWord("came-back", fr)).toBe("La machine est revenue");
+    expect(eventKindWord("something-new", fr)).toBe("something-new");
+  });
+
+  test("counts use ICU plurals and French number grouping", () => {
+    expect(bulkJobTitle("message", 1, fr)).toBe("Message pour 1 machine");
+    expect(bulkJobTitle("reboot", 100000, fr)).toBe("Redémarrage pour 100\u202f000 machines");
+    expect(machinesWord(2, fr)).toBe("2 machines");
+    expect(postponedWords(1)).toBe("postponed 1 time");
+    expect(postponedWords(3)).toBe("postponed 3 times");
+    expect(sentWords("reboot", { countdownSeconds: 60, maxSnoozes: 1, deadlineSeconds: 3600 }, fr)).toBe(
+      "compte à rebours de 60 s, jusqu'à 1 report, avec une échéance",
+    );
+    expect(sentWords("reboot", { countdownSeconds: 60, maxPostpones: 3 }, fr)).toBe(
+      "compte à rebours de 60 s, jusqu'à 3 reports",
+    );
+  });
+
+  test("audit actions, actors and fields in French; the actor filter understands both languages", () => {
+    for (const a of auditActions) expect(auditWord(a, fr)).not.toBe(auditWord(a));
+    expect(auditWord("keys.revoke", fr)).toBe("A révoqué une clé");
+    expect(actorWord("key:CI robot", fr)).toBe("clé CI robot");
+    expect(actorWord("cli", fr)).toBe("ligne de commande");
+    for (const actor of ["user:ana@example.com", "key:CI robot", "cli"]) {
+      expect(actorFilter(actorWord(actor, fr), fr)).toBe(actor);
+      expect(actorFilter(actorWord(actor), fr)).toBe(actor); // typed in English in a French console
+    }
+    expect(fieldWord("data.countdownSeconds", fr)).toBe("Compte à rebours");
+    expect(fieldWord("labels.3", fr)).toBe("Étiquettes");
+  });
+
+  test("validation messages in French: zod's texts and the contract's own", () => {
+    const messageOf = (schema: z.ZodType, value: unknown) => {
+      const r = schema.safeParse(value);
+      if (r.success) throw new Error("expected a failure");
+      return r.error.issues[0]!.message;
+    };
+    expect(issueWords(messageOf(z.number().int().min(10), 5), fr)).toBe("Doit valoir au moins 10");
+    expect(issueWords(messageOf(z.number().max(3600), 9000), fr)).toBe("Doit valoir au plus 3600");
+    expect(issueWords(messageOf(z.string().min(1), ""), fr)).toBe("Obligatoire");
+    expect(issueWords(messageOf(z.string().min(3), "ab"), fr)).toBe("Au moins 3 caractères");
+    expect(issueWords(messageOf(z.string().max(1), "ab"), fr)).toBe("1 caractère au plus");
+    expect(issueWords(messageOf(z.array(z.string()).max(500), Array(501).fill("a")), fr)).toBe("500 éléments au plus");
+    expect(issueWords(messageOf(z.number(), "x"), fr)).toBe("Doit être un nombre");
+    expect(issueWords(messageOf(z.enum(["a", "b"]), "c"), fr)).toBe("Ne fait pas partie des choix");
+    expect(issueWords("message is required", fr)).toBe("Le message est obligatoire");
+    expect(issueWords("snooze options must differ", fr)).toBe("Les durées de report doivent être différentes");
+    expect(
+      errorWords("data.message: message is required; data.countdownSeconds: Too small: expected number to be >=10", fr),
+    ).toBe("Message\u00a0: le message est obligatoire\u202f; Compte à rebours\u00a0: doit valoir au moins 10");
+    // Every issue of the action form's schema reads in French: none is the English text.
+    for (const input of [
+      { type: "reboot", data: { countdownSeconds: 5, maxPostpones: 3 } },
+      { type: "message", data: { message: "" } },
+      { type: "message", data: { message: "x".repeat(5000) } },
+    ]) {
+      const r = ActionSpec.safeParse(input);
+      for (const i of r.error!.issues) expect(issueWords(i.message, fr)).not.toBe(issueWords(i.message));
+    }
+  });
+
+  test("the server's health reasons and the agent's progress in French", () => {
+    expect(healthReasonWord("CPU 98 % over the last 3 reports", fr)).toBe(
+      "Processeur à 98\u00a0% sur les 3 derniers rapports",
+    );
+    expect(healthReasonWord("Memory 91 % in the latest report", fr)).toBe(
+      "Mémoire à 91\u00a0% dans le dernier rapport",
+    );
+    expect(healthReasonWord("Disk 97 % full", fr)).toBe("Disque plein à 97\u00a0%");
+    expect(healthReasonWord("High load together: CPU 75 %, memory 80 %", fr)).toBe(
+      "Charge élevée sur plusieurs points\u00a0: Processeur 75\u00a0%, mémoire 80\u00a0%",
+    );
+    expect(healthReasonWord("CPU 98 % over the last 3 reports")).toBe("CPU 98 % over the last 3 reports");
+    expect(healthReasonWord("Something new", fr)).toBe("Something new");
+    const at = "2026-11-25T12:00:00.000Z";
+    expect(progressWords({ kind: "snoozed", at, until: "2026-11-25T14:30:00.000Z", n: 2, max: 3 }, fr)).toMatch(
+      /^Reportée par l'utilisateur jusqu'à \d\d:\d\d \(2 sur 3\)$/,
+    );
+    expect(progressWords({ kind: "shown", at, snoozesLeft: 2 }, fr)).toBe(
+      "Affichée à l'utilisateur, 2 reports restants",
+    );
+    expect(progressWords({ kind: "restarting", at, choice: "no-user" }, fr)).toBe(
+      "Redémarrage\u00a0: personne n'était connecté",
+    );
   });
 });

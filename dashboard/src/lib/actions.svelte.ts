@@ -7,10 +7,11 @@ import {
   type QueueSpec,
 } from "../../../server/contract/index.ts";
 import { errorCodeOf, handleError, type FieldErrors } from "./errors.ts";
+import { language } from "./language.svelte.ts";
 import type { Target } from "./fleet.svelte.ts";
 import { toasts } from "./toasts.svelte.ts";
 import { trpc, type RouterOutputs } from "./trpc.ts";
-import { actionTypeWords, count, statusWords } from "./words.ts";
+import { actionTypeWord, machinesWord, statusWord } from "./words.ts";
 
 export type ActionView = RouterOutputs["actions"]["list"]["items"][number];
 
@@ -111,7 +112,7 @@ export async function sendAction(
     if (target.kind === "machines" && target.machines.length === 1) {
       const m = target.machines[0]!;
       await trpc.actions.queue.mutate({ machineId: m.machineId, ...spec, expiresInSeconds });
-      toasts.push("success", `${label(spec.type)} sent to ${m.name} · ${m.machineId}`);
+      toasts.push("success", language.t("send.sentTo", { type: label(spec.type), to: `${m.name} · ${m.machineId}` }));
       return { done: true };
     }
     const r = await trpc.bulk.create.mutate({
@@ -122,10 +123,13 @@ export async function sendAction(
       ...spec,
       expiresInSeconds,
     });
-    toasts.push("success", `${label(spec.type)} sent to ${count(r.count, "machine")}`);
+    toasts.push(
+      "success",
+      language.t("send.sentTo", { type: label(spec.type), to: machinesWord(r.count, language.t) }),
+    );
     return { bulkId: r.bulkId, count: r.count };
   } catch (err) {
-    const fields = handleError(err, "Sending the action");
+    const fields = handleError(err, language.t("send.sending"));
     return fields ? { fields } : { fields: {} };
   }
 }
@@ -137,17 +141,19 @@ export async function cancelAction(id: string): Promise<boolean> {
     toasts.push(
       "info",
       r.status === "cancelled"
-        ? "Action cancelled"
-        : `The action is already ${statusWords[r.status as ActionStatus].toLowerCase()}`,
+        ? language.t("send.cancelled")
+        : language.t("send.already", {
+            status: statusWord(r.status, language.t).toLowerCase(),
+          }),
     );
     return r.status === "cancelled";
   } catch (err) {
-    handleError(err, "Cancelling");
+    handleError(err, language.t("send.cancelling"));
     return false;
   }
 }
 
-/** Human name of an action type. */
+/** Human name of an action type, in the console's language. */
 export function label(type: ActionSpec["type"]): string {
-  return actionTypeWords[type];
+  return actionTypeWord(type, language.t);
 }

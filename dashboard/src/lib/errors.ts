@@ -1,7 +1,8 @@
 // One error path for the console: turns a failed call into a toast by its tRPC code, and hands
-// BAD_REQUEST field issues back to the form that shows them inline.
+// BAD_REQUEST field issues back to the form that shows them inline. Words in the console's language.
 import { TRPCClientError } from "@trpc/client";
 import type { ZodError } from "zod";
+import { language } from "./language.svelte.ts";
 import { toasts } from "./toasts.svelte.ts";
 import { errorWords, issueWords } from "./words.ts";
 
@@ -11,7 +12,7 @@ export type FieldErrors = Record<string, string>;
 /** A zod error's issues as field errors (the first message for each field), for checks before sending. */
 export function fieldErrors(error: ZodError): FieldErrors {
   const fields: FieldErrors = {};
-  for (const i of error.issues) fields[i.path.map(String).join(".") || "form"] ??= issueWords(i.message);
+  for (const i of error.issues) fields[i.path.map(String).join(".") || "form"] ??= issueWords(i.message, language.t);
   return fields;
 }
 
@@ -37,9 +38,12 @@ export function errorCodeOf(err: unknown): string | null {
  * Reports an error. Returns field errors when the server named bad fields (the caller shows them
  * next to the inputs, so no toast); otherwise shows a toast and returns null.
  */
-export function handleError(err: unknown, what = "That"): FieldErrors | null {
+export function handleError(err: unknown, what?: string): FieldErrors | null {
+  const t = language.t;
+  what ??= t("errors.that");
+  const words = (message: string) => errorWords(message, t);
   if (!(err instanceof TRPCClientError)) {
-    toasts.push("error", `${what} failed: ${err instanceof Error ? err.message : String(err)}`);
+    toasts.push("error", t("errors.failed", { what, detail: err instanceof Error ? err.message : String(err) }));
     return null;
   }
   const data = err.data as ErrorData | undefined;
@@ -48,43 +52,40 @@ export function handleError(err: unknown, what = "That"): FieldErrors | null {
       const issues = data.fieldIssues ?? [];
       if (issues.length) {
         const fields: FieldErrors = {};
-        for (const i of issues) fields[i.path || "form"] ??= issueWords(i.message);
+        for (const i of issues) fields[i.path || "form"] ??= issueWords(i.message, t);
         return fields;
       }
-      toasts.push("error", errorWords(err.message));
+      toasts.push("error", words(err.message));
       return null;
     }
     case "UNAUTHORIZED":
       // Several polls fail at once when a session ends: say it once.
-      if (onUnauthorized()) toasts.push("info", "Your session has ended. Please sign in again.");
+      if (onUnauthorized()) toasts.push("info", t("errors.sessionEnded"));
       return null;
     case "FORBIDDEN":
-      toasts.push("error", `Not allowed: ${errorWords(err.message)}`);
+      toasts.push("error", t("errors.notAllowed", { detail: words(err.message) }));
       return null;
     case "TOO_MANY_REQUESTS":
       toasts.push(
         "error",
-        `${err.message ? errorWords(err.message).replace(/\.?$/, ".") : "Too many requests."}${data.retryAfterSeconds ? ` Try again in ${data.retryAfterSeconds} s.` : ""}`,
+        `${err.message ? words(err.message).replace(/\.?$/, ".") : t("errors.tooMany")}${data.retryAfterSeconds ? ` ${t("errors.retryIn", { n: data.retryAfterSeconds })}` : ""}`,
       );
       return null;
     case "NOT_FOUND":
     case "CONFLICT":
     case "PAYLOAD_TOO_LARGE":
-      toasts.push("error", errorWords(err.message));
+      toasts.push("error", words(err.message));
       return null;
     case "SERVICE_UNAVAILABLE":
-      toasts.push(
-        "error",
-        `${what} failed: the server is busy or cannot write right now. Nothing was lost; try again.`,
-      );
+      toasts.push("error", t("errors.busy", { what }));
       return null;
     case "INTERNAL_SERVER_ERROR":
-      toasts.push("error", `${what} failed on the server. Try again.`);
+      toasts.push("error", t("errors.internal", { what }));
       return null;
     default:
       toasts.push(
         "error",
-        data?.code ? `${what} failed: ${errorWords(err.message)}` : "Cannot reach the server. Check your connection.",
+        data?.code ? t("errors.failed", { what, detail: words(err.message) }) : t("errors.unreachable"),
       );
       return null;
   }

@@ -11,6 +11,7 @@ import {
   type FleetFilter,
   type FleetQueryInput,
 } from "../../../server/contract/index.ts";
+import { english, type ConsoleTranslator } from "./i18n/index.ts";
 
 export type FleetColumn = (typeof fleetColumns)[number];
 /** Columns shown until the user picks others. */
@@ -104,13 +105,12 @@ export function isFiltered(f: FleetFilter): boolean {
 }
 
 /** A filter in words, for the Actions dialog and bulk chips: "online, critical, labels web + eu, “db”". */
-export function describeFilter(f: FleetFilter): string {
+export function describeFilter(f: FleetFilter, t: ConsoleTranslator = english): string {
   const parts: string[] = [];
-  if (f.online !== undefined) parts.push(f.online ? "online" : "offline");
-  if (f.health)
-    parts.push({ good: "healthy", degraded: "degraded", critical: "critical", nodata: "no data" }[f.health]);
-  if (f.os) parts.push(`OS “${f.os}”`);
-  if (f.labels?.length) parts.push(`label${f.labels.length > 1 ? "s" : ""} ${f.labels.join(" + ")}`);
-  if (f.search) parts.push(`matching “${f.search}”`);
-  return parts.length ? parts.join(", ") : "every machine";
+  if (f.online !== undefined) parts.push(f.online ? t("filter.online") : t("filter.offline"));
+  if (f.health) parts.push(t(`filter.health.${f.health}`));
+  if (f.os) parts.push(t("filter.os", { os: f.os }));
+  if (f.labels?.length) parts.push(t("filter.labels", { n: f.labels.length, labels: f.labels.join(" + ") }));
+  if (f.search) parts.push(t("filter.search", { search: f.search }));
+  return parts.length ? parts.join(", ") : t("filter.every");
 }

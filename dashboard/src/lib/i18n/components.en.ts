@@ -398,4 +398,6 @@ export const componentsEn = {
   "legacy.risk":
     "This organization accepts the original agent protocol: anyone holding its agent key can poll, acknowledge and report actions for any machine id, so one leaked key speaks for the whole fleet.",
   "legacy.off": "Turn it off once every agent uses its own machine token:",
+  "healthBadge.aria": "Health: {band}",
+  "healthBadge.ariaScore": "Health: {band}, {n} of 100",
 } as const;

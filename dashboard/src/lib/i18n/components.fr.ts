@@ -172,7 +172,7 @@ export const componentsFr: Record<keyof typeof componentsEn, string> = {
     "{what} a échoué : le serveur est occupé ou ne peut pas écrire pour l'instant. Rien n'est perdu ; réessayez.",
   "errors.internal": "{what} a échoué sur le serveur. Réessayez.",
   "errors.unreachable": "Impossible de joindre le serveur. Vérifiez votre connexion.",
-  "send.sentTo": "{type} envoyé à {to}",
+  "send.sentTo": "Envoi à {to}\u00a0: {type}",
   "send.sending": "L'envoi de l'action",
   "send.cancelled": "Action annulée",
   "send.already": "L'action est déjà {status}",
@@ -377,4 +377,6 @@ export const componentsFr: Record<keyof typeof componentsEn, string> = {
   "legacy.risk":
     "Cette organisation accepte le protocole d'origine des agents : quiconque détient sa clé d'agent peut interroger, accuser réception et rendre compte des actions de n'importe quelle machine, si bien qu'une seule clé divulguée parle pour tout le parc.",
   "legacy.off": "Désactivez-le dès que chaque agent utilise son propre jeton de machine :",
+  "healthBadge.aria": "Santé : {band}",
+  "healthBadge.ariaScore": "Santé : {band}, {n} sur 100",
 };
