@@ -3,9 +3,11 @@
 // keys (checked by the type system). End-user words the agent already has (urgency, durations,
 // "Restart now") come from the agent's catalogues (tray-agent/src/core/i18n), never copied here.
 import { componentsEn } from "./components.en.ts";
+import { pagesEn } from "./pages.en.ts";
 
 export const en = {
   ...componentsEn,
+  ...pagesEn,
   "language.label": "Language",
   "live.waitingUser": "waiting for the user",
   "live.snoozed": "snoozed {n} of {max}",

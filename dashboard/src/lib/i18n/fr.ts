@@ -1,9 +1,11 @@
 // Textes de la console en français (ICU MessageFormat) : mêmes clés que en.ts.
 import { componentsFr } from "./components.fr.ts";
+import { pagesFr } from "./pages.fr.ts";
 import type { ConsoleKey } from "./en.ts";
 
 export const fr: Record<ConsoleKey, string> = {
   ...componentsFr,
+  ...pagesFr,
   "language.label": "Langue",
   "live.waitingUser": "en attente de l'utilisateur",
   "live.snoozed": "reporté {n} sur {max}",

@@ -60,8 +60,6 @@ export const pagesEn = {
   "action.partOfBulk": "part of a bulk job",
   "action.sent": "Sent",
   "action.user": "User",
-  "action.afterPostponing": "{n, plural, one {, after postponing # time} other {, after postponing # times}}",
-  "action.progress": "Progress reported by the agent",
 
   "activity.sub": "Every action sent to the fleet, newest first. Statuses update live.",
   "activity.filter": "Filter actions",

@@ -61,8 +61,6 @@ export const pagesFr: Record<PagesKey, string> = {
   "action.partOfBulk": "fait partie d'un envoi groupé",
   "action.sent": "Contenu",
   "action.user": "Utilisateur",
-  "action.afterPostponing": "{n, plural, one {, après # report} other {, après # reports}}",
-  "action.progress": "Progression signalée par l'agent",
 
   "activity.sub":
     "Toutes les actions envoyées au parc, les plus récentes d'abord. Les statuts se mettent à jour en direct.",
