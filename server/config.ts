@@ -1,4 +1,5 @@
 // Configuration: parsed once from the environment with zod at start-up. Nothing else reads process.env.
+import net from "node:net";
 import path from "node:path";
 import { z } from "zod";
 
@@ -67,6 +68,21 @@ const ConfigSchema = z.object({
   DASHFLEET_RETAIN_SESSIONS_DAYS: z.coerce.number().int().min(0).default(0),
   /** How often the retention job runs (0: never; tests drive it by hand). */
   DASHFLEET_RETAIN_EVERY_SECONDS: z.coerce.number().int().min(0).default(300),
+  /**
+   * Reverse proxies whose X-Forwarded-For is believed (comma-separated IP addresses, e.g. 127.0.0.1,::1).
+   * Unset, the client address is the connection's peer: behind a proxy every client would share the
+   * proxy's address, and with it the per-address sign-in and enrollment limits.
+   */
+  DASHFLEET_TRUSTED_PROXIES: z
+    .string()
+    .default("")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((a) => a.trim())
+        .filter(Boolean),
+    )
+    .refine((list) => list.every((a) => net.isIP(a) !== 0), "must be IP addresses separated by commas"),
   /** Server processes on this host (server/cluster.ts); more than 1 needs PostgreSQL. */
   DASHFLEET_WORKERS: z
     .string()
@@ -100,6 +116,8 @@ export type Config = {
   };
   /** Server processes (DASHFLEET_WORKERS): 1 runs no cluster; more fork workers sharing the port. */
   workers: number;
+  /** Proxies whose X-Forwarded-For names the client (DASHFLEET_TRUSTED_PROXIES); empty: none. */
+  trustedProxies: string[];
   retention: {
     rawHours: number;
     fiveMinuteDays: number;
@@ -143,6 +161,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     reportIntervalSeconds: c.DASHFLEET_REPORT_INTERVAL_SECONDS,
     maxBodyBytes: c.DASHFLEET_MAX_BODY_BYTES,
     workers: c.DASHFLEET_WORKERS,
+    trustedProxies: c.DASHFLEET_TRUSTED_PROXIES,
     limits: {
       queuePerMinute: c.DASHFLEET_QUEUE_PER_MINUTE,
       agentPerMinute: c.DASHFLEET_AGENT_PER_MINUTE,

@@ -1,5 +1,6 @@
 // Builds the tRPC context from an HTTP request: Bearer key or machine token, else the session cookie.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import net from "node:net";
 import type { AppDeps, Context, Principal } from "../context.ts";
 import { readCookie, SESSION_COOKIE } from "./cookies.ts";
 
@@ -25,8 +26,26 @@ export function bearerOf(req: IncomingMessage): string | null {
   return m?.[1] ?? null;
 }
 
-export function clientIp(req: IncomingMessage): string {
-  return req.socket.remoteAddress ?? "unknown";
+/**
+ * The client's address: the connection's peer, unless the peer is a trusted reverse proxy
+ * (DASHFLEET_TRUSTED_PROXIES); then the right-most X-Forwarded-For entry that is not itself a trusted
+ * proxy (entries to its left are whatever the client chose to send, so they are never believed).
+ */
+export function clientIp(req: IncomingMessage, trustedProxies: readonly string[] = []): string {
+  const peer = plainIp(req.socket.remoteAddress ?? "unknown");
+  if (trustedProxies.length === 0 || !trustedProxies.includes(peer)) return peer;
+  const header = req.headers["x-forwarded-for"];
+  const hops = (Array.isArray(header) ? header.join(",") : (header ?? ""))
+    .split(",")
+    .map((h) => plainIp(h.trim()))
+    .filter((h) => net.isIP(h) !== 0);
+  for (let i = hops.length - 1; i >= 0; i--) if (!trustedProxies.includes(hops[i]!)) return hops[i]!;
+  return hops[0] ?? peer;
+}
+
+/** An IPv4 client on a dual-stack socket shows as ::ffff:a.b.c.d; it is a.b.c.d. */
+function plainIp(ip: string): string {
+  return ip.startsWith("::ffff:") && net.isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
 }
 
 /** Resolves the principal of a request. Cookies count only for same-site requests. */
@@ -44,7 +63,7 @@ export async function createHttpContext(deps: AppDeps, req: IncomingMessage, res
     ...deps,
     principal: await principalOf(deps, req),
     req: {
-      ip: clientIp(req),
+      ip: clientIp(req, deps.config.trustedProxies),
       sessionToken: readCookie(req.headers.cookie, SESSION_COOKIE),
       setCookie: (c) => {
         cookies.push(c);
