@@ -167,6 +167,34 @@ export const Branding = z
   .strict();
 export type Branding = z.infer<typeof Branding>;
 
+/**
+ * agent.branding input (optional: without it the answer is the plain Branding). `etag`: the one the
+ * agent holds, from its last answer; absent on a first fetch.
+ */
+export const BrandingQuery = z.object({ etag: z.string().max(64).optional() }).strict();
+export type BrandingQuery = z.infer<typeof BrandingQuery>;
+
+/**
+ * agent.branding answer to an agent that sent a BrandingQuery: the branding and its etag. When the
+ * etag is the one the agent sent, the logo (the only heavy part, up to 64 KB) is left out: the agent
+ * keeps what it holds.
+ */
+export const BrandingAnswer = Branding.extend({ etag: z.string().min(1).max(64) });
+export type BrandingAnswer = z.infer<typeof BrandingAnswer>;
+
+/**
+ * The image type of a logo by its magic bytes (PNG, JPEG or WebP), or null; the declared type is never
+ * trusted. The one rule, used by the server when an owner uploads a logo and by the agent before it
+ * shows one.
+ */
+export function logoTypeOf(bytes: Uint8Array): "image/png" | "image/jpeg" | "image/webp" | null {
+  const at = (i: number, ...b: number[]) => b.every((v, j) => bytes[i + j] === v);
+  if (at(0, 0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return "image/png";
+  if (at(0, 0xff, 0xd8, 0xff)) return "image/jpeg";
+  if (at(0, 0x52, 0x49, 0x46, 0x46) && at(8, 0x57, 0x45, 0x42, 0x50)) return "image/webp"; // RIFF....WEBP
+  return null;
+}
+
 const IsoTime = z.iso.datetime({ offset: true });
 
 /**

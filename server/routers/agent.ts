@@ -5,6 +5,7 @@
 import { z } from "zod";
 import {
   AckInput,
+  BrandingQuery,
   EnrollInput,
   MachineId,
   MachineIdentity,
@@ -173,6 +174,13 @@ export const agentRouter = router({
     return recordProgress(ctx, ctx.machine, input);
   }),
 
-  /** The organisation's branding for the end-user windows (contract Branding: name, support text, logo). */
-  branding: machineProcedure.query(({ ctx }) => brandingForMachine(ctx.db, ctx.machine.orgId)),
+  /**
+   * The organisation's branding for the end-user windows (contract Branding: name, support text, logo).
+   * With {etag?} (the agent): BrandingAnswer, the logo left out while the agent's etag is current.
+   */
+  branding: machineProcedure
+    .input(BrandingQuery.optional())
+    .query(({ ctx, input }) =>
+      input ? brandingForMachine(ctx.db, ctx.machine.orgId, input) : brandingForMachine(ctx.db, ctx.machine.orgId),
+    ),
 });

@@ -3,12 +3,16 @@
 // place a queued action's data is completed: org defaults merged under the admin's fields, then
 // validated once with the contract's schema, so every queue path (tRPC, bulk, REST) stores the same.
 import type { Clock } from "../clock.ts";
+import { createHash } from "node:crypto";
 import {
   Branding,
+  logoTypeOf,
   LOGO_MAX_BYTES,
   RebootDefaults,
   RebootPolicy,
   type ActionSpec,
+  type BrandingAnswer,
+  type BrandingQuery,
   type LogoType,
   type SettingsUpdate,
 } from "../contract/index.ts";
@@ -29,15 +33,6 @@ export type OrgSettings = {
     logoBytes: number | null;
   };
 };
-
-/** The image type of `bytes` by its magic numbers, or null. The declared type is never trusted. */
-export function sniffLogo(bytes: Uint8Array): LogoType | null {
-  const at = (i: number, ...b: number[]) => b.every((v, j) => bytes[i + j] === v);
-  if (at(0, 0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return "image/png";
-  if (at(0, 0xff, 0xd8, 0xff)) return "image/jpeg";
-  if (at(0, 0x52, 0x49, 0x46, 0x46) && at(8, 0x57, 0x45, 0x42, 0x50)) return "image/webp"; // RIFF....WEBP
-  return null;
-}
 
 /** Parses stored defaults (a bad row reads as "none": it was validated on the way in). */
 function storedDefaults(json: string | null): RebootDefaults | null {
@@ -90,7 +85,7 @@ function checkLogo(base64: string): { bytes: Uint8Array<ArrayBuffer>; type: Logo
   const bytes = new Uint8Array(Buffer.from(base64, "base64"));
   if (bytes.length === 0) throw invalid("branding.logoBase64", "the logo is empty");
   if (bytes.length > LOGO_MAX_BYTES) throw invalid("branding.logoBase64", "the logo is larger than 64 KB");
-  const type = sniffLogo(bytes);
+  const type = logoTypeOf(bytes); // by its magic bytes (the contract's rule, shared with the agent)
   if (!type) throw invalid("branding.logoBase64", "the logo must be a PNG, JPEG or WebP image");
   return { bytes, type };
 }
@@ -151,16 +146,36 @@ export async function updateSettings(db: Db, clock: Clock, who: Actor, input: Se
   return getSettings(db, who.orgId);
 }
 
-/** What the agent's windows show (the contract's Branding): the brand name, or the org's name. */
-export async function brandingForMachine(db: Db, orgId: string): Promise<Branding> {
+/**
+ * What the agent's windows show (the contract's Branding): the brand name, or the org's name. With a
+ * query (the agent's), the answer carries an etag, a hash of what it shows, and leaves the logo out
+ * when the agent already holds that etag. One primary-key read and a hash of at most 64 KB: cheap
+ * enough for every machine every few minutes, with nothing cached that several processes would have
+ * to invalidate (see tray-agent/src/core/branding.ts for why the agent asks this way).
+ */
+export function brandingForMachine(db: Db, orgId: string): Promise<Branding>;
+export function brandingForMachine(db: Db, orgId: string, query: BrandingQuery): Promise<BrandingAnswer>;
+export async function brandingForMachine(
+  db: Db,
+  orgId: string,
+  query?: BrandingQuery,
+): Promise<Branding | BrandingAnswer> {
   const org = await db.organization.findUnique({ where: { id: orgId }, select: settingsSelect });
   if (!org) throw notFound("No such organization");
   const logo = dataUrl(org.logoType, org.logo);
-  return Branding.parse({
+  const branding = Branding.parse({
     orgName: (org.brandName ?? org.name).slice(0, 80),
     ...(org.supportText ? { supportText: org.supportText } : {}),
     ...(logo ? { logoDataUrl: logo } : {}),
   });
+  if (!query) return branding;
+  const etag = createHash("sha256")
+    .update(JSON.stringify([branding.orgName, branding.supportText ?? null, branding.logoDataUrl ?? null]))
+    .digest("base64url")
+    .slice(0, 22);
+  if (query.etag !== etag) return { ...branding, etag };
+  const { logoDataUrl: _unchanged, ...light } = branding;
+  return { ...light, etag };
 }
 
 /**

@@ -3,6 +3,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import type { Branding } from "../../server/contract/index.ts";
 import type { AgentConfig } from "../../tray-agent/src/core/config.ts";
 import type {
   Desktop,
@@ -70,6 +71,11 @@ export class FakeDesktop implements Desktop {
   }
   setTrayState(s: TrayState) {
     this.trayStates.push(s);
+  }
+  /** Every branding the core handed to the windows, in order. */
+  readonly brandings: (Branding | null)[] = [];
+  setBranding(b: Branding | null) {
+    this.brandings.push(b);
   }
   count(kind: Call["kind"]) {
     return this.calls.filter((c) => c.kind === kind).length;

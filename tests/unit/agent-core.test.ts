@@ -5,7 +5,12 @@ import fs from "node:fs";
 import path from "node:path";
 import { TRPCClientError } from "@trpc/client";
 import { afterEach, describe, expect, it } from "vitest";
-import { progressKindFits, type MachineIdentity, type ProgressInput } from "../../server/contract/index.ts";
+import {
+  progressKindFits,
+  type BrandingAnswer,
+  type MachineIdentity,
+  type ProgressInput,
+} from "../../server/contract/index.ts";
 import { Agent, type AgentOptions } from "../../tray-agent/src/core/agent.ts";
 import type { AgentApi } from "../../tray-agent/src/core/api.ts";
 import { backoffDelay } from "../../tray-agent/src/core/backoff.ts";
@@ -33,6 +38,10 @@ class FakeApi implements AgentApi {
   /** An older server: agent.progress does not exist. */
   progressMissing = false;
   enrolled: { identity: MachineIdentity; currentToken: string | undefined }[] = [];
+  /** What agent.branding answers (the logo left out when the agent sends this etag), or throws. */
+  brandingAnswer: BrandingAnswer | Error = { orgName: "Fake Org", etag: "etag-1" };
+  /** The etag sent with each branding ask. */
+  brandingAsked: (string | null)[] = [];
   constructor(private readonly token: () => string | null) {}
   private check(what: string) {
     this.log.push(what);
@@ -62,6 +71,13 @@ class FakeApi implements AgentApi {
     this.check(`result ${i.actionId}`);
     this.results.push(i);
     return { status: i.status, duplicate: false };
+  }
+  async branding(etag: string | null): Promise<BrandingAnswer> {
+    this.check("branding");
+    this.brandingAsked.push(etag);
+    if (this.brandingAnswer instanceof Error) throw this.brandingAnswer;
+    const { logoDataUrl, ...rest } = this.brandingAnswer;
+    return etag === rest.etag ? rest : { ...rest, ...(logoDataUrl ? { logoDataUrl } : {}) };
   }
   async progress(i: ProgressInput) {
     this.check(`progress ${i.actionId} ${i.event.kind}`);
@@ -104,6 +120,7 @@ function makeAgent(
     push?: AgentOptions["push"];
     executors?: AgentOptions["executors"];
     log?: AgentOptions["log"];
+    brandingRefreshMs?: number;
   } = {},
 ) {
   let api!: FakeApi;
@@ -128,6 +145,7 @@ function makeAgent(
     push: opts.push,
     executors: opts.executors,
     log: opts.log,
+    brandingRefreshMs: opts.brandingRefreshMs,
   });
   agents.push(agent);
   return { agent, api, desktop, dataDir, waits };
@@ -582,5 +600,50 @@ describe("agent core (fake server)", () => {
     expect(api.progressed.map((p) => [p.seq, p.event.kind])).toEqual([[0, "shown"]]);
     expect(errors).toEqual([`progress ${ID1}: "snoozed" does not fit a message action; not sent`]);
     expect(api.log.filter((l) => l.startsWith("progress"))).toEqual([`progress ${ID1} shown`]);
+  });
+
+  it("asks the branding once enrolled, hands it to the windows, and asks again with its etag only when the refresh is due", async () => {
+    const PNG_URL = `data:image/png;base64,${fs.readFileSync(path.resolve(import.meta.dirname, "../../tray-agent/assets/tray-connected.png")).toString("base64")}`;
+    const { agent, api, desktop, dataDir } = makeAgent();
+    api.brandingAnswer = { orgName: "Acme IT", logoDataUrl: PNG_URL, etag: "e1" };
+    void agent.run();
+    await waitFor(() => desktop.brandings.length === 1, "the branding");
+    expect(desktop.brandings).toEqual([{ orgName: "Acme IT", logoDataUrl: PNG_URL }]);
+    expect(agent.branding()).toEqual({ orgName: "Acme IT", logoDataUrl: PNG_URL });
+    // Asked after enrollment, before the first report.
+    expect(api.log.slice(0, 3)).toEqual(["enroll", "branding", "report"]);
+    // Several loop turns (wake-ups) later, the 15-minute refresh is not due: asked once.
+    for (let i = 0; i < 3; i++) {
+      const polls = api.log.filter((l) => l === "poll").length;
+      agent.wake();
+      await waitFor(() => api.log.filter((l) => l === "poll").length > polls, "a poll");
+    }
+    expect(api.brandingAsked).toEqual([null]);
+    await agent.stop();
+
+    // Next start with a short refresh: the cached branding first, then asks carrying its etag (no logo back).
+    const again = makeAgent({ dataDir, brandingRefreshMs: 30 });
+    again.api.brandingAnswer = { orgName: "Acme IT", logoDataUrl: PNG_URL, etag: "e1" };
+    void again.agent.run();
+    await waitFor(() => again.api.brandingAsked.length >= 3, "three asks");
+    expect(new Set(again.api.brandingAsked)).toEqual(new Set(["e1"]));
+    expect(again.desktop.brandings).toEqual([{ orgName: "Acme IT", logoDataUrl: PNG_URL }]);
+  });
+
+  it("restarted while the server is down: the windows get the cached branding at once", async () => {
+    const dataDir = tempDataDir();
+    const first = makeAgent({ dataDir });
+    first.api.brandingAnswer = { orgName: "Cached Org", supportText: "Call 4242", etag: "e9" };
+    void first.agent.run();
+    await waitFor(() => first.desktop.brandings.length === 1, "the branding");
+    await first.agent.stop();
+    expect(fs.statSync(path.join(dataDir, "branding.json")).mode & 0o777).toBe(0o600);
+
+    const desktop = new FakeDesktop();
+    const second = makeAgent({ dataDir, desktop });
+    second.api.down = true;
+    void second.agent.run();
+    await waitFor(() => second.agent.getState().connection === "offline", "offline");
+    expect(desktop.brandings).toEqual([{ orgName: "Cached Org", supportText: "Call 4242" }]);
   });
 });

@@ -1,7 +1,8 @@
 // The agent: enrolls once, reports metrics, claims actions, acknowledges each before running it, runs
 // it through an executor and reports the result. Every step is journaled first (journal.ts), so after
 // a server outage, a kill, a restart or a reboot each result is delivered once and no action runs twice.
-// What it owes the server (progress events, results) and the start-up settling live in outbox.ts.
+// What it owes the server (progress events, results) and the start-up settling live in outbox.ts; the
+// organisation's branding for the windows (asked, cached, checked) in branding.ts.
 // Timers go through an injected clock and sleep, so tests drive the loop without waiting.
 import os from "node:os";
 import {
@@ -10,11 +11,13 @@ import {
   RESULT_MAX,
   resolveRebootPolicy,
   type ActionOutcome,
+  type Branding,
   type MachineIdentity,
   type MetricReport,
 } from "../../../server/contract/index.ts";
 import { classifyFailure, createAgentApi, errorCodeOf, type AgentApi } from "./api.ts";
 import { backoffDelay, sleep as realSleep, type Sleep } from "./backoff.ts";
+import { BrandingKeeper } from "./branding.ts";
 import {
   ConfigError,
   deriveMachineId,
@@ -49,6 +52,8 @@ export type AgentOptions = {
   uptimeSeconds?: () => number;
   /** Optional push channel, started after enrollment; it only wakes the poller (see push.ts). */
   push?: (onWake: () => void, ctx: { serverUrl: string; machineToken: string }) => { close(): void };
+  /** How often the organisation's branding is asked again (default 15 min; see branding.ts). */
+  brandingRefreshMs?: number;
 };
 
 const MAX_RECENT = 10;
@@ -70,6 +75,7 @@ export class Agent {
   private readonly opts: AgentOptions;
   private readonly t: Translator;
   private readonly outbox: Outbox;
+  private readonly brandingKeeper: BrandingKeeper;
 
   private machineId: string | null = null;
   private machineToken: string | null = null;
@@ -120,6 +126,15 @@ export class Agent {
       uptimeSeconds: opts.uptimeSeconds ?? os.uptime,
       wake: () => this.wake(),
     });
+    this.brandingKeeper = new BrandingKeeper({
+      dataDir: this.cfg.dataDir,
+      server: this.cfg.server,
+      fallback: this.cfg.branding,
+      log: this.log,
+      now: this.now,
+      apply: (b) => this.desktop.setBranding?.(b),
+      refreshMs: opts.brandingRefreshMs,
+    });
   }
 
   /** Runs until stop(). Resolves when stopped. */
@@ -128,6 +143,8 @@ export class Agent {
       // A second agent on the same data folder would share its token and journal: refuse to start.
       this.lock = lockDataDir(this.cfg.dataDir);
       try {
+        // Windows opened before the server answers (a replayed reboot, an outage) are branded too.
+        this.brandingKeeper.load();
         await this.main();
       } finally {
         this.lock.release();
@@ -161,6 +178,11 @@ export class Agent {
 
   getState(): TrayState {
     return structuredClone(this.state);
+  }
+
+  /** The branding the windows show now (server, cache or config file; null if none is known). */
+  branding(): Branding | null {
+    return structuredClone(this.brandingKeeper.current());
   }
 
   /** Called on every state change (the tray). Returns an unsubscribe function. */
@@ -199,12 +221,15 @@ export class Agent {
     this.kickWorker();
     let nextReport = 0;
     let nextPoll = 0;
+    let nextBranding = 0;
     while (!this.stopped) {
       let polling = false;
       try {
         await this.ensureEnrolled();
         if (this.stopped) break;
         const t = this.now().getTime();
+        // Never throws: a server without it, or a failed ask, leaves the branding the windows have.
+        if (t >= nextBranding) nextBranding = t + (await this.brandingKeeper.refresh(this.api));
         if (!this.state.paused && t >= nextReport) {
           await this.sendReport();
           nextReport = t + this.cfg.intervalSeconds * 1000;
@@ -230,6 +255,7 @@ export class Agent {
         continue;
       }
       if (this.wakeRequested || this.stopped) continue;
+      // The branding's refresh rides on the next report or poll (no wake-up of its own: it is not urgent).
       const due = Math.min(this.state.paused ? Infinity : nextReport, nextPoll);
       const wait = Math.max(0, due - this.now().getTime());
       this.wakeCtrl = new AbortController();

@@ -1,8 +1,9 @@
-// The agent's view of the server: the five agent.* procedures over tRPC (httpLink), with a request
+// The agent's view of the server: the agent.* procedures it calls over tRPC (httpLink), with a request
 // timeout, and a classification of failures the agent loop acts on.
 import { createTRPCClient, httpLink, TRPCClientError } from "@trpc/client";
 import type {
   ActionOutcome,
+  BrandingAnswer,
   MachineIdentity,
   MetricReport,
   ProgressInput,
@@ -33,6 +34,8 @@ export interface AgentApi {
   }): Promise<{ duplicate: boolean }>;
   /** One progress event of an action waiting for its user (idempotent by seq). */
   progress(input: ProgressInput): Promise<unknown>;
+  /** The organisation's branding; without its logo when `etag` (the held one) is still current. */
+  branding(etag: string | null): Promise<BrandingAnswer>;
 }
 
 /** Per-request timeout: a hung connection must not stall the agent. */
@@ -67,6 +70,8 @@ export function createAgentApi(serverUrl: string, token: () => string | null): A
     // An older server has no agent.progress: it answers NOT_FOUND ("no procedure"), which the agent
     // logs once and then stops sending (the results still carry what happened).
     progress: (input) => client.agent.progress.mutate(input),
+    // The input makes the server answer with an etag (and no logo while it is current); see branding.ts.
+    branding: async (etag) => (await client.agent.branding.query(etag ? { etag } : {})) as BrandingAnswer,
   };
 }
 

@@ -39,7 +39,10 @@ export type AgentConfig = {
   push: boolean;
   /** Labels sent at enrollment (--labels a,b). */
   labels: string[];
-  /** The organisation's name and support text in the end-user windows (config file only). */
+  /**
+   * Branding from the config file (e.g. an installer's): only a fallback until the server's branding
+   * (agent.branding, cached in the data folder) is known; the owner's console setting wins (branding.ts).
+   */
   branding: Branding | null;
   /** Language of the end-user windows (--locale; default: the OS's). */
   locale: string | null;

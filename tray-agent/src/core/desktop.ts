@@ -1,7 +1,7 @@
 // The desktop port: everything the core asks of the user's desktop. The Electron shell implements it
 // with a tray, notifications and small windows; headless mode with the log and notify-send; tests with
 // a fake. The core never imports electron.
-import type { Urgency } from "../../../server/contract/index.ts";
+import type { Branding, Urgency } from "../../../server/contract/index.ts";
 import type { PromptAnswer } from "./rebootPolicy.ts";
 
 /** What the tray shows. */
@@ -68,4 +68,9 @@ export interface Desktop {
   reboot(): Promise<void>;
   /** The tray reflects the agent's state. */
   setTrayState(s: TrayState): void;
+  /**
+   * The organisation's branding for the windows opened from now on (checked by branding.ts: clean
+   * text, a logo re-encoded from validated image bytes). Optional: a desktop without windows ignores it.
+   */
+  setBranding?(b: Branding | null): void;
 }

@@ -84,7 +84,7 @@ export class ElectronDesktop implements Desktop {
   private tray: TrayService | null = null;
   private readonly timers: Timers;
   private readonly t: Translator;
-  private readonly branding: WindowBranding | null;
+  private branding: WindowBranding | null;
   private readonly now: () => Date;
 
   constructor(
@@ -198,6 +198,11 @@ export class ElectronDesktop implements Desktop {
 
   setTrayState(s: TrayState): void {
     this.tray?.update(s);
+  }
+
+  /** The organisation's branding (from the core: checked text, a re-encoded logo) for the next windows. */
+  setBranding(b: WindowBranding | null): void {
+    this.branding = b;
   }
 
   /** Opens a window for a request; resolves with the (validated) answer, or "closed". */

@@ -31,7 +31,7 @@
     if (req.branding.supportText) show("support", req.branding.supportText);
     if (
       typeof req.branding.logoDataUrl === "string" &&
-      /^data:image\/(png|jpeg);base64,/.test(req.branding.logoDataUrl)
+      /^data:image\/(png|jpeg|webp);base64,/.test(req.branding.logoDataUrl)
     ) {
       $("logo").src = req.branding.logoDataUrl;
       $("logo").hidden = false;
