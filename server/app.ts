@@ -35,7 +35,7 @@ export async function startServer(opts: { config: Config; clock?: Clock; log?: L
     log.warn({ bytes: vacuum.bytes, mode: vacuum.mode }, "database not switched to incremental vacuum (too large or busy): pruned pages are reused but not handed back (run VACUUM once offline)");
   // Rows from before indexed online/health state (or bulk-inserted by the bench): filled once, in batches.
   await backfillFleetState(db);
-  const services = await createServices(db, clock, config);
+  const services = await createServices(db, clock, config, log);
   const deps: AppDeps = { db, clock, config, log, services };
   const server = createHttpServer(deps);
   await new Promise<void>((resolve, reject) => {

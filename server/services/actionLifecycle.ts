@@ -63,9 +63,11 @@ export async function queueActions(
   const now = clock.now();
   const expiresAt = new Date(now.getTime() + (args.expiresInSeconds ?? DEFAULT_EXPIRES_IN_SECONDS) * 1000);
   const payload = JSON.stringify(args.spec.data);
-  const actions = wanted.map((machineId) => ({
+  // From the database on PostgreSQL (several processes), in order (services/dispatch.ts).
+  const seqs = await dispatch.takeSeqs(wanted.length);
+  const actions = wanted.map((machineId, i) => ({
     id: randomUUID(),
-    seq: dispatch.nextSeq(),
+    seq: seqs[i]!,
     orgId: who.orgId,
     machineRef: byId.get(machineId)!,
     type: args.spec.type,
@@ -91,7 +93,8 @@ export async function queueActions(
       at: now,
     }),
   });
-  for (const r of actions) dispatch.workAvailable(r.machineRef);
+  // The other processes were told inside the commit (queue.write): wake this one's streams.
+  dispatch.workQueued(actions.map((r) => r.machineRef));
   return actions.map((r) => r.id);
 }
 
@@ -128,7 +131,8 @@ export async function cancelAction(deps: Deps, who: Actor, id: string): Promise<
  * unresolved reboot. Each claim is a conditional UPDATE (status still pending), so of concurrent
  * claimers exactly one gets each action. The in-memory index answers empty polls without a query; it
  * is updated inside the claim's transaction, before its commit, so a queue call that commits after
- * this claim always marks the machine after this update, never before it (its mark cannot be lost).
+ * this claim always marks the machine after this update, never before it (its mark cannot be lost);
+ * one that commits while the claim runs, after its reads, is kept by the claim's watch (dispatch.ts).
  */
 export async function claimActions(deps: Deps, machineRef: string): Promise<DeliveredAction[]> {
   const { db, clock, config } = deps;
@@ -136,6 +140,8 @@ export async function claimActions(deps: Deps, machineRef: string): Promise<Deli
   if (!dispatch.mayHaveWork(machineRef)) return [];
   const now = clock.now();
   const leaseUntil = new Date(now.getTime() + config.leaseSeconds * 1000);
+  // Before any read: work queued (and heard) while this claim runs keeps the machine marked.
+  const watch = dispatch.beginClaim(machineRef);
   try {
     return await db.$transaction(async (tx) => {
       // PostgreSQL: claims of one machine take turns (server/db/locks.ts); SQLite is serialized already.
@@ -169,12 +175,12 @@ export async function claimActions(deps: Deps, machineRef: string): Promise<Deli
           if (c.type === "reboot") break;
         }
       }
-      dispatch.setNext(machineRef, await nextDue(tx, machineRef, now));
+      dispatch.setNext(machineRef, await nextDue(tx, machineRef, now), watch);
       return out;
     });
   } catch (err) {
     // The claim did not commit: whatever the index was told inside it, look again next poll.
-    dispatch.recheck(machineRef);
+    dispatch.recheck(machineRef, watch);
     throw err;
   }
 }

@@ -16,6 +16,7 @@ import {
   type FleetFilter,
 } from "../contract/index.ts";
 import { cast, dialectOf, jsonArrayRows, PG_UUID_V4_SQL } from "../db/dialect.ts";
+import { PG_NEXT_ACTION_SEQ } from "./dispatch.ts";
 import { lockRowsFor } from "../db/locks.ts";
 import { invalid, notFound } from "../domain/errors.ts";
 import type { AdminPrincipal } from "../trpc.ts";
@@ -112,16 +113,18 @@ export async function createBulk(
     "machineIds" in args.target
       ? { machineIds: [...new Set(args.target.machineIds)].slice(0, AUDIT_SAMPLE), count: refs.length }
       : { filter: args.target.filter };
-  // A contiguous block of the action sequence, taken synchronously: no other queue call interleaves.
-  const firstSeq = dispatch.nextSeq();
-  for (let i = 1; i < refs.length; i++) dispatch.nextSeq();
+  // Sequence numbers: on SQLite (one process) a contiguous block taken synchronously, no other queue
+  // call interleaves; on PostgreSQL each row takes nextval of the database sequence inside the INSERT
+  // (unique across processes; not necessarily contiguous, which nothing needs: see dispatch.ts).
+  const d = dialectOf(db);
+  const seqParams = d === "postgresql" ? [] : [dispatch.reserveSeqs(refs.length)];
+  const seqSql = d === "postgresql" ? PG_NEXT_ACTION_SEQ : `${cast(d, "?", "int")} + j."key"`;
   const detail = `queued by ${who.actor} (bulk ${bulkId})`;
   // One transaction: the job, its actions (INSERT … SELECT over a JSON array of the machines, so the
   // statement binds a handful of parameters whatever the count), their first events, the audit row.
   // Why not the queue's group commit: it exists so many small calls share one fsync; a bulk is one
   // large write, and binding its rows as parameters was the cost: 100,000 actions took 27 s through
   // 400-row INSERTs against about 3 s for this INSERT … SELECT (measured on this shared 2-core box).
-  const d = dialectOf(db);
   await db.$transaction(async (tx) => {
     await tx.bulkJob.create({
       data: {
@@ -138,9 +141,9 @@ export async function createBulk(
     });
     await tx.$executeRawUnsafe(
       `INSERT INTO "Action" ("id", "seq", "orgId", "machineRef", "type", "payload", "status", "createdBy", "createdAt", "expiresAt", "deliveryCount", "bulkId") ` +
-        `SELECT ${d === "postgresql" ? PG_UUID_V4_SQL : UUID_V4_SQL}, ${cast(d, "?", "int")} + j."key", ?, j."value", ?, ?, 'pending', ?, ` +
+        `SELECT ${d === "postgresql" ? PG_UUID_V4_SQL : UUID_V4_SQL}, ${seqSql}, ?, j."value", ?, ?, 'pending', ?, ` +
         `${cast(d, "?", "timestamp")}, ${cast(d, "?", "timestamp")}, 0, ? FROM ${jsonArrayRows(d, "?")}`,
-      firstSeq,
+      ...seqParams,
       who.orgId,
       args.spec.type,
       payload,
@@ -172,8 +175,11 @@ export async function createBulk(
       }),
       select: { id: true },
     });
+    // PostgreSQL: the wake-up of every other process, delivered exactly at this commit.
+    for (const notice of dispatch.announce(tx, refs)) await notice;
   });
-  for (const ref of refs) dispatch.workAvailable(ref);
+  // The other processes were told inside the commit (announce): wake this one's streams.
+  dispatch.workQueued(refs);
   return { bulkId, count: refs.length };
 }
 

@@ -1,46 +1,117 @@
 // In-memory index of which machines may have deliverable work, so that an empty poll (the
-// overwhelming case) costs no database query. It is rebuilt from the database at start and updated
-// by every change that can make work deliverable; when in doubt a machine is marked "check now",
-// which costs one query, never a lost action.
+// overwhelming case) costs no database query. It is a cache rebuilt from the database at start and
+// updated by every change that can make work deliverable; when in doubt a machine is marked "check
+// now", which costs one query, never a lost action.
+// Several server processes (PostgreSQL): a change made in one process reaches the others' indexes and
+// push streams over LISTEN/NOTIFY (server/db/pgNotify.ts), and action sequence numbers come from a
+// database sequence, so nothing that decides correctness lives only in one process's memory.
 import { EventEmitter } from "node:events";
 import type { Clock } from "../clock.ts";
 import type { Db } from "../db.ts";
 import { waitingStatuses } from "../contract/statuses.ts";
+import { dialectOf } from "../db/dialect.ts";
+import { notifyStatement, parseWorkPayload, WORK_CHANNEL, workPayloads, type PgListener } from "../db/pgNotify.ts";
 import { sweepActions } from "./actionMoves.ts";
+
+/**
+ * The next action sequence number on PostgreSQL, for use inside an INSERT (prisma/postgres/migrations
+ * …_action_seq). A bulk calls it once per row of its INSERT … SELECT: each row gets its own number in
+ * one statement, unique across processes. They need not be consecutive: seq orders the actions of one
+ * machine, and a bulk gives each machine one action.
+ */
+export const PG_NEXT_ACTION_SEQ = `nextval('"action_seq"')`;
+
+/** A claim in progress: set when the machine is marked meanwhile (a queue committed during the claim). */
+export type ClaimWatch = { marked: boolean };
+
+type Announcer = { listener: PgListener; pending: Set<string>; timer: NodeJS.Immediate | null };
 
 export class ActionDispatch {
   /** machineRef → earliest time (ms) at which it may have deliverable work. Absent: nothing to deliver. */
   readonly #due = new Map<string, number>();
   readonly #events = new EventEmitter();
+  /** Claims in progress per machine (see beginClaim). */
+  readonly #claims = new Map<string, Set<ClaimWatch>>();
+  /** SQLite only (one process): the last sequence number handed out. */
   #seq = 0;
+  readonly #pg: boolean;
+  readonly #announcer: Announcer | null;
+  #closed: Promise<void> = Promise.resolve();
 
+  /** @param listener PostgreSQL: this process's LISTEN connection (wake-ups to and from other processes). */
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
+    listener: PgListener | null = null,
   ) {
     this.#events.setMaxListeners(0);
+    this.#pg = dialectOf(db) === "postgresql";
+    this.#announcer = listener ? { listener, pending: new Set(), timer: null } : null;
+    if (listener) {
+      listener.on(WORK_CHANNEL, (payload) => {
+        const notice = parseWorkPayload(payload);
+        // Our own notifications: this process woke its streams when the change committed.
+        if (!notice || notice.origin === listener.origin) return;
+        for (const ref of notice.refs) this.#wake(ref);
+      });
+      // Wake-ups notified while the connection was down are lost: rebuild from the database.
+      listener.onReconnect(() => this.load());
+    }
   }
 
-  /** Loads the index and the action sequence from the database (at start-up). */
+  /** PostgreSQL: this process's LISTEN connection (null with SQLite). */
+  get listener(): PgListener | null {
+    return this.#announcer?.listener ?? null;
+  }
+
+  /**
+   * Loads the index from the database (at start-up, and after a lost LISTEN connection) and wakes the
+   * push streams of machines with work. Merges into the index instead of replacing it: an entry that is
+   * no longer true costs one query, while a mark made during the load must not be dropped.
+   */
   async load(): Promise<void> {
-    this.#due.clear();
     const rows = await this.db.action.findMany({
       where: { status: { in: [...waitingStatuses] } },
       select: { machineRef: true, status: true, leaseUntil: true },
     });
     const now = this.clock.now().getTime();
     for (const r of rows) {
-      const at = r.status === "pending" ? now : (r.leaseUntil?.getTime() ?? now);
-      this.#mark(r.machineRef, at);
+      if (r.status === "pending") this.#wake(r.machineRef);
+      else this.#mark(r.machineRef, r.leaseUntil?.getTime() ?? now);
     }
-    const last = await this.db.action.findFirst({ orderBy: { seq: "desc" }, select: { seq: true } });
-    this.#seq = last?.seq ?? 0;
+    if (!this.#pg) {
+      const last = await this.db.action.findFirst({ orderBy: { seq: "desc" }, select: { seq: true } });
+      this.#seq = Math.max(this.#seq, last?.seq ?? 0);
+    }
   }
 
-  /** Next value of the action sequence (orders actions queued in the same millisecond). */
-  nextSeq(): number {
-    this.#seq += 1;
-    return this.#seq;
+  /**
+   * Sequence numbers for `n` new actions, increasing (they order a machine's actions; Action.seq is
+   * unique). PostgreSQL: `nextval` of the database sequence, so processes never collide (one statement
+   * for all n). SQLite: one process is the only writer, so a counter in memory is enough.
+   */
+  async takeSeqs(n: number): Promise<number[]> {
+    if (n <= 0) return [];
+    if (!this.#pg) {
+      const first = this.reserveSeqs(n);
+      return Array.from({ length: n }, (_, i) => first + i);
+    }
+    const rows = await this.db.$queryRawUnsafe<{ seq: bigint | number }[]>(
+      `SELECT ${PG_NEXT_ACTION_SEQ} AS seq FROM generate_series(1, CAST($1 AS integer))`,
+      n,
+    );
+    return rows.map((r) => Number(r.seq)).sort((a, b) => a - b);
+  }
+
+  /**
+   * SQLite only: the first of `n` consecutive numbers, taken synchronously (no other queue call
+   * interleaves). On PostgreSQL use takeSeqs, or PG_NEXT_ACTION_SEQ inside the INSERT.
+   */
+  reserveSeqs(n: number): number {
+    if (this.#pg) throw new Error("reserveSeqs is for SQLite; PostgreSQL numbers come from the action_seq sequence");
+    const first = this.#seq + 1;
+    this.#seq += n;
+    return first;
   }
 
   /** True when a poll for this machine must look at the database. */
@@ -49,23 +120,68 @@ export class ActionDispatch {
     return at !== undefined && at <= this.clock.now().getTime();
   }
 
-  /** Work became deliverable now (queued, or a lease returned it): mark and wake listeners. */
+  /**
+   * Work became deliverable now (a lease returned it, a reboot resolved) and the change has committed:
+   * marks the machine, wakes its push streams here, and tells the other processes (NOTIFY right after
+   * the commit, several machines per notification).
+   */
   workAvailable(machineRef: string): void {
-    this.#mark(machineRef, this.clock.now().getTime());
-    this.#events.emit(machineRef);
+    this.#wake(machineRef);
+    const a = this.#announcer;
+    if (!a) return;
+    a.pending.add(machineRef);
+    a.timer ??= setImmediate(() => this.#announce(a));
+  }
+
+  /**
+   * Queued actions committed together with their `announce` statement: marks and wakes here only (the
+   * other processes heard the NOTIFY at the commit).
+   */
+  workQueued(machineRefs: Iterable<string>): void {
+    for (const ref of machineRefs) this.#wake(ref);
+  }
+
+  /**
+   * The statements that tell the other processes about these machines, to run INSIDE the transaction
+   * that queues their actions: delivered exactly at its commit, and never for a rolled-back one, so no
+   * crash between the commit and the wake-up can leave an action unannounced. Empty on SQLite.
+   */
+  announce<C extends Parameters<typeof notifyStatement>[0]>(
+    client: C,
+    machineRefs: readonly string[],
+  ): ReturnType<C["$executeRawUnsafe"]>[] {
+    const a = this.#announcer;
+    if (!a || machineRefs.length === 0) return [];
+    return [notifyStatement(client, WORK_CHANNEL, workPayloads(a.listener.origin, machineRefs))];
+  }
+
+  /**
+   * Called before a claim reads the database. A mark made while it runs (a queue that commits after
+   * the claim's reads, heard here or from another process) then survives the claim's setNext.
+   */
+  beginClaim(machineRef: string): ClaimWatch {
+    const watch: ClaimWatch = { marked: false };
+    const set = this.#claims.get(machineRef) ?? new Set();
+    set.add(watch);
+    this.#claims.set(machineRef, set);
+    return watch;
   }
 
   /**
    * A claim's decision: when the machine next needs a look (null: nothing left). Called inside the
-   * claim's transaction, before it commits: a queue call committing later marks the machine after this.
+   * claim's transaction, before it commits. When the machine was marked since `watch` began, the
+   * claim's reads may predate that work: look again now.
    */
-  setNext(machineRef: string, at: number | null): void {
-    if (at === null) this.#due.delete(machineRef);
+  setNext(machineRef: string, at: number | null, watch?: ClaimWatch): void {
+    const marked = watch ? this.#endClaim(machineRef, watch) : false;
+    if (marked) this.#mark(machineRef, this.clock.now().getTime());
+    else if (at === null) this.#due.delete(machineRef);
     else this.#due.set(machineRef, at);
   }
 
   /** Look at the database on the next poll (a claim failed after deciding): no wake-up. */
-  recheck(machineRef: string): void {
+  recheck(machineRef: string, watch?: ClaimWatch): void {
+    if (watch) this.#endClaim(machineRef, watch);
     this.#mark(machineRef, this.clock.now().getTime());
   }
 
@@ -81,12 +197,49 @@ export class ActionDispatch {
     for (const ref of woken) this.workAvailable(ref);
   }
 
+  /** Stops wake-ups and ends the LISTEN connection (see closed()). */
   close(): void {
     this.#events.removeAllListeners();
+    const a = this.#announcer;
+    if (!a) return;
+    if (a.timer) clearImmediate(a.timer);
+    a.timer = null;
+    this.#closed = a.listener.close();
+  }
+
+  /** Resolves once the LISTEN connection has ended (at most about a second after close()). */
+  closed(): Promise<void> {
+    return this.#closed;
+  }
+
+  #wake(machineRef: string): void {
+    this.#mark(machineRef, this.clock.now().getTime());
+    this.#events.emit(machineRef);
   }
 
   #mark(machineRef: string, at: number): void {
     const cur = this.#due.get(machineRef);
     if (cur === undefined || at < cur) this.#due.set(machineRef, at);
+    const claims = this.#claims.get(machineRef);
+    if (claims) for (const w of claims) w.marked = true;
+  }
+
+  #endClaim(machineRef: string, watch: ClaimWatch): boolean {
+    const set = this.#claims.get(machineRef);
+    set?.delete(watch);
+    if (set?.size === 0) this.#claims.delete(machineRef);
+    return watch.marked;
+  }
+
+  /** NOTIFY, after their commits, the machines woken by this process during the last tick. */
+  #announce(a: Announcer): void {
+    a.timer = null;
+    const refs = [...a.pending];
+    a.pending.clear();
+    if (refs.length === 0) return;
+    notifyStatement(this.db, WORK_CHANNEL, workPayloads(a.listener.origin, refs)).catch(() => {
+      // The database is unreachable: the other processes reload their index when their own LISTEN
+      // connection comes back, and each claim there re-reads leases it handed out itself.
+    });
   }
 }

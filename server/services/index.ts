@@ -1,9 +1,12 @@
 // Long-lived services shared by every request, built once per server.
 import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
+import type { Logger } from "pino";
 import type { Db } from "../db.ts";
+import { dialectOf } from "../db/dialect.ts";
+import { PgListener } from "../db/pgNotify.ts";
 import { ActionDispatch } from "./dispatch.ts";
-import { PolledInvalidations } from "./invalidations.ts";
+import { PgInvalidations, PolledInvalidations } from "./invalidations.ts";
 import { PrincipalResolver } from "./principals.ts";
 import { ActionQueue } from "./queueing.ts";
 import { LoginLimits } from "./loginLimits.ts";
@@ -23,18 +26,27 @@ export type Services = {
   queue: ActionQueue;
 };
 
-export async function createServices(db: Db, clock: Clock, config: Config): Promise<Services> {
-  const dispatch = new ActionDispatch(db, clock);
-  await dispatch.load();
+export async function createServices(db: Db, clock: Clock, config: Config, log?: Logger): Promise<Services> {
+  const now = () => clock.now().getTime();
+  // PostgreSQL (possibly several server processes): one LISTEN connection per process carries wake-ups
+  // and cache invalidations between them (server/db/pgNotify.ts). SQLite is one process: none needed.
+  const listener =
+    dialectOf(db) === "postgresql" && config.databaseUrl ? new PgListener(config.databaseUrl, { log, now }) : null;
+  const dispatch = new ActionDispatch(db, clock, listener);
   const principals = new PrincipalResolver(db, clock);
   const streams = new StreamRegistry(config.identity.streamsPerMachine, config.identity.streamsPerProcess);
-  const queue = new ActionQueue(db);
+  const queue = new ActionQueue(db, dispatch);
   // A retired or re-enrolled machine's push streams end with its old token, in every process; the
   // queue's directory forgets it (nothing more is queued for a retired machine).
   principals.onInvalidation((e) => e.kind === "machine" && streams.closeMachine(e.target));
   principals.onInvalidation((e) => e.kind === "machine" && queue.forgetMachine(e.target));
   // Listen first, then load: a change made in between is either in the loaded rows or heard after.
-  await principals.listen(new PolledInvalidations(db));
+  await principals.listen(listener ? new PgInvalidations(db, listener, now) : new PolledInvalidations(db));
+  // After a lost LISTEN connection any invalidation may have been missed: every cached credential is
+  // dropped and the fleet's tokens reloaded in one step (the rows recorded meanwhile are replayed too).
+  listener?.onReconnect(async () => void (await principals.preloadMachines({ replace: true })));
+  await listener?.start();
+  await dispatch.load();
   await principals.preloadMachines();
   return {
     principals,

@@ -133,11 +133,14 @@ export class PrincipalResolver {
    * Caches every enrolled machine's token at start-up, so a whole fleet reconnecting to a restarted
    * server does not become a herd of lookups. Lifetimes are spread over the second half of the cache
    * life so the entries do not all expire in the same second either. Returns how many were loaded.
+   * `replace`: drop every cached credential first, in the same step (no window in which a valid
+   * agent's lookup misses): after a lost PostgreSQL LISTEN connection, when invalidations may be missed.
    */
-  async preloadMachines(): Promise<number> {
+  async preloadMachines(opts: { replace?: boolean } = {}): Promise<number> {
     const rows = await this.db.$queryRawUnsafe<{ id: string; orgId: string; machineId: string; tokenHash: string }[]>(
       `SELECT "id", "orgId", "machineId", "tokenHash" FROM "Machine" WHERE "tokenHash" IS NOT NULL AND "retiredAt" IS NULL LIMIT ${PRELOAD_MAX}`,
     );
+    if (opts.replace) this.invalidate();
     const now = this.clock.now().getTime();
     for (const m of rows) {
       const principal = { kind: "machine", orgId: m.orgId, machineRef: m.id, machineId: m.machineId } as const;

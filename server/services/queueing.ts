@@ -2,6 +2,7 @@
 // is forgotten when its invalidation arrives, see services/index.ts) and a group commit, so concurrent queue calls share one transaction and one fsync. A call
 // still returns only after its own rows are committed: an answered queue call is on disk.
 import type { Db } from "../db.ts";
+import type { ActionDispatch } from "./dispatch.ts";
 import { GroupCommit } from "./groupCommit.ts";
 
 /** Rows of one queue call: actions, their first events, and the audit row. */
@@ -32,7 +33,11 @@ export class ActionQueue {
   /** No linger: a queue call starts a commit at once; calls arriving meanwhile share the next one. */
   readonly #commits = new GroupCommit<QueueJob>((jobs) => this.#insert(jobs), { lingerMs: 0, maxBatch: 500 });
 
-  constructor(private readonly db: Db) {}
+  /** @param dispatch announces the queued machines to other server processes inside each commit (PostgreSQL). */
+  constructor(
+    private readonly db: Db,
+    private readonly dispatch?: Pick<ActionDispatch, "announce">,
+  ) {}
 
   /**
    * Maps an org's live machine ids to internal refs; ids not found, or retired, are left out of the
@@ -114,6 +119,8 @@ export class ActionQueue {
           ...c.flatMap((a) => [a.orgId, a.actor, a.action, a.target, a.detail, a.at]),
         ),
       ),
+      // PostgreSQL: the NOTIFY that wakes other processes' agents, delivered exactly at this commit.
+      ...(this.dispatch?.announce(this.db, [...new Set(actions.map((a) => a.machineRef))]) ?? []),
     ];
     await this.db.$transaction(statements);
   }

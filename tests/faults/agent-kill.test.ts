@@ -190,7 +190,7 @@ describe("the agent runs only what the shared schemas allow", () => {
       await server.deps.db.action.create({
         data: {
           id,
-          seq: server.deps.services.dispatch.nextSeq(),
+          seq: (await server.deps.services.dispatch.takeSeqs(1))[0]!,
           orgId: org.orgId,
           machineRef: machine.id,
           type: r.type,

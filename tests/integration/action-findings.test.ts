@@ -235,10 +235,10 @@ describe("sweep of a backlog", () => {
       const { db, clock: c } = own.deps;
       const ref = (await db.machine.findFirstOrThrow({ where: { machineId: "backlog-1" }, select: { id: true } })).id;
       const now = c.now();
-      const rows = (n: number, from: number, expiresInMs: number): QueueJob["actions"] =>
-        Array.from({ length: n }, (_, i) => ({
+      const rows = async (n: number, from: number, expiresInMs: number): Promise<QueueJob["actions"]> =>
+        (await own.deps.services.dispatch.takeSeqs(n)).map((seq, i) => ({
           id: `00000000-0000-4000-8000-${String(from + i).padStart(12, "0")}`,
-          seq: own.deps.services.dispatch.nextSeq(),
+          seq,
           orgId: o.orgId,
           machineRef: ref,
           type: "message",
@@ -249,8 +249,8 @@ describe("sweep of a backlog", () => {
           bulkId: null,
         }));
       const audit = { orgId: o.orgId, actor: "test", action: "test", target: null, detail: null, at: now };
-      await own.deps.services.queue.write({ actions: rows(3000, 0, 60_000), events: [], audit });
-      await own.deps.services.queue.write({ actions: rows(1500, 10_000, 24 * 3600_000), events: [], audit });
+      await own.deps.services.queue.write({ actions: await rows(3000, 0, 60_000), events: [], audit });
+      await own.deps.services.queue.write({ actions: await rows(1500, 10_000, 24 * 3600_000), events: [], audit });
       // 1,500 of them delivered with a lease that has run out.
       await db.$executeRawUnsafe(
         `UPDATE "Action" SET "status" = 'delivered', "deliveryCount" = 1, "claimToken" = 't', "leaseUntil" = ? WHERE "id" >= '00000000-0000-4000-8000-000000010000'`,

@@ -16,14 +16,14 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
-/** One queue call's rows, for a machine ref (valid or not). */
-function makeJob(machineRef: string) {
+/** One queue call's rows, for a machine ref (valid or not), with a sequence number from dispatch.takeSeqs. */
+function makeJob(machineRef: string, seq: number) {
   const id = randomUUID();
   const now = new Date();
   return {
     id,
     job: {
-      actions: [{ id, seq: server.deps.services.dispatch.nextSeq(), orgId: org.orgId, machineRef, type: "restart", payload: "{}", createdBy: "test", createdAt: now, expiresAt: now }],
+      actions: [{ id, seq, orgId: org.orgId, machineRef, type: "restart", payload: "{}", createdBy: "test", createdAt: now, expiresAt: now }],
       events: [{ actionId: id, status: "pending", at: now, detail: null }],
       audit: { orgId: org.orgId, actor: "test", action: "actions.queue", target: id, detail: null, at: now },
     },
@@ -57,9 +57,10 @@ describe("group commit of queued actions", () => {
   it("commits the calls that arrive during a commit together, in one transaction", async () => {
     const queue = server.deps.services.queue;
     const ref = (await queue.resolveMachines(org.orgId, ["batch-2"])).get("batch-2")!;
+    const seqs = await server.deps.services.dispatch.takeSeqs(50);
     const spy = vi.spyOn(server.deps.db, "$transaction");
     try {
-      const jobs = Array.from({ length: 50 }, () => makeJob(ref));
+      const jobs = seqs.map((seq) => makeJob(ref, seq));
       await Promise.all(jobs.map((j) => queue.write(j.job)));
       // The first starts a commit at once; the 49 that arrive meanwhile share the next one.
       expect(spy.mock.calls.length).toBe(2);
@@ -72,9 +73,9 @@ describe("group commit of queued actions", () => {
   it("answers a failing call with its own error while the calls batched with it are stored", async () => {
     const queue = server.deps.services.queue;
     const ref = (await queue.resolveMachines(org.orgId, ["batch-1"])).get("batch-1")!;
-    const job = makeJob;
-    const good = [job(ref), job(ref)];
-    const bad = job("no-such-machine");
+    const [s1, s2, s3] = await server.deps.services.dispatch.takeSeqs(3);
+    const good = [makeJob(ref, s1!), makeJob(ref, s2!)];
+    const bad = makeJob("no-such-machine", s3!);
     const outcomes = await Promise.allSettled([queue.write(good[0]!.job), queue.write(bad.job), queue.write(good[1]!.job)]);
     expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
     const stored = await server.deps.db.action.findMany({ where: { id: { in: [good[0]!.id, good[1]!.id, bad.id] } }, select: { id: true } });
