@@ -3,7 +3,7 @@
 // stream and dispatch latency, each against its target. Used by bench/run.ts (`pushLatency`) and runnable
 // alone: `npx tsx bench/push.ts` starts its own server on a fresh database.
 // Knobs (env): BENCH_PUSH_AGENTS (streams), BENCH_PUSH_ACTIONS, BENCH_PUSH_WORKERS (agent processes),
-// BENCH_PUSH_RATE (actions queued per second).
+// BENCH_PUSH_RATE (actions queued per second), BENCH_PUSH_VIA=trpc (streams through tRPC's own SSE path).
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
@@ -17,7 +17,14 @@ import type { Job, LoadResult } from "./sim.ts";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 export type PushRow = { figure: string; value: string; reference: string; target: string; met: boolean | null };
-export type PushOptions = { agents: number; actions: number; workers: number; perSecond?: number };
+export type PushOptions = {
+  agents: number;
+  actions: number;
+  workers: number;
+  perSecond?: number;
+  /** "trpc" opens the streams through tRPC's own SSE path (for comparison with the agents' fast path). */
+  via?: "fast" | "trpc";
+};
 
 const log = (msg: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
@@ -68,6 +75,7 @@ type PushResult = {
   errors: number;
   firstError: string | null;
   heldAt: Record<string, number>;
+  wokeAt: Record<string, number>;
   claims: number;
 };
 
@@ -92,7 +100,16 @@ export async function pushLatency(fleet: BenchFleet, port: number, pid: number, 
     };
     pending = Array.from({ length: opts.workers }, (_, w) =>
       work<PushResult>(
-        { mode: "push", port, salt: fleet.salt, from: w * per, to: Math.min(n, (w + 1) * per), maxMs: 300_000 },
+        {
+          mode: "push",
+          port,
+          salt: fleet.salt,
+          from: w * per,
+          to: Math.min(n, (w + 1) * per),
+          maxMs: 300_000,
+          // A trailing "?" is not the agent's exact URL: the server's fast path leaves it to tRPC.
+          path: opts.via === "trpc" ? "/trpc/agent.actionStream?" : undefined,
+        },
         onMsg,
       ),
     );
@@ -122,12 +139,19 @@ export async function pushLatency(fleet: BenchFleet, port: number, pid: number, 
   for (const c of children) c.send("stop");
   const results = await Promise.all(pending);
   const heldAt = Object.assign({}, ...results.map((r) => r.heldAt)) as Record<string, number>;
+  const wokeAt = Object.assign({}, ...results.map((r) => r.wokeAt)) as Record<string, number>;
   const errors = results.reduce((a, r) => a + r.errors, 0) + s.value.errors;
   const firstError = results.find((r) => r.firstError)?.firstError ?? s.value.firstError;
   if (firstError) log(`push first error: ${firstError}`);
   const queued = Object.entries(s.value.queuedAt);
   const lat = queued.flatMap(([id, q]) => (heldAt[id] !== undefined ? [heldAt[id] - q.at] : [])).sort((a, b) => a - b);
   const missing = queued.length - lat.length;
+  // Where the time goes: queue answer → wake heard by the agent, and wake → action held (the claim).
+  const sorted = (xs: number[]) => xs.sort((a, b) => a - b);
+  const wake = sorted(queued.flatMap(([id, q]) => (wokeAt[id] !== undefined ? [wokeAt[id] - q.at] : [])));
+  const claim = sorted(
+    Object.keys(heldAt).flatMap((id) => (wokeAt[id] !== undefined ? [heldAt[id]! - wokeAt[id]] : [])),
+  );
   const p50 = pct(lat, 50);
   const p99 = pct(lat, 99);
   const kbPerStream = connected > 0 ? ((idle.rssMiB - before.rssMiB) * 1024) / connected : NaN;
@@ -152,6 +176,13 @@ export async function pushLatency(fleet: BenchFleet, port: number, pid: number, 
       reference: `polling alone: 30 s interval → ~15 s mean; server CPU while queueing ${f1(s.cpuPercent)} % of a core`,
       target: "p99 < 250 ms",
       met: p99 < 250 && missing === 0 && errors === 0 && connected === n,
+    },
+    {
+      figure: "Dispatch latency split: queue answered → wake heard; wake heard → action held (claim)",
+      value: `wake p50 ${f1(pct(wake, 50))} / p99 ${f1(pct(wake, 99))} ms; claim p50 ${f1(pct(claim, 50))} / p99 ${f1(pct(claim, 99))} ms`,
+      reference: "a wake can arrive before the queue call's answer (negative)",
+      target: "",
+      met: null,
     },
   ];
 }
@@ -189,6 +220,7 @@ async function main() {
     actions: num("BENCH_PUSH_ACTIONS", 300),
     workers: num("BENCH_PUSH_WORKERS", 2),
     perSecond: num("BENCH_PUSH_RATE", 20),
+    via: process.env.BENCH_PUSH_VIA === "trpc" ? "trpc" : "fast",
   };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dashfleet-bench-push-"));
   log(`preparing a database with ${opts.agents} machines in ${dir}`);

@@ -41,7 +41,16 @@ export type Job =
       durationMs: number;
       maxSockets: number;
     }
-  | { mode: "push"; port: number; salt: string; from: number; to: number; maxMs: number };
+  | {
+      mode: "push";
+      port: number;
+      salt: string;
+      from: number;
+      to: number;
+      maxMs: number;
+      /** The stream's URL; the default is the agent's. A trailing "?" sends it through tRPC's own SSE path. */
+      path?: string;
+    };
 
 export type LoadResult = {
   count: number;
@@ -129,9 +138,7 @@ const metrics = () => ({
  * phase so the load is spread. Latency counts from the moment a request was due, so a client that falls
  * behind shows up as latency, not as a lower rate.
  */
-async function fleet(
-  job: Extract<Job, { mode: "fleet" }>,
-): Promise<
+async function fleet(job: Extract<Job, { mode: "fleet" }>): Promise<
   LoadResult & {
     polls: number;
     reports: number;
@@ -251,7 +258,9 @@ async function queue(
     });
     const path =
       job.batch === 1 ? "/trpc/actions.queue" : `/trpc/${calls.map(() => "actions.queue").join(",")}?batch=1`;
-    const body = JSON.stringify(job.batch === 1 ? calls[0]!.input : Object.fromEntries(calls.map((c, j) => [j, c.input])));
+    const body = JSON.stringify(
+      job.batch === 1 ? calls[0]!.input : Object.fromEntries(calls.map((c, j) => [j, c.input])),
+    );
     inflight.push(
       request(agent, job.port, "POST", path, { authorization: `Bearer ${job.adminKey}` }, body)
         .then((r) => {
@@ -293,17 +302,20 @@ async function push(job: Extract<Job, { mode: "push" }>): Promise<{
   errors: number;
   firstError: string | null;
   heldAt: Record<string, number>;
+  /** When the wake that led to each held action arrived (held − woke = the claim's own time). */
+  wokeAt: Record<string, number>;
   claims: number;
 }> {
   const pollAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const heldAt: Record<string, number> = {};
+  const wokeAt: Record<string, number> = {};
   let connected = 0;
   let errors = 0;
   let claims = 0;
   let firstError: string | null = null;
   const streams: http.ClientRequest[] = [];
   const claiming = new Map<number, Promise<void>>();
-  const claim = (i: number, headers: Record<string, string>) => {
+  const claim = (i: number, headers: Record<string, string>, woke: number) => {
     // One claim at a time per agent; a wake during a claim triggers one more.
     const prev = claiming.get(i) ?? Promise.resolve();
     const p = prev
@@ -316,6 +328,7 @@ async function push(job: Extract<Job, { mode: "push" }>): Promise<{
           .actions) {
           if (heldAt[a.id] !== undefined) throw new Error(`action ${a.id} delivered twice`);
           heldAt[a.id] = t;
+          wokeAt[a.id] = woke;
         }
       })
       .catch((err: unknown) => {
@@ -332,7 +345,7 @@ async function push(job: Extract<Job, { mode: "push" }>): Promise<{
         {
           host: "127.0.0.1",
           port: job.port,
-          path: "/trpc/agent.actionStream",
+          path: job.path ?? "/trpc/agent.actionStream",
           agent: false,
           headers: { ...headers, accept: "text/event-stream" },
         },
@@ -354,7 +367,7 @@ async function push(job: Extract<Job, { mode: "push" }>): Promise<{
               const ev = buf.slice(0, cut);
               buf = buf.slice(cut + 2);
               // Data events are wakes; "connected" and ping comments are not.
-              if (/^data: /m.test(ev) && !/^event: /m.test(ev)) claim(i, headers);
+              if (/^data: /m.test(ev) && !/^event: /m.test(ev)) claim(i, headers, nowMs());
             }
           });
           res.on("error", () => {});
@@ -382,7 +395,7 @@ async function push(job: Extract<Job, { mode: "push" }>): Promise<{
   await Promise.all(claiming.values());
   for (const s of streams) s.destroy();
   pollAgent.destroy();
-  return { connected, errors, firstError, heldAt, claims };
+  return { connected, errors, firstError, heldAt, wokeAt, claims };
 }
 
 process.once("message", (job: Job) => {

@@ -6,6 +6,7 @@ import { appRouter } from "../routers/_app.ts";
 import { createHttpContext } from "./context.ts";
 import { BatchGate } from "./batchGate.ts";
 import { answerHotPath } from "./fastPoll.ts";
+import { createPushStreams, PUSH_STREAM_PATH } from "./fastPush.ts";
 import { handleRest } from "./rest.ts";
 import { createStaticHandler, securityHeaders } from "./static.ts";
 
@@ -58,6 +59,7 @@ export function createHttpServer(deps: AppDeps): http.Server {
   });
 
   const batches = new BatchGate(BATCH_CONCURRENCY, BATCH_QUEUE);
+  const pushStreams = createPushStreams(deps);
   const serveStatic = createStaticHandler(deps.config.dashboardDir, {
     onStreamError: (err, url) => deps.log.warn({ err, url }, "static file vanished while being served"),
   });
@@ -78,6 +80,17 @@ export function createHttpServer(deps: AppDeps): http.Server {
           refuse(res, 503, "The server is busy with other batched requests. Retry in a second.", {
             "retry-after": "1",
           });
+        return;
+      }
+      // Agents' push streams skip tRPC's SSE machinery (its memory per stream); see fastPush.ts.
+      if (url === PUSH_STREAM_PATH) {
+        void pushStreams.answer(req, res).then(
+          (answered) => answered || trpc(req, res),
+          (err: unknown) => {
+            deps.log.error({ err }, "push stream failed");
+            if (!res.headersSent) trpc(req, res);
+          },
+        );
         return;
       }
       // Empty polls and metric reports (most requests of a fleet) skip the tRPC machinery; see fastPoll.ts.
@@ -105,5 +118,6 @@ export function createHttpServer(deps: AppDeps): http.Server {
   // Agents keep connections open between polls; keep them a little longer than the proxy default.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
+  server.on("close", () => pushStreams.close());
   return server;
 }
