@@ -1,6 +1,7 @@
 // The headless agent as a real process against the real server: it shows up in fleet.list with
 // metrics and answers a message (through notify-send, argv intact); killed with SIGKILL in the middle
-// of a reboot countdown and started again, it reports the action once and never runs it again.
+// of a reboot countdown and started again, it reports the action once and never runs it again; it
+// logs the organisation's branding it uses once.
 // notify-send, systemctl and shutdown are fakes on PATH that only record their argv.
 import fs from "node:fs";
 import path from "node:path";
@@ -258,6 +259,11 @@ describe("headless agent (npm run agent)", () => {
       expect(mode("agent.pid")).toBe("600");
       expect(mode("agent.lock")).toBe("600");
       expect(mode("agent.log")).toBe("600");
+      // The organisation's branding, asked once enrolled: cached owner-only and logged once.
+      await waitFor(() => fs.existsSync(path.join(dataDir, "branding.json")), "branding.json");
+      expect(mode("branding.json")).toBe("600");
+      const log = fs.readFileSync(path.join(dataDir, "agent.log"), "utf8");
+      expect(log.match(/branding from the server: "Org \d+", no support text, no logo/g)).toHaveLength(1);
     } finally {
       await agent.stop();
     }
