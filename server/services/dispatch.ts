@@ -21,6 +21,13 @@ import { sweepActions } from "./actionMoves.ts";
  */
 export const PG_NEXT_ACTION_SEQ = `nextval('"action_seq"')`;
 
+/**
+ * PostgreSQL: how often each process looks for deliverable work its index does not hold. Wake-ups sent
+ * right after a commit (sweep, results) are lost if their process dies in between; this bounds the
+ * delay such a loss can cause (queue calls and bulks notify inside their transaction and never lose one).
+ */
+export const RECONCILE_EVERY_MS = 10_000;
+
 /** A claim in progress: set when the machine is marked meanwhile (a queue committed during the claim). */
 export type ClaimWatch = { marked: boolean };
 
@@ -37,6 +44,7 @@ export class ActionDispatch {
   readonly #pg: boolean;
   readonly #announcer: Announcer | null;
   #closed: Promise<void> = Promise.resolve();
+  #reconciler: NodeJS.Timeout | null = null;
 
   /** @param listener PostgreSQL: this process's LISTEN connection (wake-ups to and from other processes). */
   constructor(
@@ -56,6 +64,8 @@ export class ActionDispatch {
       });
       // Wake-ups notified while the connection was down are lost: rebuild from the database.
       listener.onReconnect(() => this.load());
+      this.#reconciler = setInterval(() => void this.reconcile().catch(() => undefined), RECONCILE_EVERY_MS);
+      this.#reconciler.unref();
     }
   }
 
@@ -83,6 +93,25 @@ export class ActionDispatch {
       const last = await this.db.action.findFirst({ orderBy: { seq: "desc" }, select: { seq: true } });
       this.#seq = Math.max(this.#seq, last?.seq ?? 0);
     }
+  }
+
+  /**
+   * Wakes the machines with deliverable pending work (nothing behind a reboot in flight) that the index
+   * does not mark as due now: a lost wake-up (see RECONCILE_EVERY_MS). One read through a partial index of pending
+   * actions (PostgreSQL migration …_pending_actions_index). Returns how many machines it woke.
+   */
+  async reconcile(): Promise<number> {
+    const rows = await this.db.$queryRawUnsafe<{ ref: string }[]>(
+      `SELECT DISTINCT p."machineRef" AS ref FROM "Action" p WHERE p."status" = 'pending' AND NOT EXISTS ` +
+        `(SELECT 1 FROM "Action" r WHERE r."machineRef" = p."machineRef" AND r."type" = 'reboot' AND r."status" IN ('delivered', 'executing'))`,
+    );
+    let woken = 0;
+    for (const { ref } of rows) {
+      if (this.mayHaveWork(ref)) continue;
+      this.#wake(ref);
+      woken += 1;
+    }
+    return woken;
   }
 
   /**
@@ -200,6 +229,8 @@ export class ActionDispatch {
   /** Stops wake-ups and ends the LISTEN connection (see closed()). */
   close(): void {
     this.#events.removeAllListeners();
+    if (this.#reconciler) clearInterval(this.#reconciler);
+    this.#reconciler = null;
     const a = this.#announcer;
     if (!a) return;
     if (a.timer) clearImmediate(a.timer);
