@@ -3,19 +3,24 @@
 // the shell opens it and the preload's two calls (init, answer) bridged to the desktop's IPC handlers.
 // Driven like a user: the countdown ticks, a snooze is picked, the final stage has no snooze and cannot
 // be closed, a message is acknowledged; English and French; keyboard order, accessible names, forced
-// colours, HiDPI. Screenshots in tests/artifacts/enduser/.
+// colours, HiDPI. The organisation's branding as an owner sets it on the real server, fetched by the
+// real agent core (hostile names shown as text, bidi overrides removed). Screenshots in
+// tests/artifacts/enduser/.
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Browser, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Agent } from "../../tray-agent/src/core/agent.ts";
 import type { RebootPromptRequest } from "../../tray-agent/src/core/desktop.ts";
 import { createTranslator } from "../../tray-agent/src/core/i18n/index.ts";
 import { silentLogger } from "../../tray-agent/src/core/log.ts";
 import { ElectronDesktop, SIZES } from "../../tray-agent/src/electron/desktop.ts";
 import { IPC, type PreloadApi } from "../../tray-agent/src/electron/ipc.ts";
 import type { ElectronApi, WindowLike, WindowOptions } from "../../tray-agent/src/electron/ports.ts";
+import { agentConfig, fixedIdentity, fixedMetrics, tempDataDir, waitFor } from "../helpers/agent.ts";
 import { ARTIFACTS, launchBrowser } from "../helpers/browser.ts";
+import { startWithRoles } from "../helpers/session.ts";
 
 /** Clicks a button that closes its window: the page may be gone before Playwright's click returns. */
 async function clickClosing(button: Locator): Promise<void> {
@@ -369,5 +374,106 @@ describe("end-user windows in Chromium", () => {
     expect(await answer).toEqual({ kind: "now" });
     // Every window the shell opens fits a 1366×768 screen with room to spare.
     for (const s of Object.values(SIZES)) expect(s.width <= 1366 / 2 && s.height <= 768 * 0.6).toBe(true);
+  });
+});
+
+/** An agent core whose windows are Chromium pages (the desktop above), on `server`. */
+function brandedAgent(server: string, token: string, branding: AgentConfigBranding = null) {
+  const { api, desktop } = desktopIn("en");
+  const agent = new Agent({
+    config: agentConfig({
+      dataDir: tempDataDir(),
+      server,
+      token,
+      machineId: `branded-${Math.random().toString(36).slice(2, 8)}`,
+      intervalSeconds: 1,
+      pollIntervalSeconds: 1,
+      backoffMaxSeconds: 1,
+      branding,
+    }),
+    desktop,
+    metrics: fixedMetrics,
+    identity: fixedIdentity,
+  });
+  void agent.run();
+  return { agent, api, desktop };
+}
+type AgentConfigBranding = Parameters<typeof agentConfig>[0]["branding"];
+
+describe("end-user windows branded by the organisation", () => {
+  it("a message window with the owner's logo and name from the server; markup in them is shown as text", async () => {
+    const f = await startWithRoles("Window Brand Org", "window-brand.test", {
+      env: { DASHFLEET_AGENT_PER_MINUTE: "100000" },
+    });
+    const hostileName = `Acme <b>IT</b> <img src=x onerror="window.__pwned=true">`;
+    const hostileSupport = `Call 4242 or <a href="javascript:window.__pwned=true">open a ticket</a> & ask for <i>Bob</i>`;
+    await f.owner.settings.update.mutate({
+      branding: { brandName: hostileName, supportText: hostileSupport, logoBase64: LOGO.split(",")[1]! },
+    });
+    const { agent, api } = brandedAgent(f.server.url, f.org.agentKey);
+    try {
+      await waitFor(() => agent.branding()?.orgName === hostileName, "the server's branding");
+      const machineId = agent.getState().machineId!;
+      const opened = api.nextWindow();
+      const { id } = await f.admin.actions.queue.mutate({
+        machineId,
+        type: "message",
+        data: {
+          title: "Maintenance tonight",
+          message: "The file servers restart at 22:00. Save your work before you leave.",
+          display: "dialog",
+          requireAcknowledgement: true,
+          urgency: "warning",
+        },
+      });
+      const { page, problems } = await opened;
+      await page.locator("#urgency").waitFor();
+      expect(await page.textContent("#org")).toBe(hostileName);
+      expect(await page.textContent("#support")).toBe(hostileSupport);
+      expect(await page.locator("#brand b, #brand img:not(#logo), #support a, #support i").count()).toBe(0);
+      expect(await page.evaluate(() => (window as unknown as { __pwned?: boolean }).__pwned ?? false)).toBe(false);
+      // The logo: an image from the validated bytes, drawn (the CSP allows data: images and nothing else).
+      expect(await page.isVisible("#logo")).toBe(true);
+      expect(await page.getAttribute("#logo", "src")).toBe(LOGO);
+      expect(
+        await page.evaluate(() => (document.getElementById("logo") as HTMLImageElement).naturalWidth),
+      ).toBeGreaterThan(0);
+      expect(await inView(page, "#primary")).toBe(true);
+      await shot(page, "branded-message");
+      await clickClosing(page.getByRole("button", { name: "I have read this" }));
+      await waitFor(async () => (await f.admin.actions.get.query({ id })).status === "done", "the read receipt");
+      expect(problems).toEqual([]);
+    } finally {
+      await agent.stop();
+      await f.server.stop();
+    }
+  });
+
+  it("bidi overrides in a name (an old cache or config file; the server refuses them) never reach the window", async () => {
+    // Nothing listens on port 9: the agent stays offline and uses the config file's branding.
+    const { agent, api, desktop } = brandedAgent("http://127.0.0.1:9", "dfk_test_enrollment_key", {
+      orgName: "Acme\u202E <i>gnp.exe</i>\u2066 IT",
+      supportText: "Help desk\u202B 4242\u0007",
+    });
+    try {
+      await waitFor(() => agent.getState().connection === "offline", "offline");
+      const opened = api.nextWindow();
+      const answer = desktop.rebootPrompt(prompt);
+      const { page } = await opened;
+      await page.locator("#countdown").waitFor();
+      expect(await page.textContent("#org")).toBe("Acme <i>gnp.exe</i> IT");
+      expect(await page.textContent("#support")).toBe("Help desk 4242");
+      // The name inside the sentence is plain too: nothing reverses the rest of it.
+      const message = (await page.textContent("#message")) ?? "";
+      expect(message).toBe(
+        "Acme <i>gnp.exe</i> IT needs to restart this computer. Save your work, then restart now or snooze.",
+      );
+      expect(/[\u202A-\u202E\u2066-\u2069\p{Cc}]/u.test(message + (await page.textContent("#org")))).toBe(false);
+      await shot(page, "branded-bidi-reboot-prompt");
+      await clickClosing(page.getByRole("button", { name: "Restart now" }));
+      expect(await answer).toEqual({ kind: "now" });
+    } finally {
+      await agent.stop();
+    }
   });
 });

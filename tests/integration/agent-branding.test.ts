@@ -6,6 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { BrandingAnswer } from "../../server/contract/index.ts";
 import { Agent } from "../../tray-agent/src/core/agent.ts";
 import { createTranslator } from "../../tray-agent/src/core/i18n/index.ts";
 import { silentLogger } from "../../tray-agent/src/core/log.ts";
@@ -186,19 +187,21 @@ describe("branding from the console to the agent's windows", () => {
 
   it("agent.branding with the agent's etag leaves the logo out while it is current; without input it answers as before", async () => {
     const machine: TRPCClient = f.server.client(await enroll(f.server, f.org.agentKey, "brand-etag"));
-    await f.owner.settings.update.mutate({ branding: { brandName: "Etag Org", logoBase64: PNG.toString("base64") } });
+    await f.owner.settings.update.mutate({
+      branding: { brandName: "Etag Org", supportText: "Call 4242", logoBase64: PNG.toString("base64") },
+    });
     const full = await machine.agent.branding.query({});
     expect(full).toMatchObject({ orgName: "Etag Org", logoDataUrl: PNG_URL });
-    const etag = (full as { etag: string }).etag;
+    const { etag } = BrandingAnswer.parse(full);
     expect(etag).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(await machine.agent.branding.query({ etag })).toEqual({
       orgName: "Etag Org",
-      supportText: "Questions? Call the help desk on 4242.",
+      supportText: "Call 4242",
       etag,
     });
     // A change gives a new etag and the logo again.
     await f.owner.settings.update.mutate({ branding: { supportText: null } });
-    const changed = (await machine.agent.branding.query({ etag })) as { etag: string; logoDataUrl?: string };
+    const changed = BrandingAnswer.parse(await machine.agent.branding.query({ etag }));
     expect(changed.etag).not.toBe(etag);
     expect(changed.logoDataUrl).toBe(PNG_URL);
     // The console's and older agents' call: the plain Branding, no etag.
