@@ -83,14 +83,14 @@ export type PgListenerOptions = {
   /** First reconnect delay; doubles per failed attempt up to maxBackoffMs (with jitter). */
   minBackoffMs?: number;
   maxBackoffMs?: number;
-  /** A `SELECT 1` this often finds a connection that died silently (no FIN: a network cut). */
+  /** A `SELECT 1` this often finds a connection that died silently (no FIN: a network cut)... */
   heartbeatMs?: number;
+  /** ...when it is not answered within this. */
+  heartbeatTimeoutMs?: number;
   /** The clock that dates a loss (handed to onReconnect). */
   now?: () => number;
 };
 
-/** Heartbeat answered within this, or the connection is dropped and reopened. */
-const HEARTBEAT_TIMEOUT_MS = 5000;
 /** close() waits this long for a clean goodbye before cutting the socket. */
 const CLOSE_TIMEOUT_MS = 1000;
 
@@ -194,7 +194,10 @@ export class PgListener {
   async #beat(client: pg.Client): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error("LISTEN connection heartbeat timed out")), HEARTBEAT_TIMEOUT_MS);
+      timer = setTimeout(
+        () => reject(new Error("LISTEN connection heartbeat timed out")),
+        this.opts.heartbeatTimeoutMs ?? 5000,
+      );
     });
     try {
       await Promise.race([client.query("SELECT 1"), timeout]);

@@ -321,3 +321,18 @@ describe("a lost LISTEN connection", () => {
     }
   });
 });
+
+describe("closing a server", () => {
+  it("ends its LISTEN connection, promptly", async () => {
+    const c = await startTestServer({ env: env() });
+    const pid = c.deps.services.dispatch.listener!.backendPid;
+    const alive = async () =>
+      (await sql<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE pid = $1", [pid]))[0]?.n === "1";
+    expect(await alive()).toBe(true);
+    const started = Date.now();
+    await c.stop();
+    await c.deps.services.dispatch.closed();
+    expect(Date.now() - started).toBeLessThan(5000);
+    await until(async () => !(await alive()), 2000);
+  });
+});
