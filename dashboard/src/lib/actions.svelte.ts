@@ -89,7 +89,7 @@ export class ActionHistory {
     } catch (err) {
       if (request !== this.#latest) return;
       this.error = "Cannot load the action history. Retrying…";
-      if (!this.loaded || errorCodeOf(err) === "UNAUTHORIZED") handleError(err, "Loading actions");
+      if (!this.loaded || errorCodeOf(err) === "UNAUTHORIZED") handleError(err, language.t("load.actions"));
     } finally {
       if (request === this.#latest) this.loaded = true;
     }

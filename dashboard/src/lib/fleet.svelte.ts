@@ -6,6 +6,7 @@
 import type { FleetFilter, FleetPage, FleetSummary, MachineView } from "../../../server/contract/index.ts";
 import { errorCodeOf, handleError } from "./errors.ts";
 import { cleanFilter, listInput, type FleetView } from "./fleet-query.ts";
+import { language } from "./language.svelte.ts";
 import { trpc } from "./trpc.ts";
 
 export type { MachineView } from "../../../server/contract/index.ts";
@@ -95,7 +96,7 @@ class Fleet {
       if (request !== this.#latest) return;
       this.error = "Cannot load the fleet. Retrying…";
       // One toast, not one per tick; an ended session always signs the console out.
-      if (!this.loaded || errorCodeOf(err) === "UNAUTHORIZED") handleError(err, "Loading the fleet");
+      if (!this.loaded || errorCodeOf(err) === "UNAUTHORIZED") handleError(err, language.t("load.fleet"));
     } finally {
       if (request === this.#latest) this.loaded = true;
     }
@@ -106,7 +107,7 @@ class Fleet {
     try {
       this.summary = await trpc.fleet.summary.query();
     } catch (err) {
-      if (errorCodeOf(err) === "UNAUTHORIZED") handleError(err, "Loading the fleet");
+      if (errorCodeOf(err) === "UNAUTHORIZED") handleError(err, language.t("load.fleet"));
     }
   }
 

@@ -2,6 +2,7 @@
 import { defaultSortDir, type SavedView, type SavedViewQuery } from "../../../server/contract/index.ts";
 import { handleError, type FieldErrors } from "./errors.ts";
 import { cleanFilter, defaultColumns, type FleetView } from "./fleet-query.ts";
+import { language } from "./language.svelte.ts";
 import { toasts } from "./toasts.svelte.ts";
 import { trpc } from "./trpc.ts";
 
@@ -13,7 +14,7 @@ class SavedViews {
     try {
       this.items = (await trpc.views.list.query()).items;
     } catch (err) {
-      handleError(err, "Loading saved views");
+      handleError(err, language.t("views.loading"));
     } finally {
       this.loaded = true;
     }
@@ -30,21 +31,21 @@ class SavedViews {
     };
     try {
       await trpc.views.save.mutate({ name, query });
-      toasts.push("success", `View “${name}” saved`);
+      toasts.push("success", language.t("views.saved", { name }));
       await this.load();
       return null;
     } catch (err) {
-      return handleError(err, "Saving the view") ?? {};
+      return handleError(err, language.t("views.saving")) ?? {};
     }
   }
 
   async remove(name: string): Promise<void> {
     try {
       await trpc.views.delete.mutate({ name });
-      toasts.push("info", `View “${name}” deleted`);
+      toasts.push("info", language.t("views.deleted", { name }));
       await this.load();
     } catch (err) {
-      handleError(err, "Deleting the view");
+      handleError(err, language.t("views.deleting"));
     }
   }
 

@@ -185,6 +185,14 @@ export const componentsEn = {
   "send.cancelled": "Action cancelled",
   "send.already": "The action is already {status}",
   "send.cancelling": "Cancelling",
+  // views.svelte.ts, fleet.svelte.ts: saved views and loading
+  "views.loading": "Loading saved views",
+  "views.saved": "View “{name}” saved",
+  "views.saving": "Saving the view",
+  "views.deleted": "View “{name}” deleted",
+  "views.deleting": "Deleting the view",
+  "load.fleet": "Loading the fleet",
+  "load.actions": "Loading actions",
   // App.svelte: the shell
   "shell.loading": "Loading DashFleet…",
   "shell.nav": "Main",
