@@ -174,6 +174,8 @@ export class ActionDispatch {
    * The statements that tell the other processes about these machines, to run INSIDE the transaction
    * that queues their actions: delivered exactly at its commit, and never for a rolled-back one, so no
    * crash between the commit and the wake-up can leave an action unannounced. Empty on SQLite.
+   * The cost: PostgreSQL serializes the commits of transactions that NOTIFY (a cluster-wide lock held
+   * through the commit), which the group commit keeps to one per batch of queue calls per process.
    */
   announce<C extends Parameters<typeof notifyStatement>[0]>(
     client: C,
