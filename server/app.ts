@@ -21,6 +21,27 @@ export type RunningServer = {
   close: () => Promise<void>;
 };
 
+/**
+ * How long closing waits for the database connections to be handed back. PostgreSQL's pool ends only
+ * once every checked-out connection is released; a connection a failed request never gave back would
+ * otherwise hold a stopping server (and a systemd stop, or a test's afterAll) forever. Everything the
+ * server acknowledged is committed before this point (the flushes above), so giving up here loses nothing.
+ */
+const DISCONNECT_WITHIN_MS = 10_000;
+
+async function disconnectWithin(db: { $disconnect: () => Promise<void> }, log: Logger, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = await Promise.race([
+    db.$disconnect().then(() => false),
+    new Promise<boolean>((r) => {
+      timer = setTimeout(() => r(true), ms);
+      timer.unref();
+    }),
+  ]);
+  clearTimeout(timer);
+  if (gaveUp) log.warn({ waitedMs: ms }, "database connections were not all handed back; closing without them");
+}
+
 /** How often expired leases, expired actions and timed-out executions are swept. */
 const SWEEP_EVERY_MS = 2000;
 
@@ -69,7 +90,7 @@ export async function startServer(opts: { config: Config; clock?: Clock; log?: L
       // Reports and queued actions are committed in batches: finish the last ones before the database closes.
       await flushReports(db);
       await services.queue.flush();
-      await db.$disconnect();
+      await disconnectWithin(db, log, DISCONNECT_WITHIN_MS);
     },
   };
 }

@@ -112,13 +112,22 @@ export async function openDb(dbFile: string): Promise<Db> {
 }
 
 /**
+ * How long a PostgreSQL transaction may wait for a pooled connection, and may run. Prisma's defaults
+ * (2 s, 5 s) fail a burst: 50 agents claiming at once queue for PG_POOL_MAX connections, and claims of
+ * one machine wait on its row lock one after another, so on a loaded host the tail of the burst
+ * waited more than 2 s and was answered 500 (seen in queue-lifecycle under the PostgreSQL run). A
+ * wait that still runs out is answered 503 "busy, retry" (server/services/errors.ts).
+ */
+export const PG_TRANSACTION_OPTIONS = { maxWait: 15_000, timeout: 20_000 } as const;
+
+/**
  * PostgreSQL: a pool of connections at READ COMMITTED (the server's default). No serializing wrapper:
  * PostgreSQL gives each transaction its own connection. Raw SQL written for SQLite is translated
  * (placeholders, LIKE) by server/db/pgAdapter.ts.
  */
 async function openPostgres(url: string): Promise<Db> {
   const adapter = translatingPg({ connectionString: url, max: PG_POOL_MAX });
-  const db = guardReentry(new PgPrismaClient({ adapter })) as unknown as Db;
+  const db = guardReentry(new PgPrismaClient({ adapter, transactionOptions: PG_TRANSACTION_OPTIONS })) as unknown as Db;
   await db.$queryRawUnsafe("SELECT 1");
   return db;
 }

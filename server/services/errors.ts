@@ -62,8 +62,22 @@ export function storageFailure(err: unknown): string | null {
   return null;
 }
 
-/** storageFailure as a clear 503 instead of an opaque 500. Null for any other error. */
+/** The Prisma error code of an error or of one of its causes ("P2028"), if any. */
+function prismaCode(err: unknown): string | undefined {
+  for (let e: unknown = err, i = 0; e && typeof e === "object" && i < 6; e = (e as { cause?: unknown }).cause, i++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && /^P\d{4}$/.test(code)) return code;
+  }
+  return undefined;
+}
+
+/** Prisma's "Unable to start a transaction in the given time": every pooled connection stayed busy. */
+const BUSY_MESSAGE = "The server's database is busy: nothing was changed; retry in a moment.";
+
+/** storageFailure (or a database too busy to start a transaction) as a clear 503 instead of an opaque 500. Null for any other error. */
 export function storageError(err: unknown): TRPCError | null {
+  if (prismaCode(err) === "P2028")
+    return new TRPCError({ code: "SERVICE_UNAVAILABLE", message: BUSY_MESSAGE, cause: err });
   const message = storageFailure(err);
   return message === null ? null : new TRPCError({ code: "SERVICE_UNAVAILABLE", message, cause: err });
 }
