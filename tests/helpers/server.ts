@@ -17,6 +17,11 @@ export type TestOrg = CreatedOrg & { ownerEmail: string; password: string };
 export type TestServer = RunningServer & {
   dir: string;
   dbFile: string;
+  /**
+   * The environment that points another server at this one's database: {} on SQLite (pass `dbFile`),
+   * the PostgreSQL URL under tests/pg.vitest.config.ts. Restart tests pass both.
+   */
+  databaseEnv: Record<string, string>;
   /** Creates another organization with an owner (password "correct horse 1"). */
   createOrg: (name?: string) => Promise<TestOrg>;
   /** Adds a user to an org. */
@@ -56,6 +61,7 @@ export async function startTestServer(
     ...server,
     dir,
     dbFile,
+    databaseEnv: config.databaseUrl ? { DASHFLEET_DATABASE_URL: config.databaseUrl } : {},
     async createOrg(name?: string) {
       orgCounter += 1;
       const ownerEmail = `owner${orgCounter}-${Date.now()}@example.test`;

@@ -330,7 +330,7 @@ describe("agent core through a server outage", () => {
     const own = await startTestServer({ env: ENV });
     const ownOrg = await own.createOrg();
     const ownAdmin = own.client(ownOrg.adminKey);
-    const { port, dbFile } = own;
+    const { port, dbFile, databaseEnv } = own;
     const desktop = new FakeDesktop();
     let release!: () => void;
     desktop.hold = new Promise((r) => (release = r));
@@ -369,7 +369,7 @@ describe("agent core through a server outage", () => {
     expect(journaled.result).toMatchObject({ status: "done" });
     expect(fs.existsSync(path.join(dataDir, "journal", `${id}.json`))).toBe(true);
 
-    const back = await startTestServer({ env: ENV, dbFile, port });
+    const back = await startTestServer({ env: { ...ENV, ...databaseEnv }, dbFile, port });
     try {
       const client = back.client(ownOrg.adminKey);
       const a = await waitFor(async () => {

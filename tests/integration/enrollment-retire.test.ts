@@ -24,17 +24,22 @@ const metrics = { cpuPercent: 1, memoryPercent: 2, diskPercent: 3, uptimeSeconds
 let server: TestServer;
 let org: TestOrg;
 
-/** The admin CLI in a child process against the server's database file. */
+/** The admin CLI in a child process against the server's database (its file, or its PostgreSQL URL under test:pg). */
 function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       ["--import", "tsx", "server/cli.ts", ...args],
-      { cwd: root, env: { ...process.env, DASHFLEET_DB: server.dbFile } },
+      { cwd: root, env: { ...process.env, ...databaseEnv() } },
       (err, stdout, stderr) =>
         resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),
     );
   });
+}
+
+function databaseEnv(): Record<string, string> {
+  const url = server.deps.config.databaseUrl;
+  return url ? { DASHFLEET_DATABASE_URL: url } : { DASHFLEET_DB: server.dbFile };
 }
 
 /** Milliseconds until `check` holds (polled every 25 ms); fails after 5 s. */
@@ -203,7 +208,8 @@ describe("changes made by another process reach the running server within a seco
   });
 
   it("creates the database and a CLI backup readable by the owner only (0600)", async () => {
-    expect(fs.statSync(server.dbFile).mode & 0o777).toBe(0o600);
+    // The SQLite file is the server's own; a PostgreSQL database has no file here (its backup is a pg_dump archive).
+    if (!server.deps.config.databaseUrl) expect(fs.statSync(server.dbFile).mode & 0o777).toBe(0o600);
     const target = path.join(server.dir, "backup.db");
     const r = await cli("backup", "--to", target);
     expect(r.code, r.stderr).toBe(0);

@@ -31,9 +31,9 @@ describe("backfill at start", () => {
         ...chunk.flat(),
       );
     }
-    const { dbFile, dir } = first;
+    const { dbFile, dir, databaseEnv } = first;
     await first.close();
-    server = await startTestServer({ dbFile });
+    server = await startTestServer({ dbFile, env: databaseEnv });
     expect(fs.existsSync(dir)).toBe(true);
     const admin = server.client(org.adminKey);
     const s = await admin.fleet.summary.query();
