@@ -1,7 +1,7 @@
 // The console in French, in a real Chromium against the real server (issue 11: "the dashboard too,
 // with a language switch"): switched from the top bar, the shell, the fleet table and its toolbar (with
-// its menus open), the machine card, the Actions dialog (a message refused in French words, then a
-// reboot), the keys and users navigation and the sign-in page read French, with no English word left
+// its menus open), the machine card, the Actions dialog (a message refused in French words, then sent;
+// a reboot), the activity table, the keys and users navigation and the sign-in page read French, with no English word left
 // in their visible text; the switch back to English restores the English texts. Screenshots under
 // tests/artifacts/ (console-french-*.png).
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -150,6 +150,8 @@ describe("the console in French", () => {
     // The server's English health reason, in French; the percentages with a no-break space.
     await shows(table, ["Disque plein à 97\u00a0%", "Critique"]);
     expect(await englishIn(table)).toEqual([]);
+    await page.getByText("1–2 sur 2", { exact: true }).waitFor();
+    await page.getByRole("button", { name: "← Précédent" }).waitFor();
     await screenshot(page, "console-french-fleet");
     expect(owner.problems).toEqual([]);
   });
@@ -177,6 +179,14 @@ describe("the console in French", () => {
     expect(await englishIn(dialog)).toEqual([]);
     await screenshot(page, "console-french-message");
 
+    // Sent: the toast and the activity table (status, what was sent, who, when) in French.
+    await dialog.getByLabel("Message", { exact: true }).fill("Mise à jour ce soir");
+    await dialog.getByRole("button", { name: "Envoyer le message" }).click();
+    await dialog.waitFor({ state: "detached" });
+    await page.getByText("Envoi à poste-atelier · poste-02\u00a0: Message").waitFor();
+    await card.getByRole("button", { name: "Actions" }).click();
+    await dialog.waitFor();
+
     await dialog.getByLabel("Action", { exact: true }).selectOption("reboot");
     await shows(dialog, ["Ceci redémarre poste-atelier · poste-02.", "le travail non enregistré est perdu"]);
     await dialog.getByRole("button", { name: "Redémarrer la machine" }).waitFor();
@@ -185,6 +195,16 @@ describe("the console in French", () => {
     await dialog.getByRole("button", { name: "Annuler" }).click();
     await dialog.waitFor({ state: "detached" });
     await toolbar.getByRole("button", { name: "Tableau" }).click();
+
+    await page
+      .getByRole("navigation", { name: "Navigation principale" })
+      .getByRole("link", { name: "Activité" })
+      .click();
+    const history = page.locator("table").filter({ hasText: "Mise à jour ce soir" });
+    await shows(history, ["État", "Action", "Résultat", "Mise en file", "En attente", "Message", "à l'instant"]);
+    await history.getByRole("button", { name: "Annuler" }).waitFor();
+    expect(await englishIn(history)).toEqual([]);
+    await screenshot(page, "console-french-activity");
     expect(owner.problems).toEqual([]);
   });
 

@@ -82,7 +82,7 @@ export const actionTypeWords: { readonly [T in ActionType]: string } = {
 export function sentWords(type: string, data: unknown, t: ConsoleTranslator = english): string {
   if (type === "message") {
     const d = MessageData.safeParse(data);
-    return d.success ? `${d.data.title}: ${d.data.message}` : "";
+    return d.success ? `${d.data.title}${t.lang === "fr" ? "\u00a0: " : ": "}${d.data.message}` : "";
   }
   if (type === "reboot") {
     const d = RebootData.safeParse(data);
