@@ -38,13 +38,16 @@ function procStats(pid: number): { cpuSeconds: number; rssMiB: number; hwmMiB: n
   return { cpuSeconds: ticks / 100, rssMiB: kb("VmRSS") / 1024, hwmMiB: kb("VmHWM") / 1024 };
 }
 
-/** Runs `run` and returns the server's CPU share of one core meanwhile. */
-async function withCpu<T>(pid: number, run: () => Promise<T>): Promise<{ value: T; cpuPercent: number }> {
-  const before = procStats(pid);
+/** Runs `run` and returns the CPU seconds each process used meanwhile, and how long it took. */
+async function withCpu<T>(
+  pids: number[],
+  run: () => Promise<T>,
+): Promise<{ value: T; cpu: number[]; seconds: number }> {
+  const before = pids.map((p) => procStats(p).cpuSeconds);
   const t0 = Date.now();
   const value = await run();
-  const after = procStats(pid);
-  return { value, cpuPercent: (100 * (after.cpuSeconds - before.cpuSeconds)) / ((Date.now() - t0) / 1000) };
+  const cpu = pids.map((p, i) => procStats(p).cpuSeconds - before[i]!);
+  return { value, cpu, seconds: (Date.now() - t0) / 1000 };
 }
 
 /** Runs one job in a forked bench/sim.ts worker and returns its result. */
@@ -118,12 +121,15 @@ export async function pushLatency(fleet: BenchFleet, port: number, pid: number, 
   // Let the connection burst settle before reading the memory the streams hold.
   await new Promise((r) => setTimeout(r, 2000));
   const idle = procStats(pid);
+  // CPU of the server and of the agent processes while the streams are only held (pings).
+  const pids = [pid, ...children.map((c) => c.pid!)];
+  const quiet = await withCpu(pids, () => new Promise((r) => setTimeout(r, 3000)));
   log(`push: ${connected} streams open; queueing ${opts.actions} actions at ${perSecond}/s`);
   // Distinct random machines among the connected ones.
   const picks = new Set<number>();
   while (picks.size < Math.min(opts.actions, n)) picks.add(Math.floor(Math.random() * n));
-  const s = await withCpu(pid, () =>
-    work<LoadResult & { queuedAt: Record<string, { at: number; machineId: string }> }>({
+  const busy = await withCpu(pids, async () => {
+    const r = await work<LoadResult & { queuedAt: Record<string, { at: number; machineId: string }> }>({
       mode: "queue",
       port,
       adminKey: fleet.adminKey,
@@ -133,17 +139,18 @@ export async function pushLatency(fleet: BenchFleet, port: number, pid: number, 
       perSecond,
       durationMs: (picks.size / perSecond) * 1000,
       maxSockets: 8,
-    }),
-  );
-  await new Promise((r) => setTimeout(r, 3000));
+    });
+    await new Promise((res) => setTimeout(res, 3000)); // the last wakes and claims
+    return r;
+  });
   for (const c of children) c.send("stop");
   const results = await Promise.all(pending);
   const heldAt = Object.assign({}, ...results.map((r) => r.heldAt)) as Record<string, number>;
   const wokeAt = Object.assign({}, ...results.map((r) => r.wokeAt)) as Record<string, number>;
-  const errors = results.reduce((a, r) => a + r.errors, 0) + s.value.errors;
-  const firstError = results.find((r) => r.firstError)?.firstError ?? s.value.firstError;
+  const errors = results.reduce((a, r) => a + r.errors, 0) + busy.value.errors;
+  const firstError = results.find((r) => r.firstError)?.firstError ?? busy.value.firstError;
   if (firstError) log(`push first error: ${firstError}`);
-  const queued = Object.entries(s.value.queuedAt);
+  const queued = Object.entries(busy.value.queuedAt);
   const lat = queued.flatMap(([id, q]) => (heldAt[id] !== undefined ? [heldAt[id] - q.at] : [])).sort((a, b) => a - b);
   const missing = queued.length - lat.length;
   // Where the time goes: queue answer → wake heard by the agent, and wake → action held (the claim).
@@ -154,6 +161,11 @@ export async function pushLatency(fleet: BenchFleet, port: number, pid: number, 
   );
   const p50 = pct(lat, 50);
   const p99 = pct(lat, 99);
+  const share = (cpu: number[], seconds: number, from: number, to?: number) =>
+    (100 * cpu.slice(from, to).reduce((a, b) => a + b, 0)) / seconds;
+  // Server CPU an action costs (queue call, wake, claim), over what the held streams cost anyway.
+  const cpuPerActionMs =
+    ((busy.cpu[0]! - (quiet.cpu[0]! / quiet.seconds) * busy.seconds) * 1000) / Math.max(1, queued.length);
   const kbPerStream = connected > 0 ? ((idle.rssMiB - before.rssMiB) * 1024) / connected : NaN;
   return [
     {
@@ -173,7 +185,7 @@ export async function pushLatency(fleet: BenchFleet, port: number, pid: number, 
     {
       figure: `Dispatch latency, push (SSE), ${connected} agents connected`,
       value: `p50 ${f1(p50)} ms, p99 ${f1(p99)} ms over ${lat.length} actions, ${missing} not held, ${errors} errors`,
-      reference: `polling alone: 30 s interval → ~15 s mean; server CPU while queueing ${f1(s.cpuPercent)} % of a core`,
+      reference: "polling alone: 30 s interval → ~15 s mean",
       target: "p99 < 250 ms",
       met: p99 < 250 && missing === 0 && errors === 0 && connected === n,
     },
@@ -181,6 +193,15 @@ export async function pushLatency(fleet: BenchFleet, port: number, pid: number, 
       figure: "Dispatch latency split: queue answered → wake heard; wake heard → action held (claim)",
       value: `wake p50 ${f1(pct(wake, 50))} / p99 ${f1(pct(wake, 99))} ms; claim p50 ${f1(pct(claim, 50))} / p99 ${f1(pct(claim, 99))} ms`,
       reference: "a wake can arrive before the queue call's answer (negative)",
+      target: "",
+      met: null,
+    },
+    {
+      figure: "CPU (% of a core): server / agent processes, streams held only; while queueing",
+      value:
+        `${f1(share(quiet.cpu, quiet.seconds, 0, 1))} / ${f1(share(quiet.cpu, quiet.seconds, 1))}; ` +
+        `${f1(share(busy.cpu, busy.seconds, 0, 1))} / ${f1(share(busy.cpu, busy.seconds, 1))}`,
+      reference: `server CPU per action (queue call + wake + claim): ${f1(cpuPerActionMs)} ms`,
       target: "",
       met: null,
     },

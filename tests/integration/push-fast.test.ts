@@ -8,6 +8,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPushStreams, PUSH_STREAM_PATH, type PushStreams } from "../../server/http/fastPush.ts";
+import { createPushChannel } from "../../tray-agent/src/core/push.ts";
 import { enroll, startTestServer, type TestOrg, type TestServer } from "../helpers/server.ts";
 
 const PER_PROCESS = 4;
@@ -110,6 +111,29 @@ describe("lean push stream", () => {
       viaTrpc.close();
     }
     await until(() => push.count() === 0 && server.deps.services.streams.count() === 0);
+  });
+
+  it("serves the tray agent's own push client (its URL is exactly the one the handler owns)", async () => {
+    const token = await enroll(server, org.agentKey, "fp-agent");
+    const before = fellThrough;
+    let wakes = 0;
+    let connects = 0;
+    const channel = createPushChannel({
+      serverUrl: frontUrl,
+      machineToken: token,
+      minBackoffMs: 60_000,
+      log: { info: (m) => void (m === "push channel connected" && (connects += 1)) },
+    })(() => (wakes += 1));
+    try {
+      await until(() => connects === 1 && push.count() === 1);
+      const afterConnect = wakes; // the client wakes itself once on connect
+      await queue("fp-agent");
+      await until(() => wakes === afterConnect + 1);
+      expect(fellThrough).toBe(before);
+    } finally {
+      channel.close();
+    }
+    await until(() => push.count() === 0);
   });
 
   it("wakes at connect when work already waits, and once per queued action after that", async () => {
