@@ -2,8 +2,8 @@
 // translator's; English by default). Dates and numbers go through Intl.
 import { english, type ConsoleTranslator } from "./i18n/index.ts";
 
-/** The Intl locale for dates: `undefined` (the browser's own) in English, as before; French in French. */
-const dateLocale = (t: ConsoleTranslator) => (t.lang === "fr" ? "fr-FR" : undefined);
+/** The Intl locale for dates, from the console's language (as policy-words.ts): "25 Nov 2026, 14:05:09". */
+const dateLocale = (t: ConsoleTranslator) => (t.lang === "fr" ? "fr-FR" : "en-GB");
 
 /** "just now", "5 s ago", "3 min ago", "2 h ago", "4 d ago" ("il y a 5 s"…). */
 export function ago(iso: string | null | undefined, now = Date.now(), t: ConsoleTranslator = english): string {
