@@ -91,14 +91,12 @@ export const agentRouter = router({
    * old token in every server process. Rate-limited per key (or machine) and per address.
    */
   enroll: agentProcedure.input(EnrollInput).mutation(async ({ ctx, input }) => {
-    const { limiter } = ctx.services;
-    const perMinute = ctx.config.identity.enrollPerMinute;
-    limiter.hit(
+    const { enrollLimits } = ctx.services;
+    await enrollLimits.hit(
       `enroll:${ctx.agent.kind === "key" ? ctx.agent.keyId : ctx.agent.machineRef}`,
-      perMinute,
       "enrollments",
     );
-    limiter.hit(`enroll-address:${ctx.req.ip}`, perMinute, "enrollments from this address");
+    await enrollLimits.hit(`enroll-address:${ctx.req.ip}`, "enrollments from this address");
     const caller = ctx.agent.kind === "key" ? { ...ctx.agent, kind: "key" as const } : ctx.agent;
     const r = await enroll(ctx.db, ctx.clock, caller, input, {
       reportIntervalSec: ctx.config.reportIntervalSeconds,

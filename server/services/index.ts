@@ -11,6 +11,7 @@ import { PrincipalResolver } from "./principals.ts";
 import { ActionQueue } from "./queueing.ts";
 import { LoginLimits } from "./loginLimits.ts";
 import { RateLimiter } from "./rateLimit.ts";
+import { EnrollLimits, openSharedLimitStore } from "./rateLimitShared.ts";
 import { StreamRegistry } from "./streams.ts";
 
 export type Services = {
@@ -20,6 +21,8 @@ export type Services = {
   limiter: RateLimiter;
   /** Password guesses per (address, email) and per address, with backoff (shared on PostgreSQL). */
   loginLimits: LoginLimits;
+  /** Enrollment attempts per key and per address (shared on PostgreSQL). */
+  enrollLimits: EnrollLimits;
   /** In-memory index of machines with deliverable work, and wake-ups for waiting agents. */
   dispatch: ActionDispatch;
   /** Machine-id directory and group commit for queued actions. */
@@ -48,14 +51,15 @@ export async function createServices(db: Db, clock: Clock, config: Config, log?:
   await listener?.start();
   await dispatch.load();
   await principals.preloadMachines();
+  // On PostgreSQL the sign-in and enrollment limits are shared by every process on the database.
+  const shared = config.databaseUrl ? await openSharedLimitStore(config.databaseUrl) : null;
+  const limiter = new RateLimiter(clock);
   return {
     principals,
     streams,
-    limiter: new RateLimiter(clock),
-    // On PostgreSQL the sign-in limits are shared by every process on the database (loginLimits.ts).
-    loginLimits: config.databaseUrl
-      ? await LoginLimits.shared({ failuresPerWindow: config.limits.loginPerMinute, databaseUrl: config.databaseUrl })
-      : new LoginLimits({ failuresPerWindow: config.limits.loginPerMinute }),
+    limiter,
+    loginLimits: new LoginLimits({ failuresPerWindow: config.limits.loginPerMinute }, shared?.make),
+    enrollLimits: new EnrollLimits(limiter, shared, config.identity.enrollPerMinute),
     dispatch,
     queue,
   };

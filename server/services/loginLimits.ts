@@ -3,29 +3,12 @@
 // backoff that doubles every time the limit is hit again within a day. A third party at another
 // address cannot lock the victim out; an attacker at one address gets ever slower.
 // Built on rate-limiter-flexible (a maintained library). On SQLite (one process) the counters are in
-// memory. On PostgreSQL, where several server processes and hosts share one database, they are in
-// the database (RateLimiterPostgres, table `dashfleet_rate_limits`, created by the library), so N
-// processes do not give a guesser N times the budget.
+// memory; on PostgreSQL they are shared by every server process on the database (rateLimitShared.ts),
+// so N processes do not give a guesser N times the budget.
 import { createHash } from "node:crypto";
-import pg from "pg";
-import {
-  RateLimiterMemory,
-  RateLimiterPostgres,
-  RateLimiterRes,
-  type RateLimiterAbstract,
-} from "rate-limiter-flexible";
+import { RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
 import { rateLimited } from "../domain/errors.ts";
-
-/** The table of shared counters on PostgreSQL (key, points, expire); the library creates it if missing. */
-export const SHARED_LIMITS_TABLE = "dashfleet_rate_limits";
-/** Connections of the dedicated pool the shared limiters use (sign-ins are rare; they wait for one). */
-const SHARED_POOL_MAX = 2;
-
-/** Builds one counter: a name (key prefix), a budget of points and its window in seconds. */
-type LimiterFactory = (keyPrefix: string, points: number, duration: number) => RateLimiterAbstract;
-
-const inMemory: LimiterFactory = (keyPrefix, points, duration) =>
-  new RateLimiterMemory({ keyPrefix, points, duration });
+import { inMemoryLimiter, type LimiterFactory } from "./rateLimitShared.ts";
 
 /** A blocked key waits this long the first time, doubling on each further block within a day. */
 const FIRST_BLOCK_SECONDS = 60;
@@ -51,75 +34,14 @@ export class LoginLimits {
   /** How many times a key was blocked within the strike window: the backoff's exponent. */
   readonly #strikes: RateLimiterAbstract;
   readonly #firstBlock: number;
-  readonly #close: () => Promise<void>;
 
-  /** In-memory limits (one process); `make` builds the counters elsewhere (see `shared`). */
-  constructor(opts: LoginLimitOptions, make: LimiterFactory = inMemory, close: () => Promise<void> = async () => {}) {
+  /** `make` builds the counters: in memory by default, or a shared store's (rateLimitShared.ts). */
+  constructor(opts: LoginLimitOptions, make: LimiterFactory = inMemoryLimiter) {
     const duration = opts.windowSeconds ?? 60;
     this.#firstBlock = opts.firstBlockSeconds ?? FIRST_BLOCK_SECONDS;
     this.#pair = make("login-pair", opts.failuresPerWindow, duration);
     this.#address = make("login-address", opts.failuresPerWindow * ADDRESS_FACTOR, duration);
     this.#strikes = make("login-strikes", 64, STRIKE_WINDOW_SECONDS);
-    this.#close = close;
-  }
-
-  /**
-   * Limits shared by every process on one PostgreSQL database: the counters live in
-   * SHARED_LIMITS_TABLE, reached through a small pool of its own (the Prisma adapter's pool is not
-   * reachable from here). Idle connections close after a few seconds, so the pool holds nothing open
-   * between sign-ins and never keeps a stopping process alive.
-   */
-  static async shared(opts: LoginLimitOptions & { databaseUrl: string }): Promise<LoginLimits> {
-    const pool = new pg.Pool({
-      connectionString: opts.databaseUrl,
-      max: SHARED_POOL_MAX,
-      idleTimeoutMillis: 5_000,
-      allowExitOnIdle: true,
-    });
-    // An idle connection cut by the database (a restart, a failover) is only dropped from the pool; the
-    // next sign-in opens another. Without a listener the pool's "error" event would end the process.
-    pool.on("error", () => {});
-    // Expired rows are deleted by one timer (the library's, hourly leftovers every 5 minutes), not one per counter.
-    let first = true;
-    const make: LimiterFactory = (keyPrefix, points, duration) => {
-      const clearExpiredByTimeout = first;
-      first = false;
-      return new RateLimiterPostgres({
-        storeClient: pool,
-        storeType: "pool",
-        tableName: SHARED_LIMITS_TABLE,
-        tableCreated: true,
-        clearExpiredByTimeout,
-        keyPrefix,
-        points,
-        duration,
-      });
-    };
-    try {
-      // The library's own table (it handles two processes creating it at once), created before first use.
-      await new Promise<void>((resolve, reject) => {
-        new RateLimiterPostgres(
-          {
-            storeClient: pool,
-            storeType: "pool",
-            tableName: SHARED_LIMITS_TABLE,
-            clearExpiredByTimeout: false,
-            points: 1,
-            duration: 1,
-          },
-          (err?: Error) => (err ? reject(err) : resolve()),
-        );
-      });
-    } catch (err) {
-      await pool.end();
-      throw err;
-    }
-    return new LoginLimits(opts, make, () => pool.end());
-  }
-
-  /** Releases the shared limits' connections (nothing to do in memory). */
-  close(): Promise<void> {
-    return this.#close();
   }
 
   /**

@@ -1,16 +1,19 @@
-// Sign-in limits are shared by every server process on one PostgreSQL database: two server instances
-// on one database (a throwaway cluster) draw from one budget per (address, email) and per address, and
-// a block started by one is enforced by the other. With per-process counters (SQLite's in-memory
+// Sign-in and enrollment limits are shared by every server process on one PostgreSQL database: two
+// server instances on one database (a throwaway cluster) draw from one sign-in budget per (address,
+// email) and per address, a block started by one is enforced by the other, and enrollments per agent
+// key and per address count once across both. With per-process counters (SQLite's in-memory
 // limiter) each instance would grant the full budget again, and these tests would fail.
 import http from "node:http";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SHARED_LIMITS_TABLE } from "../../server/services/loginLimits.ts";
+import { SHARED_LIMITS_TABLE } from "../../server/services/rateLimitShared.ts";
 import { startPgCluster, type PgCluster } from "../helpers/pg.ts";
-import { PASSWORD, startTestServer, type TestOrg, type TestServer } from "../helpers/server.ts";
+import { failure, PASSWORD, startTestServer, type TestOrg, type TestServer } from "../helpers/server.ts";
 
 /** Attempts per (address, email) per minute; an address gets three times as many. */
 const PER_MINUTE = 3;
+/** Enrollment attempts per minute, per agent key and per address. */
+const ENROLL_PER_MINUTE = 3;
 
 let cluster: PgCluster;
 let url: string;
@@ -50,7 +53,11 @@ function loginFrom(server: TestServer, localAddress: string, email: string, pass
 beforeAll(async () => {
   cluster = await startPgCluster();
   url = await cluster.createDatabase("dashfleet_limits");
-  const env = { DASHFLEET_DATABASE_URL: url, DASHFLEET_LOGIN_PER_MINUTE: String(PER_MINUTE) };
+  const env = {
+    DASHFLEET_DATABASE_URL: url,
+    DASHFLEET_LOGIN_PER_MINUTE: String(PER_MINUTE),
+    DASHFLEET_ENROLL_PER_MINUTE: String(ENROLL_PER_MINUTE),
+  };
   // Two processes' worth of servers on one database (the second finds the migrations applied).
   a = await startTestServer({ sweep: false, env });
   b = await startTestServer({ sweep: false, env });
@@ -98,6 +105,27 @@ describe("sign-in limits shared on PostgreSQL", () => {
     expect((await loginFrom(a, from, "nobody-after@example.test", "guess")).status).toBe(429);
   });
 
+  it("one enrollment budget per agent key and per address across two servers", async () => {
+    const identity = (machineId: string) => ({
+      machineId,
+      hostname: machineId,
+      os: "Linux test",
+      agentVersion: "0.0.0-test",
+    });
+    // Three new machines with one key, spread over both servers, use up the key's budget...
+    for (const [i, server] of [a, b, a].entries())
+      await server.client(org.agentKey).agent.enroll.mutate(identity(`sh-${i}`));
+    // ...so the fourth is refused, on the server that saw only one of them.
+    const byKey = await failure(b.client(org.agentKey).agent.enroll.mutate(identity("sh-3")));
+    expect(byKey.data?.code).toBe("TOO_MANY_REQUESTS");
+    expect(byKey.message).toMatch(/Too many enrollments: at most 3 per minute/);
+    // Another key from the same address meets the address's budget, used up on both servers together.
+    const spare = await a.client(org.adminKey).keys.create.mutate({ name: "spare agent", scopes: ["agent"] });
+    const byAddress = await failure(a.client(spare.key).agent.enroll.mutate(identity("sh-4")));
+    expect(byAddress.message).toMatch(/from this address/);
+    expect(await a.deps.db.machine.count({ where: { orgId: org.orgId } })).toBe(3);
+  });
+
   it("keeps the counters in the database, keyed by hashes (no email address in clear)", async () => {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
@@ -106,6 +134,7 @@ describe("sign-in limits shared on PostgreSQL", () => {
       expect(rows.length).toBeGreaterThan(0);
       expect(rows.some((r) => r.key.startsWith("login-pair:"))).toBe(true);
       expect(rows.some((r) => r.key === "login-address:127.0.0.21")).toBe(true);
+      expect(rows.some((r) => r.key.startsWith("enroll:enroll-address:"))).toBe(true);
       expect(rows.filter((r) => r.key.includes("@"))).toEqual([]);
     } finally {
       await client.end();
