@@ -6,7 +6,12 @@
 // type (a snoozed message, an acknowledged reboot) is refused, naming event.kind, and stored nowhere.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../server/clock.ts";
-import { progressKindsByType, type ProgressEvent, type ProgressKind } from "../../server/contract/index.ts";
+import {
+  actionTypes,
+  progressKindsByType,
+  type ProgressEvent,
+  type ProgressKind,
+} from "../../server/contract/index.ts";
 import {
   enroll,
   errorCode,
@@ -246,6 +251,8 @@ const dataFor = { message: { message: "Save your work", display: "dialog" }, res
 
 describe("agent.progress: the event kind must fit the action type", () => {
   it("lists 12 wrong pairings (message: 5, restart: 6, reboot: acknowledged)", () => {
+    // One row per action type the contract knows (a new type must say which kinds fit it).
+    expect(Object.keys(progressKindsByType).sort()).toEqual([...actionTypes].sort());
     expect(wrongPairs).toHaveLength(12);
     expect(wrongPairs.filter((p) => p.type === "reboot").map((p) => p.kind)).toEqual(["acknowledged"]);
   });
