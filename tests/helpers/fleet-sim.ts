@@ -198,6 +198,8 @@ export class SimAgent {
   readonly journal = new Map<string, { claimToken: string; status: "done" | "error"; result: string }>();
   /** Deliveries whose ack got no answer: retried with the same claim token (ack is idempotent). */
   readonly unsureAcks = new Map<string, string>();
+  /** Cycles ended by a call that got no answer (server gone): a fleet with two servers fails over on it. */
+  transportFailures = 0;
 
   constructor(
     readonly machineId: string,
@@ -224,6 +226,7 @@ export class SimAgent {
       await this.#flush(client);
     } catch (err) {
       noteError(l, err);
+      if (codeOf(err) === null) this.transportFailures += 1;
     }
   }
 
