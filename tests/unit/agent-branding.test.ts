@@ -192,4 +192,28 @@ describe("BrandingKeeper", () => {
     expect(k.current()).toEqual({ orgName: "Fallback" });
     expect(lines.filter((l) => l.includes("agent.branding"))).toHaveLength(1);
   });
+
+  it("an older server's answer without an etag is compared by content: applied and cached once, changes still seen", async () => {
+    const dir = tempDataDir();
+    let answer: Branding = { orgName: "Old Server Org", logoDataUrl: pngUrl };
+    const asked: (string | null)[] = [];
+    const older = {
+      branding: async (etag: string | null) => {
+        asked.push(etag);
+        return answer as BrandingAnswer; // no etag: the input is ignored, the logo always sent
+      },
+    };
+    const { k, applied, lines } = keeper(dir);
+    await k.refresh(older);
+    const written = fs.statSync(path.join(dir, "branding.json")).mtimeMs;
+    await k.refresh(older);
+    expect(asked).toEqual([null, null]);
+    expect(applied).toEqual([{ orgName: "Old Server Org", logoDataUrl: pngUrl }]);
+    expect(lines).toHaveLength(1);
+    expect(fs.statSync(path.join(dir, "branding.json")).mtimeMs).toBe(written);
+    answer = { orgName: "Renamed" };
+    await k.refresh(older);
+    expect(k.current()).toEqual({ orgName: "Renamed" });
+    expect(readBrandingCache(dir, SERVER)?.branding).toEqual({ orgName: "Renamed" });
+  });
 });

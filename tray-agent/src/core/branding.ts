@@ -154,7 +154,7 @@ export class BrandingKeeper {
   async refresh(api: Pick<AgentApi, "branding">): Promise<number> {
     let answer;
     try {
-      answer = await api.branding(this.held?.etag ?? null);
+      answer = await api.branding(this.held?.etag || null);
     } catch (err) {
       if (classifyFailure(err) !== "rejected") return Math.min(RETRY_MS, this.refreshMs);
       if (errorCodeOf(err) === "NOT_FOUND" && /procedure/i.test(String((err as Error).message))) {
