@@ -1,8 +1,13 @@
 // `npm run bench [-- --quick]`: the performance suite. Starts a DashFleet server and a bare node:http
-// reference as child processes, drives them from forked worker processes (bench/sim.ts), samples the
-// server's memory and CPU from /proc, and prints one table of figures, each against its target.
+// reference as child processes; throughput ratios come from wrk (bench/wrk.ts, bench/wrkThroughput.ts)
+// against the bare server in the same run; the fleet, batched queueing and push phases are driven from
+// forked worker processes (bench/sim.ts, bench/push.ts). Samples the server's memory and CPU from
+// /proc, then repeats the poll and queue figures on a throwaway PostgreSQL cluster with 1 and 2 server
+// processes, and prints one table of figures, each against its target, with the load average.
 // Knobs (env): BENCH_FLEET (machines), BENCH_FACTOR (time compression), BENCH_FLEET_SECONDS,
-// BENCH_PUSH_AGENTS, BENCH_QUEUE_RATE, BENCH_QUEUE_SECONDS, BENCH_CONCURRENCY, BENCH_ROUND_SECONDS.
+// BENCH_PUSH_AGENTS, BENCH_QUEUE_RATE, BENCH_QUEUE_SECONDS, BENCH_CONCURRENCY, BENCH_ROUND_SECONDS,
+// BENCH_ROUNDS, BENCH_PG (0: skip PostgreSQL), BENCH_PHASES (comma list of poll, fleet, queue, batch,
+// push, pg: run only those).
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
@@ -11,9 +16,13 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
+import { openDb } from "../server/db.ts";
+import { startPgCluster } from "../tests/helpers/pg.ts";
 import { prepareFleet, machineIdOf, machineToken, type BenchFleet } from "./setup.ts";
 import { pushLatency } from "./push.ts";
 import type { Job, LoadResult } from "./sim.ts";
+import { ensureWrk, loadAverage } from "./wrk.ts";
+import { pollThroughput, queueThroughput } from "./wrkThroughput.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const quick = process.argv.includes("--quick");
@@ -31,7 +40,12 @@ const cfg = {
   roundSeconds: num("BENCH_ROUND_SECONDS", 5, 3),
   rounds: num("BENCH_ROUNDS", 3, 1),
   workers: 2,
+  pg: num("BENCH_PG", 1, 1) === 1,
+  pgMachines: num("BENCH_PG_MACHINES", 5_000, 3_000),
 };
+const phases = new Set((process.env.BENCH_PHASES ?? "poll,fleet,queue,batch,push,pg").split(","));
+/** Load averages seen at the start of each phase (the machine is shared: figures move with it). */
+const loads: string[] = [];
 
 const log = (msg: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
@@ -123,22 +137,14 @@ let coldStart = "";
 /** Index of the first of the machines reserved for the queueing runs. */
 let queueBase = 0;
 
-async function main() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dashfleet-bench-"));
-  // Each queueing run uses 1,000 machines of its own past the fleet and the push agents: its actions are drained
-  // but never acknowledged, so their leases run out later, and they must not reach the push phase.
-  queueBase = Math.max(cfg.fleet, cfg.pushAgents);
-  const machines = queueBase + 2000;
-  log(`preparing a database with ${machines} machines in ${dir}`);
-  const fleet = await prepareFleet(path.join(dir, "fleet.db"), machines);
-
+/** Starts `node server/index.ts` with the bench's environment; resolves once /healthz answers. */
+async function startBenchServer(env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
-  const server = spawn(process.execPath, ["--import", "tsx", "server/index.ts"], {
+  const child = spawn(process.execPath, ["--import", "tsx", "server/index.ts"], {
     cwd: root,
     stdio: ["ignore", "ignore", "inherit"],
     env: {
       ...process.env,
-      DASHFLEET_DB: fleet.dbFile,
       PORT: String(port),
       HOST: "127.0.0.1",
       LOG_LEVEL: "warn",
@@ -146,27 +152,79 @@ async function main() {
       // Simulators run on compressed time and queue far above a human's rate: lift the per-minute limits.
       DASHFLEET_AGENT_PER_MINUTE: "1000000",
       DASHFLEET_QUEUE_PER_MINUTE: "100000000",
+      ...env,
     },
   });
+  await waitHealthy(port, child);
+  return { child, port };
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+  if (child.exitCode === null) child.kill("SIGKILL");
+}
+
+/** The agent key + machine_id poll (the original design's protocol) needs the org in legacy mode. */
+async function enableLegacy(target: string, orgId: string): Promise<void> {
+  const db = await openDb(target);
+  try {
+    await db.organization.update({ where: { id: orgId }, data: { legacyAgents: true }, select: { id: true } });
+  } finally {
+    await db.$disconnect();
+  }
+}
+
+async function main() {
+  ensureWrk();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dashfleet-bench-"));
+  // Each queueing run uses 1,000 machines of its own past the fleet and the push agents: its actions are drained
+  // but never acknowledged, so their leases run out later, and they must not reach the push phase.
+  queueBase = Math.max(cfg.fleet, cfg.pushAgents);
+  const machines = queueBase + 2000;
+  log(`preparing a database with ${machines} machines in ${dir}; load average ${loadAverage()}`);
+  const fleet = await prepareFleet(path.join(dir, "fleet.db"), machines);
+  await enableLegacy(fleet.dbFile, fleet.orgId);
+
   const bare = fork(path.join(root, "bench", "bare.ts"), [], {
     execArgv: ["--import", "tsx"],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const barePort = await new Promise<number>((r) => bare.once("message", (m: { port: number }) => r(m.port)));
+  const { child: server, port } = await startBenchServer({ DASHFLEET_DB: fleet.dbFile });
   try {
-    await waitHealthy(port, server);
     const pid = server.pid!;
     log(`server pid ${pid} on port ${port}; bare reference on ${barePort}`);
-    await throughput(fleet, port, barePort, pid);
-    await fleetLoad(fleet, port, pid);
-    await queueLoad(fleet, port, pid, 1, 0);
-    await queueLoad(fleet, port, pid, 10, 1);
-    rows.push(
-      ...(await pushLatency(fleet, port, pid, {
-        agents: cfg.pushAgents,
-        actions: cfg.pushActions,
-        workers: cfg.workers,
-      })),
+    const phase = async (name: string, run: () => Promise<unknown>) => {
+      if (!phases.has(name)) return;
+      loads.push(`${name} ${loadAverage()}`);
+      await run();
+    };
+    await phase("poll", async () => {
+      const r = await pollThroughput({ fleet, port, barePort, pid, ...pollCfg() });
+      rows.push(...r.rows);
+    });
+    await phase("fleet", () => fleetLoad(fleet, port, pid));
+    await phase("queue", async () => {
+      const db = await openDb(fleet.dbFile);
+      try {
+        const r = await queueThroughput({ fleet, port, pid, db, base: queueBase, tag: "wrk1", ...queueCfg() });
+        rows.push(...r.rows);
+      } finally {
+        await db.$disconnect();
+      }
+    });
+    await phase("batch", () => queueLoad(fleet, port, pid, 10, 1));
+    await phase("push", async () =>
+      rows.push(
+        ...(await pushLatency(fleet, port, pid, {
+          agents: cfg.pushAgents,
+          actions: cfg.pushActions,
+          workers: cfg.workers,
+        })),
+      ),
     );
     const final = procStats(pid);
     rows.push({
@@ -176,8 +234,10 @@ async function main() {
       target: "< 1024 MiB",
       met: final.hwmMiB < 1024,
     });
+    await stopServer(server);
+    await phase("pg", () => postgres(barePort));
   } finally {
-    server.kill("SIGTERM");
+    await stopServer(server);
     bare.kill("SIGTERM");
     await new Promise((r) => setTimeout(r, 500));
     fs.rmSync(dir, { recursive: true, force: true });
@@ -185,95 +245,69 @@ async function main() {
   print();
 }
 
-function authHeaders(auth: boolean, token: string): Record<string, string> {
-  return auth ? { authorization: `Bearer ${token}` } : {};
-}
+const pollCfg = () => ({ rounds: cfg.rounds, seconds: cfg.roundSeconds, connections: cfg.concurrency });
+const queueCfg = () => ({ seconds: cfg.queueSeconds, connections: cfg.concurrency });
 
-/** Empty-poll throughput, tRPC and REST, against the bare server, interleaved rounds with one generator. */
-async function throughput(fleet: BenchFleet, port: number, barePort: number, pid: number) {
-  const tokens = Array.from({ length: 1000 }, (_, i) => machineToken(fleet.salt, i));
-  const job = (p: number, pathOf: (i: number) => string, auth: boolean): Job => ({
-    mode: "load",
-    port: p,
-    concurrency: cfg.concurrency,
-    durationMs: cfg.roundSeconds * 1000,
-    targets: tokens.map((t, i) => ({ method: "GET" as const, path: pathOf(i), headers: authHeaders(auth, t) })),
-  });
-  const sum = { bare: 0, trpc: 0, rest: 0, full: 0, bareMs: 0, trpcMs: 0, restMs: 0, fullMs: 0, errors: 0 };
-  const lat: number[] = [];
-  let cpu = 0;
-  let firstError: string | null = null;
-  // Warm-up: principal cache, JIT.
-  await work<LoadResult>({
-    ...job(port, () => "/trpc/agent.pendingActions?input=%7B%7D", true),
-    durationMs: 1500,
-  } as Job);
-  for (let r = 0; r < cfg.rounds; r++) {
-    const b = await work<LoadResult>(job(barePort, () => "/", false));
-    const t = await sampled(pid, () =>
-      work<LoadResult>(job(port, () => "/trpc/agent.pendingActions?input=%7B%7D", true)),
-    );
-    const s = await work<LoadResult>(job(port, () => "/api/actions/pending", true));
-    // The same query with an explicit (own) machine id skips the empty-poll fast path: the full tRPC handler.
-    const full = await work<LoadResult>(
-      job(
-        port,
-        (i) => `/trpc/agent.pendingActions?input=${encodeURIComponent(JSON.stringify({ machineId: machineIdOf(i) }))}`,
-        true,
-      ),
-    );
-    sum.full += full.count;
-    sum.fullMs += full.elapsedMs;
-    sum.errors += full.errors;
-    sum.bare += b.count;
-    sum.bareMs += b.elapsedMs;
-    sum.trpc += t.value.count;
-    sum.trpcMs += t.value.elapsedMs;
-    sum.rest += s.count;
-    sum.restMs += s.elapsedMs;
-    sum.errors += t.value.errors + s.errors + b.errors;
-    firstError ??= t.value.firstError ?? s.firstError ?? b.firstError;
-    cpu = Math.max(cpu, t.cpuPercent);
-    lat.push(...t.value.latencies);
-    log(
-      `round ${r + 1}: bare ${Math.round((b.count * 1000) / b.elapsedMs)}/s, tRPC ${Math.round((t.value.count * 1000) / t.value.elapsedMs)}/s, REST ${Math.round((s.count * 1000) / s.elapsedMs)}/s, full tRPC ${Math.round((full.count * 1000) / full.elapsedMs)}/s`,
-    );
+/**
+ * The same poll and queue figures with the server on PostgreSQL (a throwaway cluster, fsync on), with
+ * DASHFLEET_WORKERS=1 and =2, and the 2/1 ratios. wrk and the bare server share the same two cores,
+ * so on this machine a second server process competes with the generator for CPU.
+ */
+async function postgres(barePort: number) {
+  const cluster = await startPgCluster();
+  try {
+    const url = await cluster.createDatabase("bench");
+    log(`PostgreSQL: preparing ${cfg.pgMachines} machines; load average ${loadAverage()}`);
+    const fleet = await prepareFleet(url, cfg.pgMachines);
+    await enableLegacy(url, fleet.orgId);
+    const db = await openDb(url);
+    const rates: Record<number, { trpc: number; queue: number; bare: number }> = {};
+    try {
+      for (const workers of [1, 2]) {
+        const label = `PostgreSQL, ${workers} process${workers > 1 ? "es" : ""}`;
+        const { child, port } = await startBenchServer({
+          DASHFLEET_DATABASE_URL: url,
+          DASHFLEET_WORKERS: String(workers),
+        });
+        try {
+          const pid = child.pid!;
+          const poll = await pollThroughput({ fleet, port, barePort, pid, label, ...pollCfg() });
+          rows.push(...poll.rows);
+          const queue = await queueThroughput({
+            fleet,
+            port,
+            pid,
+            db,
+            base: cfg.pgMachines - 2000 + (workers - 1) * 1000,
+            tag: `pg${workers}`,
+            label,
+            ...queueCfg(),
+          });
+          rows.push(...queue.rows);
+          rates[workers] = { trpc: poll.rates.trpc ?? NaN, queue: queue.rate, bare: poll.rates.bare ?? NaN };
+        } finally {
+          await stopServer(child);
+        }
+      }
+    } finally {
+      await db.$disconnect();
+    }
+    const one = rates[1]!;
+    const two = rates[2]!;
+    for (const [what, r] of [
+      ["tRPC empty poll", two.trpc / one.trpc],
+      ["single-call actions.queue", two.queue / one.queue],
+    ] as const)
+      rows.push({
+        figure: `PostgreSQL: ${what}, 2 processes / 1 process`,
+        value: `${r.toFixed(2)}×`,
+        reference: `2 cores shared by wrk, the bare server (idle then), PostgreSQL and the server processes; bare ceiling ${Math.round(one.bare)}/s then ${Math.round(two.bare)}/s`,
+        target: "≥ 1.3×",
+        met: r >= 1.3,
+      });
+  } finally {
+    await cluster.stop();
   }
-  if (firstError) log(`first error: ${firstError}`);
-  const rate = (n: number, ms: number) => (n * 1000) / ms;
-  const bareRate = rate(sum.bare, sum.bareMs);
-  const trpcRatio = rate(sum.trpc, sum.trpcMs) / bareRate;
-  const restRatio = rate(sum.rest, sum.restMs) / bareRate;
-  sortNum(lat);
-  rows.push({
-    figure: `Empty poll, tRPC agent.pendingActions as the agent sends it (c=${cfg.concurrency})`,
-    value: `${Math.round(rate(sum.trpc, sum.trpcMs))}/s = ${f1(100 * trpcRatio)} % of bare`,
-    reference: `bare node:http ${Math.round(bareRate)}/s`,
-    target: "≥ 40 %",
-    met: trpcRatio >= 0.4 && sum.errors === 0,
-  });
-  rows.push({
-    figure: "Empty poll, REST /api/actions/pending",
-    value: `${Math.round(rate(sum.rest, sum.restMs))}/s = ${f1(100 * restRatio)} % of bare`,
-    reference: `bare node:http ${Math.round(bareRate)}/s`,
-    target: "≥ 40 %",
-    met: restRatio >= 0.4 && sum.errors === 0,
-  });
-  const fullRatio = rate(sum.full, sum.fullMs) / bareRate;
-  rows.push({
-    figure: "Empty poll through the full tRPC handler (no fast path)",
-    value: `${Math.round(rate(sum.full, sum.fullMs))}/s = ${f1(100 * fullRatio)} % of bare`,
-    reference: `bare node:http ${Math.round(bareRate)}/s`,
-    target: "(for comparison)",
-    met: null,
-  });
-  rows.push({
-    figure: "Empty poll tRPC: server CPU, latency p50/p99",
-    value: `${f1(cpu)} % of a core, ${f1(pct(lat, 50))}/${f1(pct(lat, 99))} ms`,
-    reference: "",
-    target: "",
-    met: null,
-  });
 }
 
 /** The simulated fleet: N agents polling every 30 s and reporting every 60 s (divided by the factor). */

@@ -60,7 +60,7 @@ export type AdminPrincipal = {
   keyId: string | null;
 };
 
-function asAdmin(p: Principal | null): AdminPrincipal | null {
+export function asAdmin(p: Principal | null): AdminPrincipal | null {
   if (!p) return null;
   if (p.kind === "user") return { orgId: p.orgId, actor: `user:${p.email}`, role: p.role, userId: p.userId, keyId: null };
   // An admin-scoped key acts as an admin (never owner: keys cannot manage users).

@@ -30,8 +30,13 @@ export class ActionQueue {
   readonly #refs = new Map<string, string>();
   /** The directory key of each cached ref, so a retired machine can be forgotten by its ref. */
   readonly #keyOfRef = new Map<string, string>();
-  /** No linger: a queue call starts a commit at once; calls arriving meanwhile share the next one. */
-  readonly #commits = new GroupCommit<QueueJob>((jobs) => this.#insert(jobs), { lingerMs: 0, maxBatch: 500 });
+  /**
+   * A 2 ms linger: on SQLite the commit (better-sqlite3, synchronous, fsync) blocks the event loop, so
+   * no call can arrive "while a commit runs". With no linger each call committed alone (measured: 471
+   * commits for 471 calls from 64 connections, 72–91/s on a loaded disk); with 2 ms, calls whose
+   * requests are being read join the same commit (up to 40 a commit in the same run).
+   */
+  readonly #commits = new GroupCommit<QueueJob>((jobs) => this.#insert(jobs), { lingerMs: 2, maxBatch: 500 });
 
   /** @param dispatch announces the queued machines to other server processes inside each commit (PostgreSQL). */
   constructor(

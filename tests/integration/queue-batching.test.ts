@@ -54,7 +54,7 @@ describe("group commit of queued actions", () => {
     }
   });
 
-  it("commits the calls that arrive during a commit together, in one transaction", async () => {
+  it("commits the calls that arrive together in one transaction", async () => {
     const queue = server.deps.services.queue;
     const ref = (await queue.resolveMachines(org.orgId, ["batch-2"])).get("batch-2")!;
     const seqs = await server.deps.services.dispatch.takeSeqs(50);
@@ -62,8 +62,9 @@ describe("group commit of queued actions", () => {
     try {
       const jobs = seqs.map((seq) => makeJob(ref, seq));
       await Promise.all(jobs.map((j) => queue.write(j.job)));
-      // The first starts a commit at once; the 49 that arrive meanwhile share the next one.
-      expect(spy.mock.calls.length).toBe(2);
+      // The first waits 2 ms for company (on SQLite a commit blocks the event loop, so nothing can
+      // arrive while one runs): all 50 share one transaction.
+      expect(spy.mock.calls.length).toBe(1);
       expect(await server.deps.db.action.count({ where: { id: { in: jobs.map((j) => j.id) } } })).toBe(50);
     } finally {
       spy.mockRestore();
