@@ -183,7 +183,7 @@ export class PgListener {
       this.#client = client;
     } catch (err) {
       client.removeAllListeners("end");
-      await client.end().catch(() => undefined);
+      await endWithin(client, CLOSE_TIMEOUT_MS);
       throw err;
     }
     const every = this.opts.heartbeatMs ?? 10_000;
@@ -216,7 +216,7 @@ export class PgListener {
     this.#backendPid = null;
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     this.#heartbeat = null;
-    client.end().catch(() => undefined);
+    void endWithin(client, CLOSE_TIMEOUT_MS);
     if (this.#closed) return;
     this.#lostAt ??= this.#now();
     this.opts.log?.warn({ err }, "PostgreSQL LISTEN connection lost; reconnecting");
@@ -264,17 +264,21 @@ export class PgListener {
     this.#retry = this.#heartbeat = null;
     const client = this.#client;
     this.#client = null;
-    if (!client) return;
-    let timer: NodeJS.Timeout | undefined;
-    const cut = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        destroySocket(client);
-        resolve();
-      }, CLOSE_TIMEOUT_MS);
-    });
-    await Promise.race([client.end().catch(() => undefined), cut]);
-    clearTimeout(timer);
+    if (client) await endWithin(client, CLOSE_TIMEOUT_MS);
   }
+}
+
+/** Ends a client politely, or cuts its socket after `ms` (a dead network never answers the goodbye). */
+async function endWithin(client: pg.Client, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const cut = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      destroySocket(client);
+      resolve();
+    }, ms);
+  });
+  await Promise.race([client.end().catch(() => undefined), cut]);
+  clearTimeout(timer);
 }
 
 /** Cuts a client's socket (node-postgres keeps it on `connection.stream`, not in its typings). */
