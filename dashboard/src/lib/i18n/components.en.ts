@@ -193,6 +193,10 @@ export const componentsEn = {
   "views.deleting": "Deleting the view",
   "load.fleet": "Loading the fleet",
   "load.actions": "Loading actions",
+  // generic words of several components
+  "word.cancel": "Cancel",
+  "word.select": "Select {machine}",
+  "word.save": "Save",
   // App.svelte: the shell
   "shell.loading": "Loading DashFleet…",
   "shell.nav": "Main",
@@ -217,7 +221,6 @@ export const componentsEn = {
   // LoginPage.svelte
   "login.title": "Sign in to the console",
   "login.email": "Email",
-  "login.password": "Password",
   "login.wrong": "Wrong email or password.",
   "login.tooMany": "Too many attempts. Wait a minute and try again.",
   "login.signingIn": "Signing in…",
@@ -227,9 +230,6 @@ export const componentsEn = {
   "toolbar.filter": "Filter machines",
   "toolbar.search": "Search machines",
   "toolbar.searchPlaceholder": "Search name, hostname or machine id",
-  "toolbar.state": "State",
-  "toolbar.health": "Health",
-  "toolbar.os": "OS",
   "toolbar.label": "Label",
   "toolbar.all": "All",
   "toolbar.add": "Add…",
@@ -241,7 +241,6 @@ export const componentsEn = {
   "toolbar.loading": "Loading…",
   "toolbar.viewName": "View name",
   "toolbar.viewPlaceholder": "Name this view",
-  "toolbar.save": "Save",
   "toolbar.columns": "Columns",
   "toolbar.columnsToShow": "Columns to show",
   "toolbar.showAs": "Show as",
@@ -267,7 +266,6 @@ export const componentsEn = {
   "fleetTable.agent": "Agent",
   "fleetTable.queued": "Queued",
   "fleetTable.pickPage": "Select every machine on this page",
-  "fleetTable.pick": "Select {machine}",
   // describeFilter (fleet-query.ts): a filter in words
   "filter.online": "online",
   "filter.offline": "offline",
@@ -287,11 +285,9 @@ export const componentsEn = {
   "actionTable.noneCanAct": "Actions you send from the fleet show up here with their live status.",
   "actionTable.noneViewer": "Actions sent by admins show up here.",
   "actionTable.status": "Status",
-  "actionTable.action": "Action",
   "actionTable.machine": "Machine",
   "actionTable.result": "Result",
   "actionTable.queued": "Queued",
-  "actionTable.cancel": "Cancel",
   "actionTable.cancelFor": "Cancel {type} for {machine}",
   "actionTable.confirmTitle": "Cancel this action?",
   "actionTable.confirmText":
@@ -324,8 +320,6 @@ export const componentsEn = {
   "dialog.typeMessage": "Send a message",
   "dialog.typeRestart": "Restart the agent",
   "dialog.typeReboot": "Reboot the machine",
-  "dialog.messageTitle": "Title",
-  "dialog.message": "Message",
   "dialog.messagePlaceholder": "What should the user read?",
   "dialog.restartNote":
     "The agent asks the user first, then relaunches itself. Nothing else on the machine is touched.",
@@ -336,12 +330,9 @@ export const componentsEn = {
   "dialog.oneHour": "1 hour",
   "dialog.oneDay": "24 hours",
   "dialog.sevenDays": "7 days",
-  "dialog.cancel": "Cancel",
   "dialog.sending": "Sending…",
   // MachineCard.svelte, MetricBar, UsageChart
   "card.label": "Machine {machine}",
-  "card.select": "Select {machine}",
-  "card.agent": "agent {version}",
   "card.lastSeen": "Last seen {ago}",
   "card.waiting": "Actions waiting for this machine",
   "card.queued": "{n} queued",
@@ -384,15 +375,12 @@ export const componentsEn = {
     "{machine}: its agent stops being accepted at once and its waiting actions are cancelled. Its history stays. It can enroll again only after an admin approves it or with a one-time enrollment token.",
   // MachineIdentityForm.svelte
   "identity.form": "Name and labels",
-  "identity.displayName": "Display name",
   "identity.displayNameHint": "Shown instead of the hostname ({hostname}). Leave empty to use the hostname.",
   "identity.labels": "Labels",
   "identity.labelsHint": "Short lowercase tags separated by commas, e.g. web, eu, prod (at most 20).",
   "identity.saved": "Saved {machine}",
   "identity.saving": "Saving the machine",
-  "identity.cancel": "Cancel",
   "identity.savingButton": "Saving…",
-  "identity.save": "Save",
   // ConnectionBanner.svelte, OnlineBadge.svelte, Toasts, Modal, ConfirmDialog
   "banner.lost": "Connection lost — retrying…",
   "banner.since": "The data below is from {time} ({ago}) and may be out of date; online states are unknown.",
@@ -400,7 +388,6 @@ export const componentsEn = {
   "online.unknownWhy": "The server cannot be reached: this machine's state is unknown.",
   "toasts.dismiss": "Dismiss",
   "modal.close": "Close",
-  "confirm.cancel": "Cancel",
   // LegacyModeBadge.svelte
   "legacy.badge": "⚠ Legacy agent mode",
   "legacy.risk":
