@@ -90,6 +90,8 @@ export async function startServer(opts: { config: Config; clock?: Clock; log?: L
       // Reports and queued actions are committed in batches: finish the last ones before the database closes.
       await flushReports(db);
       await services.queue.flush();
+      // The LISTEN connection (PostgreSQL) ends within about a second of dispatch.close().
+      await services.dispatch.closed();
       await disconnectWithin(db, log, DISCONNECT_WITHIN_MS);
     },
   };
