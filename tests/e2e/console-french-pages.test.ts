@@ -3,7 +3,8 @@
 // machines that reported, a message delivered and done, a bulk job, audit rows, keys and users. On
 // each page, the visible text (and the accessible names and placeholders) holds sampled French texts
 // and none of the page's English words; counts are ICU plurals ("1 machine sélectionnée", "2 actions
-// annulées"), numbers and dates are French. Back in English, the English texts return at once.
+// annulées"), numbers and dates are French; a cursor-paged list pages forward and back. Back in
+// English, the English texts return at once.
 // Screenshots under tests/artifacts/ (console-french-page-<page>.png).
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Browser, Page } from "playwright-core";
@@ -192,7 +193,15 @@ describe("every page of the console in French", () => {
     await visit(
       "#/audit",
       "audit",
-      ["Journal d'audit", "Qui", "Quoi", "Actualiser", "Détails"],
+      [
+        "Journal d'audit",
+        "Qui",
+        "Quoi",
+        "Actualiser",
+        "Détails",
+        "Cible\u00a0: 2 machines",
+        "Rôle\u00a0: propriétaire",
+      ],
       [
         ...SHELL,
         "Audit log",
@@ -204,6 +213,11 @@ describe("every page of the console in French", () => {
         "Started a bulk job",
         "Queued an action",
         "Nothing recorded",
+        "Target",
+        "Count",
+        "Scopes",
+        "Action ids",
+        "owner",
       ],
     );
   });
@@ -272,6 +286,25 @@ describe("every page of the console in French", () => {
       ["Paramètres", "Redémarrage par défaut", "Enregistrer la marque", "Aperçu"],
       [...SHELL, "Reboot defaults", "Save branding", "Preview", "Support text"],
     );
+  });
+
+  test("paging a cursor-paged page forward and back, in French (27 bulk jobs, 25 a page)", async () => {
+    for (let i = 0; i < 26; i++)
+      await admin.bulk.create.mutate({
+        target: { machineIds: ["poste-02"] },
+        type: "message",
+        data: { title: "Série", message: `Envoi ${i}` },
+      });
+    const { page } = owner;
+    await page.evaluate(() => (location.hash = "#/bulk"));
+    const pager = page.getByRole("navigation", { name: "Pages des envois groupés" });
+    await pager.getByText("1–25").waitFor();
+    await pager.getByRole("button", { name: "Suivant →" }).click();
+    await pager.getByText("26–27").waitFor();
+    await page.locator(`tr[data-bulk-id="${bulkId}"]`).waitFor();
+    await pager.getByRole("button", { name: "← Précédent" }).click();
+    await pager.getByText("1–25").waitFor();
+    expect(await page.locator(`tr[data-bulk-id="${bulkId}"]`).count()).toBe(0);
   });
 
   test("back in English, the pages read English at once", async () => {
