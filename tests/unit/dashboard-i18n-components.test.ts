@@ -33,7 +33,7 @@ const sameInBoth = new Set([
 ]);
 
 const keys = Object.keys(componentsEn) as (keyof typeof componentsEn)[];
-type Ast = { type: number; value?: unknown; options?: Record<string, { value: Ast[] }> }[];
+type Ast = { type: number; value?: unknown; options?: Record<string, { value: Ast }> }[];
 /** The ICU argument names of a message ("{n, plural, …}" → n), sorted, read from its parsed form. */
 function argsOf(message: string): string[] {
   const names = new Set<string>();
