@@ -26,6 +26,9 @@ export type PushOptions = {
   via?: "fast" | "trpc";
 };
 
+/** Actions queued (and claimed) before the measured ones, not counted. */
+const WARM_UP_ACTIONS = 40;
+
 const log = (msg: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
 /** CPU time (s) and memory (MiB) of a process, from /proc. */
@@ -124,22 +127,31 @@ export async function pushLatency(fleet: BenchFleet, port: number, pid: number, 
   // CPU of the server and of the agent processes while the streams are only held (pings).
   const pids = [pid, ...children.map((c) => c.pid!)];
   const quiet = await withCpu(pids, () => new Promise((r) => setTimeout(r, 3000)));
-  log(`push: ${connected} streams open; queueing ${opts.actions} actions at ${perSecond}/s`);
-  // Distinct random machines among the connected ones.
+  // Distinct random machines among the connected ones: the first `warm` for the warm-up, the rest measured.
+  const warm = Math.min(WARM_UP_ACTIONS, Math.max(0, n - opts.actions));
   const picks = new Set<number>();
-  while (picks.size < Math.min(opts.actions, n)) picks.add(Math.floor(Math.random() * n));
-  const busy = await withCpu(pids, async () => {
-    const r = await work<LoadResult & { queuedAt: Record<string, { at: number; machineId: string }> }>({
+  while (picks.size < Math.min(opts.actions + warm, n)) picks.add(Math.floor(Math.random() * n));
+  const ids = [...picks].map(machineIdOf);
+  const queueAt = (machineIds: string[], tag: string) =>
+    work<LoadResult & { queuedAt: Record<string, { at: number; machineId: string }> }>({
       mode: "queue",
       port,
       adminKey: fleet.adminKey,
-      machineIds: [...picks].map(machineIdOf),
+      machineIds,
       batch: 1,
-      tag: "push",
+      tag,
       perSecond,
-      durationMs: (picks.size / perSecond) * 1000,
+      durationMs: (machineIds.length / perSecond) * 1000,
       maxSockets: 8,
     });
+  // A fresh server compiles its queue and claim queries on first use (seconds on a busy machine): warm it
+  // up first, as the full suite's earlier phases do, and report that figure apart.
+  log(`push: ${connected} streams open; warm-up: ${warm} actions at ${perSecond}/s`);
+  const warmUp = await queueAt(ids.slice(0, warm), "push-warm-up");
+  await new Promise((res) => setTimeout(res, 2000));
+  log(`push: queueing ${opts.actions} actions at ${perSecond}/s`);
+  const busy = await withCpu(pids, async () => {
+    const r = await queueAt(ids.slice(warm), "push");
     await new Promise((res) => setTimeout(res, 3000)); // the last wakes and claims
     return r;
   });
@@ -147,8 +159,8 @@ export async function pushLatency(fleet: BenchFleet, port: number, pid: number, 
   const results = await Promise.all(pending);
   const heldAt = Object.assign({}, ...results.map((r) => r.heldAt)) as Record<string, number>;
   const wokeAt = Object.assign({}, ...results.map((r) => r.wokeAt)) as Record<string, number>;
-  const errors = results.reduce((a, r) => a + r.errors, 0) + busy.value.errors;
-  const firstError = results.find((r) => r.firstError)?.firstError ?? busy.value.firstError;
+  const errors = results.reduce((a, r) => a + r.errors, 0) + busy.value.errors + warmUp.errors;
+  const firstError = results.find((r) => r.firstError)?.firstError ?? busy.value.firstError ?? warmUp.firstError;
   if (firstError) log(`push first error: ${firstError}`);
   const queued = Object.entries(busy.value.queuedAt);
   const lat = queued.flatMap(([id, q]) => (heldAt[id] !== undefined ? [heldAt[id] - q.at] : [])).sort((a, b) => a - b);
@@ -157,8 +169,21 @@ export async function pushLatency(fleet: BenchFleet, port: number, pid: number, 
   const sorted = (xs: number[]) => xs.sort((a, b) => a - b);
   const wake = sorted(queued.flatMap(([id, q]) => (wokeAt[id] !== undefined ? [wokeAt[id] - q.at] : [])));
   const claim = sorted(
-    Object.keys(heldAt).flatMap((id) => (wokeAt[id] !== undefined ? [heldAt[id]! - wokeAt[id]] : [])),
+    queued.flatMap(([id]) => (wokeAt[id] !== undefined && heldAt[id] !== undefined ? [heldAt[id] - wokeAt[id]] : [])),
   );
+  if (process.env.BENCH_PUSH_TRACE) {
+    // Per second of the run: the worst latency of the actions queued in it (is it a backlog or a stall?).
+    const t0 = Math.min(...queued.map(([, q]) => q.at));
+    const worst = new Map<number, number>();
+    for (const [id, q] of queued) {
+      const sec = Math.floor((q.at - t0) / 1000);
+      if (heldAt[id] !== undefined) worst.set(sec, Math.max(worst.get(sec) ?? 0, heldAt[id] - q.at));
+    }
+    log(`worst latency per second: ${[...worst].map(([sec, ms]) => `${sec}s:${Math.round(ms)}`).join(" ")}`);
+  }
+  const warmLat = Object.entries(warmUp.queuedAt)
+    .flatMap(([id, q]) => (heldAt[id] !== undefined ? [heldAt[id] - q.at] : []))
+    .sort((a, b) => a - b);
   const p50 = pct(lat, 50);
   const p99 = pct(lat, 99);
   const share = (cpu: number[], seconds: number, from: number, to?: number) =>
@@ -188,6 +213,13 @@ export async function pushLatency(fleet: BenchFleet, port: number, pid: number, 
       reference: "polling alone: 30 s interval → ~15 s mean",
       target: "p99 < 250 ms",
       met: p99 < 250 && missing === 0 && errors === 0 && connected === n,
+    },
+    {
+      figure: `Dispatch latency of the warm-up (first ${warm} actions on a fresh server, not the target)`,
+      value: `p50 ${f1(pct(warmLat, 50))} ms, p99 ${f1(pct(warmLat, 99))} ms over ${warmLat.length} actions`,
+      reference: "",
+      target: "",
+      met: null,
     },
     {
       figure: "Dispatch latency split: queue answered → wake heard; wake heard → action held (claim)",
