@@ -360,8 +360,8 @@ async function fleetLoad(fleet: BenchFleet, port: number, pid: number) {
     figure: `Fleet of ${n} (×${cfg.factor} time): ${f1(polls / cfg.fleetSeconds)} polls/s + ${f1(reports / cfg.fleetSeconds)} reports/s for ${cfg.fleetSeconds} s`,
     value: `p50 ${f1(pct(lat, 50))} ms, p99 ${f1(p99)} ms, max ${f1(lat.at(-1) ?? NaN)} ms, ${errors} errors`,
     reference: `${reportsAfter - reportsBefore} report rows stored for ${allReports} answered (warm-up included)`,
-    target: "p99 < 100 ms, 0 errors",
-    met: p99 < 100 && errors === 0 && reportsAfter - reportsBefore === allReports,
+    target: "p99 < 50 ms, 0 errors",
+    met: p99 < 50 && errors === 0 && reportsAfter - reportsBefore === allReports,
   });
   rows.push({
     figure: "Fleet cold start (warm-up, not the target)",
@@ -500,7 +500,9 @@ function print() {
   console.log(
     `\nDashFleet bench ${quick ? "(--quick) " : ""}— ${os.cpus().length} CPUs, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`,
   );
-  console.log(`config: ${JSON.stringify(cfg)}\n`);
+  console.log(`config: ${JSON.stringify(cfg)}`);
+  // A shared machine inflates every figure: the load average at the start of each phase, and now.
+  console.log(`load average (1/5/15 min) at each phase: ${loads.join("; ")}; at the end ${loadAverage()}\n`);
   console.log(line(header));
   console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
   for (const t of table) console.log(line(t));
@@ -508,7 +510,7 @@ function print() {
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(
     path.join(out, `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`),
-    JSON.stringify({ cfg, quick, rows }, null, 2),
+    JSON.stringify({ cfg, quick, loads, rows }, null, 2),
   );
 }
 

@@ -92,7 +92,10 @@ function request(
         res.on("error", reject);
       },
     );
-    req.on("error", reject);
+    // A reset on a pooled socket is the keep-alive race (the server closed it as it was reused): say so.
+    req.on("error", (err) =>
+      reject(req.reusedSocket ? new Error(`${String(err)} (on a reused keep-alive socket)`) : err),
+    );
     req.end(body);
   });
 }
@@ -145,7 +148,13 @@ async function fleet(job: Extract<Job, { mode: "fleet" }>): Promise<
     warm: { latencies: number[]; errors: number; reports: number; firstError: string | null };
   }
 > {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: job.maxSockets });
+  // The 31 `read ECONNRESET` of a full run: the keep-alive race. Node's default LIFO pool left most of
+  // the 1,000 sockets the cold start's herd opened idle (the steady load reuses a few dozen); the server
+  // closes a socket idle for its keepAliveTimeout (65 s), and a burst from this busy process reached for
+  // one whose FIN it had not processed yet. Node 20's agent honours the server's `Keep-Alive: timeout=65`
+  // hint only when a `timeout` is set (with none it keeps free sockets forever). So: FIFO (every socket
+  // reused in turn, none idles under load) and free sockets closed by this side after 30 s.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: job.maxSockets, scheduling: "fifo", timeout: 30_000 });
   const latencies: number[] = [];
   const warm = { latencies: [] as number[], errors: 0, reports: 0, firstError: null as string | null };
   let errors = 0;
