@@ -2,9 +2,12 @@
 // primary serves nothing itself: it migrates once, forks the workers (each a full `startServer` on the
 // same port; cluster shares the listening socket and hands connections round-robin), creates the demo
 // organization and prints the URL once the first worker listens, restarts a worker that dies (with a
-// backoff, logged), and on SIGTERM/SIGINT stops every worker gracefully. Nothing that decides
-// correctness lives in one worker's memory (dispatch index, wake-ups, invalidations, sequence numbers:
-// PostgreSQL), so a worker's death loses only its open connections; agents reconnect to another.
+// backoff, logged), replaces the workers one at a time on SIGHUP (upgrades), and on SIGTERM/SIGINT
+// stops every worker gracefully. Nothing that decides correctness lives in one worker's memory
+// (dispatch index, wake-ups, invalidations, sequence numbers: PostgreSQL), so a worker's death loses
+// only its open connections; agents reconnect to another. Every worker keeps its sweep and retention
+// timers: advisory locks let one run at a time (server/db/advisory.ts, RetentionLeader in
+// server/services/retention.ts), so there is no leader to elect and none to lose.
 import cluster, { type Worker } from "node:cluster";
 import pino from "pino";
 import { startServer } from "./app.ts";
@@ -18,6 +21,8 @@ export const RESTART_MIN_MS = 500;
 export const RESTART_MAX_MS = 30_000;
 /** A worker that lived this long before dying starts the backoff over (a crash, not a crash loop). */
 export const STABLE_AFTER_MS = 60_000;
+/** How long a stopping worker lets requests in flight finish after it stops taking connections. */
+export const DRAIN_MS = 1000;
 /** How long a graceful stop may take (requests finishing, batches flushed) before SIGKILL. */
 export const STOP_GRACE_MS = 30_000;
 
@@ -91,26 +96,64 @@ async function runPrimary(config: Config): Promise<void> {
     stopping = true;
     log.info({ signal }, "stopping server workers");
     for (const s of slots) if (s.restartTimer) clearTimeout(s.restartTimer);
-    const running = slots.map((s) => s.worker).filter((w): w is Worker => w !== null && !w.isDead());
-    await Promise.all(
-      running.map(
-        (w) =>
-          new Promise<void>((resolve) => {
-            if (w.isDead()) return resolve();
-            const force = setTimeout(() => w.process.kill("SIGKILL"), STOP_GRACE_MS);
-            w.once("exit", () => {
-              clearTimeout(force);
-              resolve();
-            });
-            w.process.kill("SIGTERM");
-          }),
-      ),
-    );
+    const running = slots.map((s) => s.worker).filter((w): w is Worker => w !== null);
+    await Promise.all(running.map(stopWorker));
     process.exit(0);
   };
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void stop(signal));
 
+  // SIGHUP: a rolling restart (an upgrade: new code on disk, new migrations applied by the first new
+  // worker under the runner's lock). One slot at a time, the successor is started and listening before
+  // its predecessor stops, so the port always has a live worker and no request goes unanswered.
+  let rolling = false;
+  const rollingRestart = async () => {
+    if (rolling || stopping) return;
+    rolling = true;
+    log.info({}, "rolling restart: replacing server workers one at a time");
+    try {
+      for (const slot of slots) {
+        if (stopping) return;
+        if (slot.restartTimer) clearTimeout(slot.restartTimer);
+        slot.restartTimer = null;
+        const old = slot.worker;
+        const next = cluster.fork({ DASHFLEET_WORKER_SLOT: String(slot.slot) });
+        const listening = await new Promise<boolean>((resolve) => {
+          next.once("listening", () => resolve(true));
+          next.once("exit", () => resolve(false));
+        });
+        if (!listening) {
+          log.error(
+            { slot: slot.slot },
+            "rolling restart stopped: a new worker failed to start; the others keep serving",
+          );
+          if (!old) fork(slot);
+          return;
+        }
+        // From here `old` is no slot's worker: its exit is not taken for a death to restart.
+        Object.assign(slot, { worker: next, startedAt: Date.now(), deathsInARow: 0 });
+        if (old) await stopWorker(old);
+      }
+      log.info({}, "rolling restart done");
+    } finally {
+      rolling = false;
+    }
+  };
+  process.on("SIGHUP", () => void rollingRestart());
+
   for (const slot of slots) fork(slot);
+}
+
+/** SIGTERM (the worker finishes and flushes, see runWorker); SIGKILL after STOP_GRACE_MS. */
+function stopWorker(w: Worker): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (w.isDead()) return resolve();
+    const force = setTimeout(() => w.process.kill("SIGKILL"), STOP_GRACE_MS);
+    w.once("exit", () => {
+      clearTimeout(force);
+      resolve();
+    });
+    w.process.kill("SIGTERM");
+  });
 }
 
 /** Once: the demo organization (when enabled and the database has none) and the URL. */
@@ -140,10 +183,16 @@ async function runWorker(config: Config): Promise<void> {
   const close = () => {
     if (closing) return;
     closing = true;
-    void server.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    // First stop taking connections (the primary hands new ones to the other workers) and let the
+    // requests in flight finish; then close the rest (push streams: their agents reconnect elsewhere).
+    // Closing at once cut a request in flight now and then during a rolling restart (seen in the test).
+    cluster.worker?.disconnect();
+    setTimeout(() => {
+      void server.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    }, DRAIN_MS);
   };
   // SIGTERM from the primary's stop; SIGINT from a terminal's Ctrl-C (it reaches the whole group).
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, close);

@@ -1,7 +1,7 @@
 // DASHFLEET_WORKERS end to end (server/cluster.ts): `node --import tsx server/index.ts` with two
 // workers on a throwaway PostgreSQL serves from two pids behind one port, prints the URL and the demo
-// organization once, restarts a worker killed with SIGKILL while the other keeps answering, and stops
-// every process on SIGTERM. Several workers on SQLite, or a bad value, are refused with a clear message.
+// organization once, restarts a worker killed with SIGKILL while the other keeps answering, replaces
+// its workers one at a time on SIGHUP without a failed request, and stops every process on SIGTERM. Several workers on SQLite, or a bad value, are refused with a clear message.
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnTsx, type NodeChild } from "../helpers/child.ts";
@@ -129,6 +129,35 @@ describe("DASHFLEET_WORKERS=2 on PostgreSQL", () => {
     expect(alive(victim)).toBe(false);
     expect(server.output()).toMatch(/"signal":"SIGKILL".*"msg":"server worker died; restarting it"/);
   }, 90_000);
+
+  it("replaces both workers one at a time on SIGHUP, answering every request meanwhile", async () => {
+    const before = await pidsAnswering(port, 10);
+    expect(before.size).toBe(2);
+    let failed = 0;
+    let answered = 0;
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        if (await health(port)) answered += 1;
+        else failed += 1;
+        await sleep(20);
+      }
+    })();
+    server.child.kill("SIGHUP");
+    await until("the rolling restart done", async () => server.output().includes("rolling restart done"), 90_000);
+    polling = false;
+    await poller;
+    const after = await pidsAnswering(port, 10);
+    expect(after.size).toBe(2);
+    for (const pid of before) {
+      expect(after.has(pid)).toBe(false);
+      expect(alive(pid)).toBe(false);
+    }
+    expect(answered).toBeGreaterThan(20);
+    expect(failed).toBe(0);
+    // Replaced on purpose: not taken for deaths.
+    expect(count(server.output(), "server worker died")).toBe(1);
+  }, 120_000);
 
   it("stops every process on SIGTERM", async () => {
     const workers = await pidsAnswering(port, 10);
