@@ -29,6 +29,7 @@ export const pagesEn = {
   "fleet.sendToLabels": "Send to labels…",
   "fleet.loading": "Loading the fleet…",
   "fleet.loadFailed": "Cannot load the fleet",
+  "fleet.retrying": "Cannot load the fleet. Retrying…",
   "fleet.loadFailedText": "The server did not answer. The console keeps trying every few seconds.",
   "fleet.empty": "No machines yet",
   "fleet.emptyText":

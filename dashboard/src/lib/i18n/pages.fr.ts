@@ -30,6 +30,7 @@ export const pagesFr: Record<PagesKey, string> = {
   "fleet.sendToLabels": "Envoyer à des étiquettes…",
   "fleet.loading": "Chargement du parc…",
   "fleet.loadFailed": "Impossible de charger le parc",
+  "fleet.retrying": "Impossible de charger le parc. Nouvel essai…",
   "fleet.loadFailedText": "Le serveur n'a pas répondu. La console réessaie toutes les quelques secondes.",
   "fleet.empty": "Aucune machine pour l'instant",
   "fleet.emptyText":
