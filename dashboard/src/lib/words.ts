@@ -150,32 +150,10 @@ export type SortKey = "hostname" | "health" | "lastSeen" | "cpu" | "memory" | "d
 export function sortWord(sort: SortKey, t: ConsoleTranslator = english): string {
   return t(`sort.${sort}`);
 }
-/** Sort keys of fleet.list, as a menu shows them (English). */
-export const sortWords = {
-  hostname: sortWord("hostname"),
-  health: sortWord("health"),
-  lastSeen: sortWord("lastSeen"),
-  cpu: sortWord("cpu"),
-  memory: sortWord("memory"),
-  disk: sortWord("disk"),
-} as const;
-
-const eventKinds = [
-  "shown",
-  "waiting",
-  "snoozed",
-  "final-stage",
-  "restarting",
-  "came-back",
-  "acknowledged",
-  "late-result",
-] as const;
 /** An agent progress kind recorded on an action's timeline; unknown kinds are shown as they came. */
 export function eventKindWord(kind: string, t: ConsoleTranslator = english): string {
   return known(t, `event.${kind}`) ?? kind;
 }
-/** Agent progress kinds recorded on an action's timeline (English). */
-export const eventKindWords: Record<string, string> = Object.fromEntries(eventKinds.map((k) => [k, eventKindWord(k)]));
 
 const time = (iso: string | null | undefined, t: ConsoleTranslator) =>
   iso
@@ -341,11 +319,6 @@ export function errorWords(message: string, t: ConsoleTranslator = english): str
       return `${fieldWord(r[1]!, t)}${colon}${issueWords(r[2]!, t).replace(/^(.)/, (c) => c.toLowerCase())}`;
     })
     .join(t.lang === "fr" ? "\u202f; " : "; ");
-}
-
-/** A count with its English noun: "1 machine", "2,000 machines" (see machinesWord for other languages). */
-export function count(n: number, one: string, many = `${one}s`): string {
-  return `${n.toLocaleString("en-US")} ${n === 1 ? one : many}`;
 }
 
 /** "1 machine", "2,000 machines", "2 000 machines". */
