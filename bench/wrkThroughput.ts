@@ -56,6 +56,21 @@ async function withCpu<T>(pid: number, fn: () => Promise<T>): Promise<{ value: T
   return { value, cpu: (100 * (cpuSeconds(pid) - c0)) / ((Date.now() - t0) / 1000) };
 }
 
+/** GETs each path once, 16 at a time, each on a new connection (a cluster spreads them). */
+async function warm(port: number, targets: [string, string][]): Promise<void> {
+  const get = ([path, bearer]: [string, string]) =>
+    new Promise<void>((resolve) => {
+      http
+        .get({ host: "127.0.0.1", port, path, agent: false, headers: { authorization: `Bearer ${bearer}` } }, (res) => {
+          res.resume();
+          res.on("end", resolve);
+        })
+        .on("error", () => resolve());
+    });
+  for (let pass = 0; pass < 2; pass++)
+    for (let i = 0; i < targets.length; i += 16) await Promise.all(targets.slice(i, i + 16).map(get));
+}
+
 export type PollOptions = {
   fleet: BenchFleet;
   port: number;
@@ -107,7 +122,12 @@ export async function pollThroughput(o: PollOptions): Promise<{ rows: BenchRow[]
       script: "wrk-poll.lua",
       env: { DF_PATHS_FILE: files[kind] },
     });
-  // Warm-up: JIT, caches, the legacy directory; not counted.
+  // Warm-up, not counted: every legacy machine and every full-handler path asked once on fresh
+  // connections (so each server process resolves them; a miss is a database query), then JIT.
+  await warm(
+    o.port,
+    ids.map((i) => [`/api/actions/pending?machine_id=${machineIdOf(i)}`, o.fleet.agentKey]),
+  );
   for (const kind of kinds) await one(kind, 1);
   const loads: string[] = [];
   for (let r = 0; r < o.rounds; r++) {
