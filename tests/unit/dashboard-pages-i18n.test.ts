@@ -10,6 +10,7 @@ import { fr } from "../../dashboard/src/lib/i18n/fr.ts";
 import { consoleTranslator } from "../../dashboard/src/lib/i18n/index.ts";
 import { pagesEn, type PagesKey } from "../../dashboard/src/lib/i18n/pages.en.ts";
 import { pagesFr } from "../../dashboard/src/lib/i18n/pages.fr.ts";
+import { localTimes } from "../../dashboard/src/lib/policy-words.ts";
 
 /** Texts that are the same in English and French, and why. */
 const sameInBoth: Partial<Record<PagesKey, string>> = {
@@ -90,5 +91,16 @@ describe("the pages' catalogues", () => {
       expect(within.get(pagesEn[k]), `${k} repeats another page key`).toBeUndefined();
       within.set(pagesEn[k], k);
     }
+  });
+});
+
+describe("the server's sentences on the action and bulk job pages", () => {
+  test("their times of another day read in the console's language; today's as a time of day", () => {
+    const now = new Date(2026, 10, 25, 23, 0);
+    const tomorrow = new Date(2026, 10, 26, 5, 46).toISOString();
+    const today = new Date(2026, 10, 25, 22, 46).toISOString();
+    expect(localTimes(`rebooted at ${tomorrow}`, now, french)).toBe("rebooted at 26 nov. 2026, 05:46");
+    expect(localTimes(`rebooted at ${tomorrow}`, now, english)).toBe("rebooted at 26 Nov 2026, 05:46");
+    expect(localTimes(`next prompt ${today}`, now, french)).toBe("next prompt 22:46");
   });
 });

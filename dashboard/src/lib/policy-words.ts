@@ -143,14 +143,13 @@ const ISO_TIME = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\
 
 /**
  * The server's sentences keep times as ISO ("next prompt 2026-11-25T22:46:27.217Z"); shown here in
- * the admin's time: today as "22:46", another day as "26 Nov 2026, 05:46". Text in, text out.
+ * the admin's time: today as "22:46", another day as "26 Nov 2026, 05:46" ("26 nov. 2026, 05:46" in
+ * French). Text in, text out.
  */
-export function localTimes(text: string, now = new Date()): string {
+export function localTimes(text: string, now = new Date(), t: ConsoleTranslator = english): string {
   return text.replace(ISO_TIME, (iso) => {
-    const t = new Date(iso);
-    if (Number.isNaN(t.getTime())) return iso;
-    return t.toDateString() === now.toDateString()
-      ? timeOfDay(iso)
-      : t.toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" });
+    const at = new Date(iso);
+    if (Number.isNaN(at.getTime())) return iso;
+    return at.toDateString() === now.toDateString() ? timeOfDay(iso) : dateAndTime(iso, t);
   });
 }
