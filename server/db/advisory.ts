@@ -7,22 +7,20 @@ import { dialectOf } from "./dialect.ts";
 export const SWEEP_LOCK_KEY = "4473426168";
 
 /**
- * True when this sweep transaction may run (it then holds the lock until it commits): at most one
- * sweep transaction at a time across every process, the others skip their turn.
+ * Waits until no other sweep transaction runs, in any process, and holds the lock until this one ends.
  *
  * Why: every process sweeps every 2 s, and a sweep step reads the expired rows, moves them with a
  * conditional UPDATE, then writes one event per row it read. At READ COMMITTED two steps at once read
  * the same rows; the second's UPDATE moves none of them, but it still writes the events ("lease
- * expired; offered again" twice). A transaction-level try-lock needs no connection of its own and is
- * released by COMMIT, ROLLBACK, or the connection's death (a killed process). Every process keeps its
- * timer (no leader to elect or fail over): whichever comes first sweeps, the rest find the lock taken
- * and skip, so N processes cost one extra SELECT each per tick.
+ * expired; offered again" twice). Taken first, the lock makes the second step read after the first
+ * commits, so it finds those rows moved and does nothing. Waiting rather than skipping keeps a sweep's
+ * promise (when it returns, what had expired is moved) and costs a few ms. A transaction-level lock
+ * needs no connection of its own and is released by COMMIT, ROLLBACK, or the connection's death (a
+ * killed process). No deadlock: nothing else takes this lock, and the sweep takes it before any row.
+ * Every process keeps its timer (no leader to elect or fail over).
  */
-export async function takeSweepTurn(tx: object): Promise<boolean> {
-  if (dialectOf(tx) !== "postgresql") return true;
-  const client = tx as { $queryRawUnsafe: <T>(sql: string) => Promise<T> };
-  const rows = await client.$queryRawUnsafe<{ got: boolean }[]>(
-    `SELECT pg_try_advisory_xact_lock(${SWEEP_LOCK_KEY}) AS got`,
-  );
-  return rows[0]?.got === true;
+export async function lockSweep(tx: object): Promise<void> {
+  if (dialectOf(tx) !== "postgresql") return;
+  const client = tx as { $queryRawUnsafe: (sql: string) => Promise<unknown> };
+  await client.$queryRawUnsafe(`SELECT pg_advisory_xact_lock(${SWEEP_LOCK_KEY})::text AS locked`);
 }

@@ -7,7 +7,7 @@ import { setImmediate as yieldToRequests } from "node:timers/promises";
 import type { Deps } from "../context.ts";
 import { canMove, type ActionStatus } from "../contract/statuses.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
-import { takeSweepTurn } from "../db/advisory.ts";
+import { lockSweep } from "../db/advisory.ts";
 
 export type Tx = Prisma.TransactionClient;
 
@@ -156,7 +156,10 @@ export async function sweepActions(
   for (const step of steps) {
     for (;;) {
       // Several server processes on PostgreSQL: one sweep transaction at a time (server/db/advisory.ts).
-      const seen = await db.$transaction(async (tx) => ((await takeSweepTurn(tx)) ? step(tx) : 0));
+      const seen = await db.$transaction(async (tx) => {
+        await lockSweep(tx);
+        return step(tx);
+      });
       if (seen < batch) break;
       await yieldToRequests();
     }

@@ -1,14 +1,16 @@
 // One retention round and one sweep transaction at a time across server processes on PostgreSQL
-// (server/services/retention.ts RetentionLeader, server/db/advisory.ts): a process finding the lock
-// held skips its turn, a leader killed mid-round (its connection gone without an unlock) leaves no
-// stale lock behind, and two processes' rounds racing each other never fail nor count a report twice.
+// (server/services/retention.ts RetentionLeader, server/db/advisory.ts): a process finding the
+// retention lock held skips its round, a sweep waits for the other's transaction, a holder killed
+// (its connection gone without an unlock) leaves no stale lock behind, two processes' rounds racing
+// never fail nor count a report twice, and two sweeps at once write one event per expired lease.
 import pg from "pg";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../server/clock.ts";
 import { loadConfig } from "../../server/config.ts";
-import { SWEEP_LOCK_KEY, takeSweepTurn } from "../../server/db/advisory.ts";
+import { lockSweep, SWEEP_LOCK_KEY } from "../../server/db/advisory.ts";
 import { openDb, type Db } from "../../server/db.ts";
+import { sweepActions } from "../../server/services/actionMoves.ts";
 import { RETENTION_LOCK_KEY, RetentionJob } from "../../server/services/retention.ts";
 import { startPgCluster, type PgCluster } from "../helpers/pg.ts";
 import { enroll, startTestServer, type TestServer } from "../helpers/server.ts";
@@ -124,16 +126,35 @@ describe("retention rounds across processes on PostgreSQL", () => {
 });
 
 describe("sweeps across processes on PostgreSQL", () => {
-  it("one sweep transaction at a time: a second one skips its turn until the first commits", async () => {
-    const db = server.deps.db;
-    await db.$transaction(async (tx) => {
-      expect(await takeSweepTurn(tx)).toBe(true);
-      // Another process's sweep transaction, meanwhile:
-      expect(await otherDb.$transaction((other) => takeSweepTurn(other))).toBe(false);
-    });
-    // Committed: the lock went with the transaction.
-    expect(await otherDb.$transaction((other) => takeSweepTurn(other))).toBe(true);
-  });
+  /** Settles with the time it resolved, or stays pending. */
+  const watch = (p: Promise<unknown>) => {
+    const state = { done: false };
+    void p.then(() => (state.done = true));
+    return state;
+  };
+
+  it("one sweep transaction at a time: a second one waits until the first commits", async () => {
+    let commit!: () => void;
+    const held = new Promise<void>((r) => (commit = r));
+    let locked!: () => void;
+    const hasLock = new Promise<void>((r) => (locked = r));
+    const first = server.deps.db.$transaction(
+      async (tx) => {
+        await lockSweep(tx);
+        locked();
+        await held;
+      },
+      { timeout: 20_000 },
+    );
+    await hasLock;
+    // Another process's sweep transaction, meanwhile:
+    const second = watch(otherDb.$transaction((other) => lockSweep(other), { timeout: 20_000 }));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(second.done).toBe(false);
+    commit();
+    await first;
+    await until(() => second.done);
+  }, 30_000);
 
   it("a killed sweeper's lock goes with its connection", async () => {
     const c = new pg.Client({ connectionString: url });
@@ -141,8 +162,49 @@ describe("sweeps across processes on PostgreSQL", () => {
     await c.connect();
     await c.query("BEGIN");
     await c.query(`SELECT pg_advisory_xact_lock(${SWEEP_LOCK_KEY})`);
-    expect(await otherDb.$transaction((other) => takeSweepTurn(other))).toBe(false);
+    const waiting = watch(otherDb.$transaction((other) => lockSweep(other), { timeout: 20_000 }));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(waiting.done).toBe(false);
     await killSession(c);
-    expect(await otherDb.$transaction((other) => takeSweepTurn(other))).toBe(true);
-  });
+    await until(() => waiting.done);
+  }, 30_000);
+
+  it("a sweep on each of two processes at once moves an expired lease once, with one event", async () => {
+    const org = await server.createOrg();
+    const token = await enroll(server, org.agentKey, "sweep-1");
+    const admin = server.client(org.adminKey);
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++)
+      ids.push(
+        (await admin.actions.queue.mutate({ machineId: "sweep-1", type: "message", data: { message: `m${i}` } })).id,
+      );
+    const { actions } = await server.client(token).agent.pendingActions.query();
+    expect(actions.length).toBeGreaterThan(0);
+    // Expire the leases, then sweep from both "processes" at once, several times over.
+    await server.deps.db.action.updateMany({
+      where: { id: { in: actions.map((a) => a.id) } },
+      data: { leaseUntil: new Date(Date.now() - 1000) },
+    });
+    await Promise.all([
+      sweepActions({ db: server.deps.db, clock: systemClock }),
+      sweepActions({ db: otherDb, clock: systemClock }),
+      sweepActions({ db: server.deps.db, clock: systemClock }),
+      sweepActions({ db: otherDb, clock: systemClock }),
+    ]);
+    const events = await server.deps.db.actionEvent.groupBy({
+      by: ["actionId"],
+      where: { actionId: { in: actions.map((a) => a.id) }, detail: "lease expired; offered again" },
+      _count: { _all: true },
+    });
+    expect(events).toHaveLength(actions.length);
+    for (const e of events) expect(e._count._all).toBe(1);
+  }, 30_000);
 });
+
+async function until(check: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error("not reached in time");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
