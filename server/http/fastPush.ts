@@ -112,7 +112,7 @@ export function createPushStreams(deps: AppDeps, opts: { pingMs?: number } = {})
       const bearer = bearerOf(req);
       const p = bearer ? await deps.services.principals.fromBearer(bearer) : null;
       if (p?.kind !== "machine") return false; // tRPC answers UNAUTHORIZED / FORBIDDEN in its shape
-      if (res.destroyed || req.destroyed) return true; // the client left during the lookup
+      if (req.socket.destroyed) return true; // the client left during the lookup (its close event is past)
 
       const { streams, dispatch } = deps.services;
       let held;
