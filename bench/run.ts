@@ -38,7 +38,7 @@ const cfg = {
   queueSeconds: num("BENCH_QUEUE_SECONDS", 10, 4),
   concurrency: num("BENCH_CONCURRENCY", 64, 64),
   roundSeconds: num("BENCH_ROUND_SECONDS", 5, 3),
-  rounds: num("BENCH_ROUNDS", 3, 1),
+  rounds: num("BENCH_ROUNDS", 3, 2),
   workers: 2,
   pg: num("BENCH_PG", 1, 1) === 1,
   pgMachines: num("BENCH_PG_MACHINES", 5_000, 3_000),
