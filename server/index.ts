@@ -27,8 +27,10 @@ async function runSingle(config: Config): Promise<void> {
   const server = await startServer({ config });
   const { deps } = server;
   if (config.demo) await ensureDemoOrg(deps, server.url);
-  deps.log.info({ url: server.url, db: config.dbFile }, "DashFleet is running");
-  console.log(`\nDashFleet: dashboard and API on ${server.url}  (database ${config.dbFile})\n`);
+  // The PostgreSQL URL may hold a password: only say which database kind it is.
+  const database = config.databaseUrl ? "PostgreSQL" : config.dbFile;
+  deps.log.info({ url: server.url, db: database }, "DashFleet is running");
+  console.log(`\nDashFleet: dashboard and API on ${server.url}  (database ${database})\n`);
 
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.once(signal, () => {
