@@ -23,9 +23,6 @@ const sameInBoth = new Set([
   "reenroll.agent", // agent 1.2.0
   "dialog.title", // Actions · …
   "dialog.action", // Action
-  "actionTable.machine", // Machine
-  "column.name", // Machine
-  "fleetTable.label", // Machines
   "fleetTable.agent", // Agent
   "card.label", // Machine {machine}
   "pager.label", // Pages
@@ -44,7 +41,7 @@ function argsOf(message: string): string[] {
       for (const o of Object.values(el.options ?? {})) walk(o.value);
     }
   };
-  walk(new IntlMessageFormat(message, "en", undefined, { ignoreTag: true }).getAst() as Ast);
+  walk(new IntlMessageFormat(message, "en", undefined, { ignoreTag: true }).getAst());
   return [...names].sort();
 }
 

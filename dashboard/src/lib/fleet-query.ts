@@ -11,7 +11,7 @@ import {
   type FleetFilter,
   type FleetQueryInput,
 } from "../../../server/contract/index.ts";
-import { english, type ConsoleTranslator } from "./i18n/index.ts";
+import { english, type ConsoleKey, type ConsoleTranslator } from "./i18n/index.ts";
 
 export type FleetColumn = (typeof fleetColumns)[number];
 /** Columns shown until the user picks others. */
@@ -25,6 +25,21 @@ export const defaultColumns: readonly FleetColumn[] = [
   "labels",
   "lastSeen",
 ];
+/** Each column's name in the column chooser (the table's headers are shorter). */
+export const columnNameKeys: Record<FleetColumn, ConsoleKey> = {
+  name: "field.machineId",
+  machineId: "column.machineId",
+  status: "column.status",
+  health: "column.health",
+  cpu: "metric.cpu",
+  memory: "metric.memory",
+  disk: "metric.disk",
+  os: "column.os",
+  labels: "field.labels",
+  lastSeen: "column.lastSeen",
+  agentVersion: "column.agentVersion",
+  pending: "column.pending",
+};
 export const pageSizes = [25, 50, 100] as const;
 
 /** What the fleet page shows, as held in the URL. */

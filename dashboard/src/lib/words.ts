@@ -169,7 +169,7 @@ export function progressWords(progress: unknown, t: ConsoleTranslator = english)
     case "shown":
       return [
         t("event.shown"),
-        e.deadlineAt ? t("progress.deadline", { time: time(e.deadlineAt, t) }) : "",
+        e.deadlineAt ? t("live.deadline", { time: time(e.deadlineAt, t) }) : "",
         e.snoozesLeft !== undefined ? t("progress.left", { n: e.snoozesLeft }) : "",
       ]
         .filter(Boolean)

@@ -7,6 +7,7 @@ export const componentsEn = {
   "status.pending": "Waiting",
   "status.delivered": "Delivered",
   "status.executing": "Running",
+  // same English as keys.done: a status (French agrees with « action »: Terminée), not the button
   "status.done": "Done",
   "status.error": "Failed",
   "status.cancelled": "Cancelled",
@@ -29,9 +30,11 @@ export const componentsEn = {
   "choice.other": "the user answered",
   "choice.postponed": "{n, plural, one {postponed # time} other {postponed # times}}",
   // words.ts: action types and what they send
+  // same English as field.data.message: the kind of action, not its text
   "type.message": "Message",
   "type.restart": "Agent restart",
   "type.reboot": "Reboot",
+  // same English as dialog.action: the name of a type this console does not know, not the picker's label
   "type.other": "Action",
   "sent.reboot":
     "{countdown} s countdown, up to {snoozes, plural, one {# snooze} other {# snoozes}}{deadline, select, yes {, with a deadline} other {}}",
@@ -47,6 +50,7 @@ export const componentsEn = {
   "online.unknown": "Unknown",
   "online.online": "Online",
   "online.offline": "Offline",
+  // same English as field.name: sorting by the machine's name, not the name field of a key or user
   "sort.hostname": "Name",
   "sort.health": "Health (worst first)",
   "sort.lastSeen": "Last seen (newest first)",
@@ -71,7 +75,6 @@ export const componentsEn = {
   "event.came-back": "The machine came back",
   "event.acknowledged": "The user acknowledged it",
   "event.late-result": "A result arrived after the action was closed",
-  "progress.deadline": "deadline {time}",
   "progress.left": "{n, plural, one {# postponement left} other {# postponements left}}",
   "progress.waitQuiet": "Waiting for quiet hours to end",
   "progress.waitQuietUntil": "Waiting for quiet hours to end ({time})",
@@ -128,6 +131,7 @@ export const componentsEn = {
   "field.cursor": "Page",
   "field.limit": "Page size",
   "field.from": "From",
+  // same English as editor.windowTo: the end of a date range (French « Au »), not of a daily window
   "field.to": "To",
   // words.ts: validation messages (zod's defaults rewritten, and the contract's own)
   "issue.required": "Required",
@@ -206,7 +210,6 @@ export const componentsEn = {
   "shell.audit": "Audit",
   "shell.keys": "Keys",
   "shell.users": "Users",
-  "shell.settings": "Settings",
   "shell.signOut": "Sign out",
   "shell.role.owner": "owner",
   "shell.role.admin": "admin",
@@ -220,7 +223,6 @@ export const componentsEn = {
   "shell.toFleet": "Go to the fleet",
   // LoginPage.svelte
   "login.title": "Sign in to the console",
-  "login.email": "Email",
   "login.wrong": "Wrong email or password.",
   "login.tooMany": "Too many attempts. Wait a minute and try again.",
   "login.signingIn": "Signing in…",
@@ -243,27 +245,23 @@ export const componentsEn = {
   "toolbar.viewPlaceholder": "Name this view",
   "toolbar.columns": "Columns",
   "toolbar.columnsToShow": "Columns to show",
+  // same English as field.data.display: a layout (French « Afficher en » tableau), not how a message appears
   "toolbar.showAs": "Show as",
   "toolbar.table": "Table",
   "toolbar.cards": "Cards",
   "toolbar.labelFilters": "Label filters",
   "toolbar.removeLabel": "Remove label {label}",
   "toolbar.labelChip": "label: {label} ✕",
-  "column.name": "Machine",
   "column.machineId": "Machine id",
   "column.status": "State",
   "column.health": "Health",
-  "column.cpu": "CPU",
-  "column.memory": "Memory",
-  "column.disk": "Disk",
   "column.os": "OS",
-  "column.labels": "Labels",
   "column.lastSeen": "Last seen",
   "column.agentVersion": "Agent version",
   "column.pending": "Queued actions",
   // FleetTable.svelte (shorter headers than the column menu)
-  "fleetTable.label": "Machines",
   "fleetTable.agent": "Agent",
+  // same English as actionTable.queued: how many actions wait (« En file »), not when one was queued
   "fleetTable.queued": "Queued",
   "fleetTable.pickPage": "Select every machine on this page",
   // describeFilter (fleet-query.ts): a filter in words
@@ -285,7 +283,6 @@ export const componentsEn = {
   "actionTable.noneCanAct": "Actions you send from the fleet show up here with their live status.",
   "actionTable.noneViewer": "Actions sent by admins show up here.",
   "actionTable.status": "Status",
-  "actionTable.machine": "Machine",
   "actionTable.result": "Result",
   "actionTable.queued": "Queued",
   "actionTable.cancelFor": "Cancel {type} for {machine}",
@@ -364,6 +361,7 @@ export const componentsEn = {
   "reenroll.approvedUntil": "approved until {until}",
   "reenroll.pending": "re-enrollment pending",
   "reenroll.approve": "Approve",
+  // same English as toasts.dismiss: rejecting a request (« Écarter »), not closing a notice
   "reenroll.dismiss": "Dismiss",
   // RetireMachineButton.svelte
   "retire.button": "Retire",
@@ -376,7 +374,6 @@ export const componentsEn = {
   // MachineIdentityForm.svelte
   "identity.form": "Name and labels",
   "identity.displayNameHint": "Shown instead of the hostname ({hostname}). Leave empty to use the hostname.",
-  "identity.labels": "Labels",
   "identity.labelsHint": "Short lowercase tags separated by commas, e.g. web, eu, prod (at most 20).",
   "identity.saved": "Saved {machine}",
   "identity.saving": "Saving the machine",
