@@ -70,6 +70,13 @@ export async function rollupBatch(db: Db, batchRows: number): Promise<number> {
   return db.$transaction(async (tx) => {
     const found = await tx.retentionState.findUnique({ where: { name: ROLLUP_MARK }, select: { value: true } });
     const from = found?.value ?? 0;
+    // PostgreSQL hands out ids from a sequence when a row is inserted, and concurrent writers (several
+    // processes, or one process's report batch and the bench's) commit in any order: id 7 may become
+    // visible after id 8. Moving the mark past 8 would then skip 7 forever (never rolled up, later
+    // pruned). SHARE mode waits for every transaction that is inserting reports to end and keeps new
+    // ones out until this batch commits (a few ms), so every id at or below the range's top is final.
+    // SQLite has one writer: ids become visible in order.
+    if (dialectOf(tx) === "postgresql") await tx.$executeRawUnsafe(`LOCK TABLE "MetricReport" IN SHARE MODE`);
     const [range] = await tx.$queryRawUnsafe<{ hi: number | bigint | null; n: number | bigint }[]>(
       `SELECT MAX("id") AS hi, COUNT(*) AS n FROM (SELECT "id" FROM "MetricReport" WHERE "id" > ? ORDER BY "id" LIMIT ?) AS batch`,
       from,
