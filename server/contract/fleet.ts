@@ -162,13 +162,23 @@ export const BulkTarget = z.union(
 );
 export type BulkTarget = z.infer<typeof BulkTarget>;
 
+/** A bulk job's target as data, for a console to word in its own language: the filter, or how many
+ * machines were picked by id (with the id when there was exactly one). */
+export const BulkTargetView = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("filter"), filter: FleetFilter }),
+  z.object({ kind: z.literal("machines"), count: z.number().int().nonnegative(), machineId: MachineId.nullable() }),
+]);
+export type BulkTargetView = z.infer<typeof BulkTargetView>;
+
 /** A bulk job as listed: what was sent, to whom, and how its actions stand. */
 export type BulkJobView = {
   id: string;
   type: string;
   data: unknown;
-  /** Human description of the target, e.g. "3 machines" or "online, label web". */
+  /** Human description of the target in English, e.g. "3 machines" or "machines matching online; label web". */
   target: string;
+  /** The same target as data (the dashboard words it with its filter words). */
+  targetSpec: BulkTargetView;
   count: number;
   createdBy: string;
   createdAt: string;

@@ -11,9 +11,10 @@ import {
   DEFAULT_EXPIRES_IN_SECONDS,
   type ActionSpec,
   type ActionStatus,
+  FleetFilter,
   type BulkJobView,
   type BulkTarget,
-  type FleetFilter,
+  type BulkTargetView,
 } from "../contract/index.ts";
 import { cast, dialectOf, jsonArrayRows, PG_UUID_V4_SQL } from "../db/dialect.ts";
 import { PG_NEXT_ACTION_SEQ } from "./dispatch.ts";
@@ -234,6 +235,16 @@ function parse(text: string): unknown {
   }
 }
 
+/** A stored target as data; a filter stored by an older version that no longer parses counts as machines. */
+function targetSpecOf(stored: unknown, count: number): BulkTargetView {
+  const filter =
+    stored && typeof stored === "object" && "filter" in stored ? FleetFilter.safeParse(stored.filter) : null;
+  if (filter?.success) return { kind: "filter", filter: filter.data };
+  const ids = stored && typeof stored === "object" && "machineIds" in stored ? stored.machineIds : null;
+  const only = count === 1 && Array.isArray(ids) && typeof ids[0] === "string" ? ids[0] : null;
+  return { kind: "machines", count, machineId: only };
+}
+
 function toView(r: BulkRow, counts: Record<ActionStatus, number>): BulkJobView {
   const t = parse(r.target);
   const target =
@@ -245,6 +256,7 @@ function toView(r: BulkRow, counts: Record<ActionStatus, number>): BulkJobView {
     type: r.type,
     data: parse(r.payload),
     target,
+    targetSpec: targetSpecOf(t, r.count),
     count: r.count,
     createdBy: r.createdBy,
     createdAt: r.createdAt.toISOString(),
@@ -333,7 +345,12 @@ export async function cancelBulk(
   // Events first (for exactly the rows about to move), then the move, in one transaction: nothing
   // changes between the two statements.
   const cancelled = await db.$transaction(async (tx) => {
-    await lockRowsFor(tx, `SELECT "id" FROM "Action" WHERE "bulkId" = ? AND "status" IN (${marks})`, bulkId, ...cancellableStatuses);
+    await lockRowsFor(
+      tx,
+      `SELECT "id" FROM "Action" WHERE "bulkId" = ? AND "status" IN (${marks})`,
+      bulkId,
+      ...cancellableStatuses,
+    );
     const n = await tx.$executeRawUnsafe(
       `INSERT INTO "ActionEvent" ("actionId", "status", "at", "detail") SELECT "id", 'cancelled', ${cast(dialectOf(db), "?", "timestamp")}, ? FROM "Action" WHERE "bulkId" = ? AND "status" IN (${marks})`,
       now,

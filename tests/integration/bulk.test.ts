@@ -2,6 +2,7 @@
 // paged actions, cancel of everything still cancellable, and the queue budget counted in actions
 // (finding 8): an API key spends one per machine; an owner's or admin's explicit bulk may go beyond.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BulkTargetView } from "../../server/contract/index.ts";
 import { seedMachines, variedFleet, type SeedMachine } from "../helpers/fleet-seed.ts";
 import { enroll, errorCode, failure, type TestOrg, type TestServer, type TRPCClient } from "../helpers/server.ts";
 import { startWithRoles } from "../helpers/session.ts";
@@ -55,6 +56,8 @@ describe("bulk.create", () => {
       cancelledAt: null,
     });
     expect(got.job.target).toMatch(/online.*label web/);
+    // The same target as data, for the console to word in its language (the filter as sent).
+    expect(got.job.targetSpec).toEqual({ kind: "filter", filter: { labels: ["web"], online: true } });
     expect(got.job.data).toMatchObject({ message: "Patch tonight" });
     // Every action of the job, exactly once, across pages.
     const seen = new Set<string>();
@@ -70,7 +73,26 @@ describe("bulk.create", () => {
 
     const list = await viewer.bulk.list.query({ limit: 5 });
     expect(list.items[0]).toMatchObject({ id: bulkId, count, counts: { pending: count } });
+    expect(BulkTargetView.parse(list.items[0]!.targetSpec)).toEqual(got.job.targetSpec);
   }, 60_000);
+
+  it("a job by ids carries its target as a count, with the machine's id when there is one", async () => {
+    const one = await owner.bulk.create.mutate({ target: { machineIds: [fleet[7]!.machineId] }, ...message });
+    const three = await owner.bulk.create.mutate({
+      target: { machineIds: fleet.slice(8, 11).map((m) => m.machineId) },
+      ...message,
+    });
+    expect((await admin.bulk.get.query({ bulkId: one.bulkId, limit: 1 })).job.targetSpec).toEqual({
+      kind: "machines",
+      count: 1,
+      machineId: fleet[7]!.machineId,
+    });
+    const listed = (await admin.bulk.list.query({ limit: 2 })).items;
+    expect(listed.map((j) => [j.id, j.targetSpec])).toEqual([
+      [three.bulkId, { kind: "machines", count: 3, machineId: null }],
+      [one.bulkId, { kind: "machines", count: 1, machineId: fleet[7]!.machineId }],
+    ]);
+  });
 
   it("by ids, far beyond 500: exact count; one unknown id creates nothing", async () => {
     const ids = fleet.slice(0, 2500).map((m) => m.machineId);
