@@ -223,11 +223,29 @@ describe("every page of the console in French", () => {
   });
 
   test("bulk jobs: the list, then the job, its counters and “cancel the rest” in French", async () => {
+    // A job by filter: the server sends its target as data, worded with the console's filter words
+    // (its English sentence, "machines matching …; online", never reaches the page).
+    const byFilter = (
+      await admin.bulk.create.mutate({
+        target: { filter: { online: true, search: "poste" } },
+        type: "message",
+        data: { message: "Mise à jour ce soir." },
+      })
+    ).bulkId;
+    const filterWords = "machines\u00a0: en ligne, correspondant à «\u00a0poste\u00a0»";
+    const englishTarget = ["machines matching", "online", "search", "all machines"];
     await visit(
       "#/bulk",
       "bulk-list",
-      ["Envoi", "Cible", "Avancement", "0 / 2"],
-      [...SHELL, "Job", "Target", "Progress", "Sent by", "When", "Message to"],
+      ["Envoi", "Cible", "Avancement", "0 / 2", filterWords],
+      [...SHELL, ...englishTarget, "Job", "Target", "Progress", "Sent by", "When", "Message to"],
+    );
+    expect(await owner.page.locator(`tr[data-bulk-id="${byFilter}"]`).innerText()).toContain(filterWords);
+    await visit(
+      `#/bulk/${byFilter}`,
+      "bulk-job-filter",
+      [filterWords, "0 sur 2 terminées"],
+      [...SHELL, ...englishTarget],
     );
     await visit(
       `#/bulk/${bulkId}`,
@@ -288,7 +306,7 @@ describe("every page of the console in French", () => {
     );
   });
 
-  test("paging a cursor-paged page forward and back, in French (27 bulk jobs, 25 a page)", async () => {
+  test("paging a cursor-paged page forward and back, in French (28 bulk jobs, 25 a page)", async () => {
     for (let i = 0; i < 26; i++)
       await admin.bulk.create.mutate({
         target: { machineIds: ["poste-02"] },
@@ -300,7 +318,7 @@ describe("every page of the console in French", () => {
     const pager = page.getByRole("navigation", { name: "Pages des envois groupés" });
     await pager.getByText("1–25").waitFor();
     await pager.getByRole("button", { name: "Suivant →" }).click();
-    await pager.getByText("26–27").waitFor();
+    await pager.getByText("26–28").waitFor();
     await page.locator(`tr[data-bulk-id="${bulkId}"]`).waitFor();
     await pager.getByRole("button", { name: "← Précédent" }).click();
     await pager.getByText("1–25").waitFor();

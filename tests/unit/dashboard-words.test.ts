@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
 import { z } from "zod";
 import { actionStatuses, ActionSpec, UserChoice } from "../../server/contract/index.ts";
+import { describeBulkTarget } from "../../dashboard/src/lib/fleet-query.ts";
 import { consoleTranslator } from "../../dashboard/src/lib/i18n/index.ts";
 import {
   actionTypeWord,
@@ -68,6 +69,16 @@ describe("words for codes", () => {
     expect(bulkJobTitle("reboot", 1)).toBe("Reboot to 1 machine");
     expect(bulkJobTitle("restart", 100000)).toBe(`${actionTypeWords.restart} to 100,000 machines`);
     expect(bulkJobTitle("__proto__", 2)).toBe("Action to 2 machines");
+  });
+
+  test("a bulk job's target (the server's data, not its English sentence) reads in the console's language", () => {
+    const fr = consoleTranslator("fr");
+    const web = { kind: "filter", filter: { online: true, labels: ["web"] } } as const;
+    expect(describeBulkTarget(web)).toBe("machines: online, label web");
+    expect(describeBulkTarget(web, fr)).toBe("machines\u00a0: en ligne, étiquette web");
+    expect(describeBulkTarget({ kind: "filter", filter: {} }, fr)).toBe("toutes les machines");
+    expect(describeBulkTarget({ kind: "machines", count: 1200, machineId: null }, fr)).toBe("1\u202f200 machines");
+    expect(describeBulkTarget({ kind: "machines", count: 1, machineId: "poste-01" })).toBe("Machine poste-01");
   });
 
   test("a Who / Sent by filter typed as shown finds the stored actor (actorFilter inverts actorWord)", () => {

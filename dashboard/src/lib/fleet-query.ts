@@ -8,6 +8,7 @@ import {
   HealthBand,
   Label,
   SortDir,
+  type BulkTargetView,
   type FleetFilter,
   type FleetQueryInput,
 } from "../../../server/contract/index.ts";
@@ -128,4 +129,13 @@ export function describeFilter(f: FleetFilter, t: ConsoleTranslator = english): 
   if (f.labels?.length) parts.push(t("filter.labels", { n: f.labels.length, labels: f.labels.join(" + ") }));
   if (f.search) parts.push(t("filter.search", { search: f.search }));
   return parts.length ? parts.join(", ") : t("filter.every");
+}
+
+/** A bulk job's target in words: "machines: online, label web", "every machine", "Machine pc-1", "3 machines". */
+export function describeBulkTarget(target: BulkTargetView, t: ConsoleTranslator = english): string {
+  if (target.kind === "filter")
+    return isFiltered(target.filter)
+      ? t("bulkList.targetFilter", { filter: describeFilter(target.filter, t) })
+      : t("filter.every");
+  return target.machineId ? t("card.label", { machine: target.machineId }) : t("count.machines", { n: target.count });
 }

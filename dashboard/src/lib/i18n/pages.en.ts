@@ -128,6 +128,7 @@ export const pagesEn = {
     "Select several machines, or all machines matching a filter, on the fleet page and send an action.",
   "bulkList.job": "Job",
   "bulkList.target": "Target",
+  "bulkList.targetFilter": "machines: {filter}",
   "bulkList.progress": "Progress",
   "bulkList.restCancelled": "rest cancelled",
   "bulkList.pages": "Bulk job pages",

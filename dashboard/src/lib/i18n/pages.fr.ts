@@ -131,6 +131,7 @@ export const pagesFr: Record<PagesKey, string> = {
     "Sélectionnez plusieurs machines, ou toutes celles qui correspondent à un filtre, sur la page du parc, puis envoyez une action.",
   "bulkList.job": "Envoi",
   "bulkList.target": "Cible",
+  "bulkList.targetFilter": "machines\u00a0: {filter}",
   "bulkList.progress": "Avancement",
   "bulkList.restCancelled": "reste annulé",
   "bulkList.pages": "Pages des envois groupés",
