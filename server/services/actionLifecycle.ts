@@ -23,7 +23,7 @@ import {
 import { cancellableStatuses } from "../contract/statuses.ts";
 import { lockMachineRow } from "../db/locks.ts";
 import { conflict, invalid, notFound } from "../domain/errors.ts";
-import { eventRow, moving, releaseStaleOf, type Tx } from "./actionMoves.ts";
+import { eventRow, expireIds, moving, releaseLeaseRows, type Tx } from "./actionMoves.ts";
 import { parseJson } from "./actionViews.ts";
 import { auditData } from "./audit.ts";
 
@@ -133,6 +133,12 @@ export async function cancelAction(deps: Deps, who: Actor, id: string): Promise<
  * is updated inside the claim's transaction, before its commit, so a queue call that commits after
  * this claim always marks the machine after this update, never before it (its mark cannot be lost);
  * one that commits while the claim runs, after its reads, is kept by the claim's watch (dispatch.ts).
+ *
+ * Cost: all SQLite work shares one serialized connection, and a statement through Prisma costs about
+ * a millisecond of CPU, so the claim reads the machine's open actions in two queries (in flight;
+ * the first pending ones) and decides the rest in code: a one-action claim is 4 statements plus
+ * BEGIN/COMMIT (it was 10: separate reads for expiry, leases, reboots in flight, candidates, and
+ * three more for the index's next look).
  */
 export async function claimActions(deps: Deps, machineRef: string): Promise<DeliveredAction[]> {
   const { db, clock, config } = deps;
@@ -146,36 +152,60 @@ export async function claimActions(deps: Deps, machineRef: string): Promise<Deli
     return await db.$transaction(async (tx) => {
       // PostgreSQL: claims of one machine take turns (server/db/locks.ts); SQLite is serialized already.
       await lockMachineRow(tx, machineRef);
-      await releaseStaleOf(tx, now, machineRef);
+      // In flight: a reboot among them blocks delivery; a delivered one past its lease is offered again.
+      const inFlight = await tx.action.findMany({
+        where: { machineRef, status: { in: ["delivered", "executing"] } },
+        select: { id: true, machineRef: true, type: true, status: true, leaseUntil: true, deliveryCount: true },
+      });
+      const stale = inFlight.filter((a) => a.status === "delivered" && a.leaseUntil && a.leaseUntil <= now);
+      if (stale.length > 0) await releaseLeaseRows(tx, now, stale, new Set());
+      const held = inFlight.filter((a) => !stale.includes(a));
+      let rebootHeld = held.some((a) => a.type === "reboot");
+      // One more than a poll takes: whether work remains after this claim (the index's next look).
+      const firstPending = await tx.action.findMany({
+        where: { machineRef, status: "pending" },
+        orderBy: { seq: "asc" },
+        take: MAX_PER_POLL + 1,
+        select: { id: true, type: true, payload: true, createdAt: true, expiresAt: true },
+      });
+      const expired = firstPending.filter((c) => c.expiresAt <= now);
+      if (expired.length > 0)
+        await expireIds(
+          tx,
+          now,
+          expired.map((c) => c.id),
+        );
+      const candidates = firstPending.filter((c) => c.expiresAt > now);
       const out: DeliveredAction[] = [];
-      if ((await rebootsInFlight(tx, machineRef)) === 0) {
-        const candidates = await tx.action.findMany({
-          where: { machineRef, status: "pending" },
-          orderBy: { seq: "asc" },
-          take: MAX_PER_POLL,
-          select: { id: true, type: true, payload: true, createdAt: true, expiresAt: true },
+      for (const c of rebootHeld ? [] : candidates.slice(0, MAX_PER_POLL)) {
+        const claimToken = randomBytes(18).toString("base64url");
+        const { count } = await tx.action.updateMany({
+          where: { id: c.id, status: moving("pending", "delivered") },
+          data: { status: "delivered", claimToken, leaseUntil, deliveredAt: now, deliveryCount: { increment: 1 } },
         });
-        for (const c of candidates) {
-          const claimToken = randomBytes(18).toString("base64url");
-          const { count } = await tx.action.updateMany({
-            where: { id: c.id, status: moving("pending", "delivered") },
-            data: { status: "delivered", claimToken, leaseUntil, deliveredAt: now, deliveryCount: { increment: 1 } },
-          });
-          if (count !== 1) continue;
-          await tx.actionEvent.create({ data: eventRow(c.id, "delivered", now), select: { id: true } });
-          out.push({
-            id: c.id,
-            type: c.type as ActionType,
-            data: parseJson(c.payload),
-            claimToken,
-            createdAt: c.createdAt.toISOString(),
-            expiresAt: c.expiresAt.toISOString(),
-          });
-          // Nothing is delivered behind a reboot: the machine may be gone before it runs.
-          if (c.type === "reboot") break;
+        if (count !== 1) continue;
+        out.push({
+          id: c.id,
+          type: c.type as ActionType,
+          data: parseJson(c.payload),
+          claimToken,
+          createdAt: c.createdAt.toISOString(),
+          expiresAt: c.expiresAt.toISOString(),
+        });
+        // Nothing is delivered behind a reboot: the machine may be gone before it runs.
+        if (c.type === "reboot") {
+          rebootHeld = true;
+          break;
         }
       }
-      dispatch.setNext(machineRef, await nextDue(tx, machineRef, now), watch);
+      if (out.length > 0) await tx.actionEvent.createMany({ data: out.map((a) => eventRow(a.id, "delivered", now)) });
+      // Work left: one not taken now, or maybe some past the rows read (another look finds out).
+      const pendingLeft = firstPending.length > MAX_PER_POLL || candidates.length > out.length;
+      const leases = [
+        ...held.flatMap((a) => (a.status === "delivered" && a.leaseUntil ? [a.leaseUntil.getTime()] : [])),
+        ...(out.length > 0 ? [leaseUntil.getTime()] : []),
+      ];
+      dispatch.setNext(machineRef, nextDue(now, pendingLeft && !rebootHeld, leases), watch);
       return out;
     });
   } catch (err) {
@@ -185,20 +215,10 @@ export async function claimActions(deps: Deps, machineRef: string): Promise<Deli
   }
 }
 
-function rebootsInFlight(tx: Tx, machineRef: string): Promise<number> {
-  return tx.action.count({ where: { machineRef, type: "reboot", status: { in: ["delivered", "executing"] } } });
-}
-
 /** When this machine next needs a look: now if anything is deliverable, else the earliest lease end. */
-async function nextDue(tx: Tx, machineRef: string, now: Date): Promise<number | null> {
-  const pending = await tx.action.count({ where: { machineRef, status: "pending" } });
-  if (pending > 0 && (await rebootsInFlight(tx, machineRef)) === 0) return now.getTime();
-  const leased = await tx.action.findFirst({
-    where: { machineRef, status: "delivered" },
-    orderBy: { leaseUntil: "asc" },
-    select: { leaseUntil: true },
-  });
-  if (leased?.leaseUntil) return leased.leaseUntil.getTime();
+function nextDue(now: Date, deliverable: boolean, leaseEnds: number[]): number | null {
+  if (deliverable) return now.getTime();
+  if (leaseEnds.length > 0) return Math.min(...leaseEnds);
   // Pending work behind an executing reboot: its end (result, came-back, or the sweep) marks the machine.
   return null;
 }

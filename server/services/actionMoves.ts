@@ -45,13 +45,21 @@ async function expirePending(tx: Tx, now: Date, where: Prisma.ActionWhereInput, 
     select: { id: true },
   });
   if (rows.length === 0) return 0;
-  const ids = rows.map((r) => r.id);
+  await expireIds(
+    tx,
+    now,
+    rows.map((r) => r.id),
+  );
+  return rows.length;
+}
+
+/** These pending actions (found past their expiry) → expired, with their events. */
+export async function expireIds(tx: Tx, now: Date, ids: string[]): Promise<void> {
   await tx.action.updateMany({
     where: { id: { in: ids }, status: moving("pending", "expired") },
     data: { status: "expired", finishedAt: now },
   });
   await tx.actionEvent.createMany({ data: ids.map((id) => eventRow(id, "expired", now, "expired before delivery")) });
-  return rows.length;
 }
 
 /**
@@ -72,6 +80,20 @@ async function releaseLeases(
     select: { id: true, machineRef: true, deliveryCount: true },
   });
   if (rows.length === 0) return 0;
+  await releaseLeaseRows(tx, now, rows, touched);
+  return rows.length;
+}
+
+/**
+ * These delivered actions (found past their lease) → pending again, or error after MAX_DELIVERIES
+ * deliveries. Shared by the sweep and a machine's claim (which reads them with its other rows).
+ */
+export async function releaseLeaseRows(
+  tx: Tx,
+  now: Date,
+  rows: { id: string; machineRef: string; deliveryCount: number }[],
+  touched: Set<string>,
+): Promise<void> {
   const giveUp = rows.filter((r) => r.deliveryCount >= MAX_DELIVERIES);
   const again = rows.filter((r) => r.deliveryCount < MAX_DELIVERIES);
   for (const count of new Set(giveUp.map((r) => r.deliveryCount))) {
@@ -99,7 +121,6 @@ async function releaseLeases(
     ],
   });
   for (const r of again) touched.add(r.machineRef);
-  return rows.length;
 }
 
 /**
@@ -130,12 +151,6 @@ async function overdueToUnknown(tx: Tx, now: Date, take: number, touched: Set<st
   await tx.actionEvent.createMany({ data: rows.map((r) => eventRow(r.id, "unknown", now, "no result in time")) });
   for (const r of rows) if (r.type === "reboot") touched.add(r.machineRef);
   return rows.length;
-}
-
-/** The clock's moves for one machine, inside its claim's transaction (bounded like a sweep batch). */
-export async function releaseStaleOf(tx: Tx, now: Date, machineRef: string): Promise<void> {
-  await expirePending(tx, now, { machineRef }, SWEEP_BATCH);
-  await releaseLeases(tx, now, { machineRef }, SWEEP_BATCH, new Set());
 }
 
 /**
