@@ -271,7 +271,16 @@ async function postgres(barePort: number) {
         });
         try {
           const pid = child.pid!;
-          const poll = await pollThroughput({ fleet, port, barePort, pid, label, ...pollCfg() });
+          // Two rounds each, so the whole run stays under ~15 minutes.
+          const poll = await pollThroughput({
+            fleet,
+            port,
+            barePort,
+            pid,
+            label,
+            ...pollCfg(),
+            rounds: Math.min(cfg.rounds, 2),
+          });
           rows.push(...poll.rows);
           const queue = await queueThroughput({
             fleet,

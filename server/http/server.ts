@@ -19,9 +19,11 @@ export const MAX_BATCH_CALLS = 20;
 
 /** How many calls a tRPC URL batches: its procedure paths are joined by commas (`/trpc/a,b,c?batch=1`). */
 export function batchCallCount(url: string): number {
-  const pathname = new URL(url, "http://x").pathname.slice("/trpc/".length);
+  // Up to the query, without WHATWG URL: it was the largest single cost of an empty tRPC poll.
+  const query = url.indexOf("?");
+  const end = query < 0 ? url.length : query;
   let n = 1;
-  for (const ch of pathname) if (ch === ",") n += 1;
+  for (let i = url.indexOf("/trpc/") + "/trpc/".length; i < end; i++) if (url.charCodeAt(i) === 44) n += 1;
   return n;
 }
 
