@@ -154,6 +154,22 @@ describe("every page of the console in French", () => {
     );
     // 200,000 s of uptime: "2 jours 7 h"-style words, never "days".
     expect(await leftInEnglish(owner.page, ["days", "day", "Jan", "Feb", "Nov", "Dec"])).toEqual([]);
+    // Each usage bar keeps clear of its label's text ("Processeur" once touched its bar), and the
+    // three bars start at the same x.
+    const bars = await owner.page.locator(".metric").evaluateAll((rows) =>
+      rows.map((row) => {
+        const range = document.createRange();
+        range.selectNodeContents(row.querySelector(".label")!);
+        return {
+          label: row.querySelector(".label")!.textContent,
+          textEnd: range.getBoundingClientRect().right,
+          barStart: row.querySelector(".track")!.getBoundingClientRect().left,
+        };
+      }),
+    );
+    expect(bars.map((b) => b.label)).toEqual(["Processeur", "Mémoire", "Disque"]);
+    for (const b of bars) expect(b.barStart - b.textEnd, b.label ?? "").toBeGreaterThanOrEqual(6);
+    expect(new Set(bars.map((b) => Math.round(b.barStart))).size).toBe(1);
   });
 
   test("action: what was sent, its result and its timeline in French", async () => {
@@ -271,10 +287,14 @@ describe("every page of the console in French", () => {
       [...SHELL, "API keys", "Scope", "Create key", "Last used", "Revoke", "never", "Created", "Name", "revoked"],
     );
     const { page } = owner;
+    // Scope badges in words, not the codes "agent" / "admin".
+    expect(await page.locator('.badge[data-scope="admin"]').first().innerText()).toBe("administration");
+    expect(await page.locator('.badge[data-scope="agent"]').first().innerText()).toBe("agent");
     await page.getByLabel("Nom", { exact: true }).fill("Portables");
     await page.getByRole("button", { name: "Créer la clé" }).click();
     const shown = page.getByRole("dialog", { name: "Clé créée" });
     await shown.getByText("Copiez «\u00a0Portables\u00a0» maintenant.", { exact: false }).waitFor();
+    await shown.getByText("Clé (agent)").waitFor();
     expect(await leftInEnglish(page, ["Copy", "Done", "Key created", "now"])).toEqual([]);
     await screenshot(page, "console-french-page-keys-created");
     await shown.getByRole("button", { name: "Terminé" }).click();

@@ -20,6 +20,11 @@ const sameEnglishOnPurpose: [Key, Key, string][] = [
   ["reenroll.dismiss", "toasts.dismiss", "rejecting a request (« Écarter ») vs closing a notice (« Fermer »)"],
   ["type.message", "field.data.message", "the kind of action vs the text the user reads"],
   ["type.other", "dialog.action", "the name of an action type this console does not know vs the picker's label"],
+  [
+    "keys.scopeWord.admin",
+    "shell.role.admin",
+    "a kind of key (« administration ») vs a person's role (« administrateur »)",
+  ],
   ["sort.hostname", "field.name", "sorting by the machine's name vs the name field of a key or user"],
 ];
 const pairId = (a: string, b: string) => [a, b].sort().join(" = ");

@@ -15,10 +15,12 @@ import { localTimes } from "../../dashboard/src/lib/policy-words.ts";
 /** Texts that are the same in English and French, and why. */
 const sameInBoth: Partial<Record<PagesKey, string>> = {
   "keys.active": "“active” (a key's state) is spelt the same in French",
+  "keys.scopeWord.agent": "“agent” (a key's scope) is the same word in French",
 };
 /** Page texts whose English also stands in another catalogue with another meaning (French differs). */
 const sameEnglishOtherMeaning: Partial<Record<PagesKey, string>> = {
   "keys.done": "the button closing the new key's dialog; status.done is an action's status (Terminée)",
+  "keys.scopeWord.admin": "a key's scope (administration); shell.role.admin is a person's role (administrateur)",
 };
 
 const keys = Object.keys(pagesEn) as PagesKey[];

@@ -143,6 +143,10 @@ export const pagesEn = {
   "keys.scope": "Scope",
   "keys.scopeAgent": "Agent (enroll machines)",
   "keys.scopeAdmin": "Admin (queue actions, read the fleet)",
+  // A key's scope on its badge. "admin" is also shell.role.admin's English: a kind of key here
+  // (French « administration », as in « clé d'administration »), a person's role there (« administrateur »).
+  "keys.scopeWord.agent": "agent",
+  "keys.scopeWord.admin": "admin",
   "keys.creating": "Creating…",
   "keys.create": "Create key",
   "keys.loading": "Loading keys…",

@@ -146,6 +146,8 @@ export const pagesFr: Record<PagesKey, string> = {
   "keys.scope": "Portée",
   "keys.scopeAgent": "Agent (inscrire des machines)",
   "keys.scopeAdmin": "Administration (envoyer des actions, lire le parc)",
+  "keys.scopeWord.agent": "agent",
+  "keys.scopeWord.admin": "administration",
   "keys.creating": "Création…",
   "keys.create": "Créer la clé",
   "keys.loading": "Chargement des clés…",
