@@ -86,6 +86,16 @@ beforeAll(async () => {
     status: "done",
     result: "Message affiché",
   });
+  // A result whose sentence holds a time of another day (the server writes it as ISO).
+  await admin.actions.queue.mutate({ machineId: "poste-02", type: "message", data: { message: "Inventaire." } });
+  const [b] = (await agents[1]!.agent.pendingActions.query()).actions;
+  await agents[1]!.agent.ack.mutate({ actionId: b!.id, claimToken: b!.claimToken });
+  await agents[1]!.agent.reportResult.mutate({
+    actionId: b!.id,
+    claimToken: b!.claimToken,
+    status: "done",
+    result: "shown at 2026-11-20T08:30:00.000Z",
+  });
   // A bulk job to both machines that nobody has picked up yet (cancelled from its page below).
   bulkId = (
     await admin.bulk.create.mutate({
@@ -170,6 +180,10 @@ describe("every page of the console in French", () => {
     expect(bars.map((b) => b.label)).toEqual(["Processeur", "Mémoire", "Disque"]);
     for (const b of bars) expect(b.barStart - b.textEnd, b.label ?? "").toBeGreaterThanOrEqual(6);
     expect(new Set(bars.map((b) => Math.round(b.barStart))).size).toBe(1);
+  });
+
+  test("an action table's result: a time of another day in French", async () => {
+    await visit("#/machines/poste-02", "machine-result", ["20 nov. 2026"], [...SHELL, "Nov", "2026-11-20T08"]);
   });
 
   test("action: what was sent, its result and its timeline in French", async () => {
