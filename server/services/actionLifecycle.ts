@@ -23,7 +23,7 @@ import {
 import { cancellableStatuses } from "../contract/statuses.ts";
 import { lockMachineRow } from "../db/locks.ts";
 import { conflict, invalid, notFound } from "../domain/errors.ts";
-import { eventRow, expireIds, moving, releaseLeaseRows, type Tx } from "./actionMoves.ts";
+import { eventRow, expireIds, moving, releaseLeaseRows, SWEEP_BATCH, type Tx } from "./actionMoves.ts";
 import { parseJson } from "./actionViews.ts";
 import { auditData } from "./audit.ts";
 
@@ -136,7 +136,7 @@ export async function cancelAction(deps: Deps, who: Actor, id: string): Promise<
  *
  * Cost: all SQLite work shares one serialized connection, and a statement through Prisma costs about
  * a millisecond of CPU, so the claim reads the machine's open actions in two queries (in flight;
- * the first pending ones) and decides the rest in code: a one-action claim is 4 statements plus
+ * the first pending ones; more pages only behind expired ones) and decides the rest in code: a one-action claim is 4 statements plus
  * BEGIN/COMMIT (it was 10: separate reads for expiry, leases, reboots in flight, candidates, and
  * three more for the index's next look).
  */
@@ -161,21 +161,28 @@ export async function claimActions(deps: Deps, machineRef: string): Promise<Deli
       if (stale.length > 0) await releaseLeaseRows(tx, now, stale, new Set());
       const held = inFlight.filter((a) => !stale.includes(a));
       let rebootHeld = held.some((a) => a.type === "reboot");
-      // One more than a poll takes: whether work remains after this claim (the index's next look).
-      const firstPending = await tx.action.findMany({
-        where: { machineRef, status: "pending" },
-        orderBy: { seq: "asc" },
-        take: MAX_PER_POLL + 1,
-        select: { id: true, type: true, payload: true, createdAt: true, expiresAt: true },
-      });
-      const expired = firstPending.filter((c) => c.expiresAt <= now);
-      if (expired.length > 0)
-        await expireIds(
-          tx,
-          now,
-          expired.map((c) => c.id),
-        );
-      const candidates = firstPending.filter((c) => c.expiresAt > now);
+      // Pending in order, a page of one more than a poll takes (whether work remains: the index's next
+      // look); expired ones are expired here, and another page read only while they leave too few.
+      const candidates: PendingRow[] = [];
+      const expired: string[] = [];
+      let more = false;
+      for (let after: number | undefined; ;) {
+        const page = await tx.action.findMany({
+          where: { machineRef, status: "pending", ...(after === undefined ? {} : { seq: { gt: after } }) },
+          orderBy: { seq: "asc" },
+          take: MAX_PER_POLL + 1,
+          select: { id: true, seq: true, type: true, payload: true, createdAt: true, expiresAt: true },
+        });
+        for (const c of page) {
+          if (c.expiresAt <= now) expired.push(c.id);
+          else candidates.push(c);
+        }
+        more = page.length > MAX_PER_POLL;
+        // Bounded like a sweep batch: a backlog of expired actions never makes this transaction long.
+        if (!more || candidates.length > MAX_PER_POLL || expired.length >= SWEEP_BATCH) break;
+        after = page[page.length - 1]!.seq;
+      }
+      if (expired.length > 0) await expireIds(tx, now, expired);
       const out: DeliveredAction[] = [];
       for (const c of rebootHeld ? [] : candidates.slice(0, MAX_PER_POLL)) {
         const claimToken = randomBytes(18).toString("base64url");
@@ -200,7 +207,7 @@ export async function claimActions(deps: Deps, machineRef: string): Promise<Deli
       }
       if (out.length > 0) await tx.actionEvent.createMany({ data: out.map((a) => eventRow(a.id, "delivered", now)) });
       // Work left: one not taken now, or maybe some past the rows read (another look finds out).
-      const pendingLeft = firstPending.length > MAX_PER_POLL || candidates.length > out.length;
+      const pendingLeft = more || candidates.length > out.length;
       const leases = [
         ...held.flatMap((a) => (a.status === "delivered" && a.leaseUntil ? [a.leaseUntil.getTime()] : [])),
         ...(out.length > 0 ? [leaseUntil.getTime()] : []),
@@ -214,6 +221,8 @@ export async function claimActions(deps: Deps, machineRef: string): Promise<Deli
     throw err;
   }
 }
+
+type PendingRow = { id: string; type: string; payload: string; createdAt: Date; expiresAt: Date };
 
 /** When this machine next needs a look: now if anything is deliverable, else the earliest lease end. */
 function nextDue(now: Date, deliverable: boolean, leaseEnds: number[]): number | null {
