@@ -154,6 +154,20 @@ async function queueOne(deps: AppDeps, req: IncomingMessage, res: ServerResponse
   const p = bearer ? await deps.services.principals.fromBearer(bearer) : null;
   const admin = p?.kind === "key" ? asAdmin(p) : null;
   if (!admin || admin.role === "viewer") return false;
+  const done = deps.services.queue.arriving();
+  try {
+    return await queueAs(deps, admin, req, res);
+  } finally {
+    done();
+  }
+}
+
+async function queueAs(
+  deps: AppDeps,
+  admin: NonNullable<ReturnType<typeof asAdmin>>,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<boolean> {
   const raw = await readBody(req, res);
   if (raw === null) return true;
   const parsed = QueueInput.safeParse(raw);

@@ -14,16 +14,26 @@ export class GroupCommit<T> {
   #batch: Waiting<T>[] = [];
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
+  #runningSize = 0;
   readonly #maxWaiting: number;
 
   /**
    * @param write commits items in one transaction, or throws and commits none
    * @param opts lingerMs: how long a first item waits for company when idle (0: start at once);
-   *   maxBatch: items per transaction at most; maxWaiting: items waiting at most (default 10 batches)
+   *   maxBatch: items per transaction at most; maxWaiting: items waiting at most (default 10 batches);
+   *   inFlight: callers known to be on their way (counted from their request's start to its answer):
+   *   after the linger, a commit keeps waiting while some of them have not added their item yet, up
+   *   to maxLingerMs in all
    */
   constructor(
     private readonly write: (items: T[]) => Promise<void>,
-    private readonly opts: { lingerMs: number; maxBatch: number; maxWaiting?: number },
+    private readonly opts: {
+      lingerMs: number;
+      maxBatch: number;
+      maxWaiting?: number;
+      inFlight?: () => number;
+      maxLingerMs?: number;
+    },
   ) {
     this.#maxWaiting = opts.maxWaiting ?? opts.maxBatch * 10;
   }
@@ -50,8 +60,17 @@ export class GroupCommit<T> {
       this.#batch.push({ item, done, fail });
       if (this.#running) return; // the running commit starts the next batch when it ends
       if (this.opts.lingerMs === 0 || this.#batch.length >= this.opts.maxBatch) this.#start();
-      else this.#timer ??= setTimeout(() => this.#start(), this.opts.lingerMs);
+      else this.#timer ??= setTimeout(() => this.#lingered(Date.now()), this.opts.lingerMs);
     });
+  }
+
+  /** After the linger: start, unless callers known to be on their way have not arrived yet. */
+  #lingered(since: number): void {
+    const coming = (this.opts.inFlight?.() ?? 0) - this.#batch.length - this.#runningSize;
+    const left = (this.opts.maxLingerMs ?? 0) - (Date.now() - since);
+    if (coming > 0 && left > 0 && this.#batch.length < this.opts.maxBatch)
+      this.#timer = setTimeout(() => this.#lingered(since), 1);
+    else this.#start();
   }
 
   /** Resolves when everything added so far is committed (or has failed for its callers). */
@@ -67,8 +86,10 @@ export class GroupCommit<T> {
     this.#timer = null;
     if (this.#running || this.#batch.length === 0) return;
     const batch = this.#batch.splice(0, this.opts.maxBatch);
+    this.#runningSize = batch.length;
     this.#running = this.#commit(batch).finally(() => {
       this.#running = null;
+      this.#runningSize = 0;
       // Whatever arrived during the commit goes next, without waiting for another linger.
       if (this.#batch.length > 0) this.#start();
     });

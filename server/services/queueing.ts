@@ -36,7 +36,28 @@ export class ActionQueue {
    * commits for 471 calls from 64 connections, 72–91/s on a loaded disk); with 2 ms, calls whose
    * requests are being read join the same commit (up to 40 a commit in the same run).
    */
-  readonly #commits = new GroupCommit<QueueJob>((jobs) => this.#insert(jobs), { lingerMs: 2, maxBatch: 500 });
+  readonly #commits = new GroupCommit<QueueJob>((jobs) => this.#insert(jobs), {
+    lingerMs: 2,
+    maxBatch: 500,
+    // Then it waits (20 ms at most) for the single calls already being read (see arriving()): with
+    // one fsync per commit blocking the loop, every call that misses a commit waits for another.
+    inFlight: () => this.#arriving,
+    maxLingerMs: 20,
+  });
+  #arriving = 0;
+
+  /**
+   * Counts a queue call from the start of its request to its answer (server/http/fastPoll.ts), so a
+   * commit can wait for it; returns the function that ends the count.
+   */
+  arriving(): () => void {
+    this.#arriving += 1;
+    let ended = false;
+    return () => {
+      if (!ended) this.#arriving -= 1;
+      ended = true;
+    };
+  }
 
   /** @param dispatch announces the queued machines to other server processes inside each commit (PostgreSQL). */
   constructor(

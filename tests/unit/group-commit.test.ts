@@ -72,4 +72,29 @@ describe("GroupCommit", () => {
     expect(results.filter((r) => r.status === "rejected")).toHaveLength(1);
     expect(committed.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i).filter((i) => i !== 13));
   });
+
+  it("waits past the linger for callers known to be on their way, and no longer than maxLingerMs", async () => {
+    const writes: number[][] = [];
+    let inFlight = 3;
+    const gc = new GroupCommit<number>(
+      (items) => {
+        writes.push(items);
+        return Promise.resolve();
+      },
+      { lingerMs: 2, maxBatch: 100, inFlight: () => inFlight, maxLingerMs: 200 },
+    );
+    // Three callers in flight; the last two add their items 10 ms later, after the 2 ms linger.
+    const first = gc.add(1);
+    await new Promise((r) => setTimeout(r, 10));
+    await Promise.all([first, gc.add(2), gc.add(3)]);
+    expect(writes).toEqual([[1, 2, 3]]);
+
+    // A caller counted but never arriving holds a commit for maxLingerMs at most.
+    inFlight = 2;
+    const t0 = Date.now();
+    await gc.add(4);
+    expect(writes.at(-1)).toEqual([4]);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
 });
