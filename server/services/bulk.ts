@@ -169,6 +169,8 @@ export async function createBulk(
         detail: {
           type: args.spec.type,
           target: describeTarget(target),
+          // The same target as data: the audit page words it in the console's language.
+          targetSpec: targetSpecOf(target, refs.length),
           count: refs.length,
           ...(who.keyId === null && refs.length > budget ? { beyondQueueBudget: budget } : {}),
         },

@@ -277,6 +277,13 @@ describe("every page of the console in French", () => {
       [filterWords, "0 sur 2 terminées"],
       [...SHELL, ...englishTarget],
     );
+    // Its audit entry words the same target in French (the stored English sentence stays unused).
+    await visit(
+      "#/audit",
+      "audit-bulk-filter",
+      [`Cible\u00a0: ${filterWords}`],
+      [...englishTarget, "kind", "targetSpec"],
+    );
     await visit(
       `#/bulk/${bulkId}`,
       "bulk-job",

@@ -199,7 +199,7 @@ describe("the queue budget counts actions", () => {
     const audit = await owner.orgs.audit.query({ action: "bulk.create", actor: `user:${org.ownerEmail}`, limit: 1 });
     expect(audit.items[0]).toMatchObject({
       target: bulkId,
-      detail: { count, target: "all machines", beyondQueueBudget: BUDGET },
+      detail: { count, target: "all machines", targetSpec: { kind: "filter", filter: {} }, beyondQueueBudget: BUDGET },
     });
   }, 60_000);
 });
