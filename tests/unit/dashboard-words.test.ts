@@ -6,7 +6,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
 import { z } from "zod";
-import { actionStatuses, ActionSpec, UserChoice } from "../../server/contract/index.ts";
+import { actionStatuses, ActionSpec, UserChoice, type BulkTargetView } from "../../server/contract/index.ts";
 import { describeBulkTarget } from "../../dashboard/src/lib/fleet-query.ts";
 import { consoleTranslator } from "../../dashboard/src/lib/i18n/index.ts";
 import {
@@ -73,7 +73,7 @@ describe("words for codes", () => {
 
   test("a bulk job's target (the server's data, not its English sentence) reads in the console's language", () => {
     const fr = consoleTranslator("fr");
-    const web = { kind: "filter", filter: { online: true, labels: ["web"] } } as const;
+    const web: BulkTargetView = { kind: "filter", filter: { online: true, labels: ["web"] } };
     expect(describeBulkTarget(web)).toBe("machines: online, label web");
     expect(describeBulkTarget(web, fr)).toBe("machines\u00a0: en ligne, étiquette web");
     expect(describeBulkTarget({ kind: "filter", filter: {} }, fr)).toBe("toutes les machines");
