@@ -113,8 +113,10 @@ export const componentsEn = {
   "actor.key": "key {name}",
   "actor.cli": "command line",
   // words.ts: form and API fields
+  // same English as type.message: the text the user reads, not the kind of action
   "field.data.message": "Message",
   "field.data.title": "Title",
+  // same English as toolbar.showAs: how a message appears (« Afficher comme »), not a layout
   "field.data.display": "Show as",
   "field.data.countdownSeconds": "Countdown",
   "field.data.maxPostpones": "Postpones allowed",
@@ -124,6 +126,7 @@ export const componentsEn = {
   "field.labels": "Labels",
   "field.search": "Search",
   "field.expiresInSeconds": "Expiry",
+  // same English as sort.hostname: the name field of a key or user
   "field.name": "Name",
   "field.email": "Email",
   "field.password": "Password",
@@ -284,6 +287,7 @@ export const componentsEn = {
   "actionTable.noneViewer": "Actions sent by admins show up here.",
   "actionTable.status": "Status",
   "actionTable.result": "Result",
+  // same English as fleetTable.queued: when the action was queued (« Mise en file »)
   "actionTable.queued": "Queued",
   "actionTable.cancelFor": "Cancel {type} for {machine}",
   "actionTable.confirmTitle": "Cancel this action?",
@@ -313,6 +317,7 @@ export const componentsEn = {
   "dialog.countingReach": "Counting the machines this will reach…",
   "dialog.reach": "This will reach exactly",
   "dialog.countedNow": "(counted just now)",
+  // same English as type.other: the action picker's label
   "dialog.action": "Action",
   "dialog.typeMessage": "Send a message",
   "dialog.typeRestart": "Restart the agent",
@@ -383,6 +388,7 @@ export const componentsEn = {
   "banner.since": "The data below is from {time} ({ago}) and may be out of date; online states are unknown.",
   "banner.unreachable": "The server cannot be reached.",
   "online.unknownWhy": "The server cannot be reached: this machine's state is unknown.",
+  // same English as reenroll.dismiss: closing a notice (« Fermer »), not rejecting a request
   "toasts.dismiss": "Dismiss",
   "modal.close": "Close",
   // LegacyModeBadge.svelte

@@ -57,6 +57,7 @@ export const en = {
   "editor.finalCountdownHint": "Cannot be snoozed or closed",
   "editor.window": "Maintenance window",
   "editor.windowFrom": "From (machine's time)",
+  // same English as field.to: the end of a daily window (« À »), not of a date range
   "editor.windowTo": "To",
   "editor.windowOnly": "Prompt only inside the window",
   "editor.noUser": "When nobody is signed in",

@@ -167,6 +167,7 @@ export const pagesEn = {
   "keys.copy": "Copy",
   "keys.copied": "Copied",
   "keys.copyFailed": "Copy failed: select the key and copy it by hand.",
+  // same English as status.done: the button closing the dialog (« Terminé »), not a status
   "keys.done": "Done",
   "keys.creatingError": "Creating the key",
   "keys.revokedToast": "Key “{name}” revoked",
