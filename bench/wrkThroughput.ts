@@ -6,6 +6,7 @@
 //     database against wrk's 2xx answers, and every action claimed exactly once.
 // Works against SQLite or PostgreSQL and against one server process or several (the pids are summed).
 import fs from "node:fs";
+import path from "node:path";
 import http from "node:http";
 import type { Db } from "../server/db.ts";
 import { machineIdOf, machineToken, type BenchFleet } from "./setup.ts";
@@ -160,7 +161,7 @@ export async function pollThroughput(o: PollOptions): Promise<{ rows: BenchRow[]
       met: null,
     },
   ];
-  const path = (kind: Kind, figure: string, forComparison = false) => {
+  const pathRow = (kind: Kind, figure: string, forComparison = false) => {
     const ratio = rate(kind) / bare;
     const s = sum[kind];
     rows.push({
@@ -171,11 +172,11 @@ export async function pollThroughput(o: PollOptions): Promise<{ rows: BenchRow[]
       met: forComparison ? null : ratio >= target && s.bad === 0,
     });
   };
-  path("trpc", "Empty poll, tRPC agent.pendingActions, machine token");
-  path("rest", "Empty poll, REST /api/actions/pending, machine token");
-  path("legacy", "Empty poll, REST legacy: agent key + machine_id");
-  path("full", "Empty poll through the full tRPC handler (no fast path)", true);
-  for (const f of Object.values(files)) fs.rmSync(f, { force: true });
+  pathRow("trpc", "Empty poll, tRPC agent.pendingActions, machine token");
+  pathRow("rest", "Empty poll, REST /api/actions/pending, machine token");
+  pathRow("legacy", "Empty poll, REST legacy: agent key + machine_id");
+  pathRow("full", "Empty poll through the full tRPC handler (no fast path)", true);
+  for (const f of Object.values(files)) fs.rmSync(path.dirname(f), { recursive: true, force: true });
   return { rows, rates: Object.fromEntries(kinds.map((kind) => [kind, rate(kind)])) };
 }
 
