@@ -27,6 +27,7 @@ export const PG_SUBSET = [
   "tests/integration/orgs.test.ts",
   "tests/integration/progress.test.ts",
   "tests/integration/action-findings.test.ts",
+  "tests/integration/claim-reads.test.ts",
   "tests/integration/bulk-decisions.test.ts",
   "tests/integration/enrollment-retire.test.ts",
   "tests/integration/fleet-backfill.test.ts",
