@@ -79,7 +79,7 @@ describe("tRPC batch size", () => {
     }));
     const done = await Promise.all(batches);
     expect(health.status).toBe(200);
-    expect(JSON.parse(health.body)).toEqual({ ok: true, pid: expect.any(Number) });
+    expect(JSON.parse(health.body)).toMatchObject({ ok: true });
     expect(done.every((d) => d.status === 200 && d.calls === MAX_BATCH_CALLS)).toBe(true);
     // Answered between the batches, not after all of them; and within a generous bound (shared CI).
     expect(health.at).toBeLessThan(Math.max(...done.map((d) => d.at)));
