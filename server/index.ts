@@ -37,6 +37,14 @@ async function runSingle(config: Config): Promise<void> {
       void server.close().then(() => process.exit(0));
     });
   }
+  // `systemctl reload` sends SIGHUP, whose default would end the process. Several workers replace
+  // themselves one at a time on it (server/cluster.ts); one process cannot without a gap, so it keeps
+  // serving and says how to load new code instead.
+  process.on("SIGHUP", () => {
+    deps.log.warn(
+      "SIGHUP ignored: a single server process is not replaced in place; restart it to load new code (or run DASHFLEET_WORKERS=2+ on PostgreSQL)",
+    );
+  });
 }
 
 let config: Config;

@@ -46,6 +46,7 @@ export const PG_SUBSET = [
   "tests/security/review-findings.test.ts",
   "tests/security/static-files.test.ts",
   "tests/security/text-safety.test.ts",
+  "tests/security/trusted-proxy.test.ts",
 ];
 
 export default defineConfig({
