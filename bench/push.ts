@@ -6,13 +6,12 @@
 // BENCH_PUSH_RATE (actions queued per second), BENCH_PUSH_VIA=trpc (streams through tRPC's own SSE path).
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import http from "node:http";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { prepareFleet, machineIdOf, type BenchFleet } from "./setup.ts";
 import type { Job, LoadResult } from "./sim.ts";
+import { freePort, waitHealthy } from "./proc.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -238,31 +237,6 @@ export async function pushLatency(fleet: BenchFleet, port: number, pid: number, 
       met: null,
     },
   ];
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitHealthy(port: number, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    const ok = await new Promise<boolean>((r) => {
-      http
-        .get({ host: "127.0.0.1", port, path: "/healthz" }, (res) => (res.resume(), r(res.statusCode === 200)))
-        .on("error", () => r(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("server did not become healthy");
 }
 
 /** Standalone run: a fresh database and server of its own, the push phase only, one table. */

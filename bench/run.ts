@@ -11,7 +11,6 @@
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -23,6 +22,7 @@ import { pushLatency } from "./push.ts";
 import type { Job, LoadResult } from "./sim.ts";
 import { ensureWrk, loadAverage } from "./wrk.ts";
 import { pollThroughput, queueThroughput } from "./wrkThroughput.ts";
+import { freePort, waitHealthy } from "./proc.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const quick = process.argv.includes("--quick");
@@ -48,31 +48,6 @@ const phases = new Set((process.env.BENCH_PHASES ?? "poll,fleet,queue,batch,push
 const loads: string[] = [];
 
 const log = (msg: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitHealthy(port: number, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    const ok = await new Promise<boolean>((r) => {
-      http
-        .get({ host: "127.0.0.1", port, path: "/healthz" }, (res) => (res.resume(), r(res.statusCode === 200)))
-        .on("error", () => r(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("server did not become healthy");
-}
 
 /** CPU time (s) and memory (MiB) of a process, from /proc. */
 function procStats(pid: number): { cpuSeconds: number; rssMiB: number; hwmMiB: number } {
