@@ -217,6 +217,8 @@ describe("the console in French", () => {
     ] as const) {
       await nav.getByRole("link", { name: link }).click();
       await page.waitForURL(`**/${hash}`);
+      // The router re-renders after the hash changes: wait for the current link, not a snapshot of it.
+      await nav.locator("[aria-current='page']", { hasText: link }).waitFor();
       expect(await nav.locator("[aria-current='page']").innerText()).toBe(link);
       expect(await englishIn(topBar(page))).toEqual([]);
     }

@@ -59,6 +59,8 @@ async function run(
     promptMs?: number;
     sleepHook?: (now: number, ms: number) => number;
     restartNow?: AbortSignal;
+    /** "elapsed" comes this much before the countdown's end (a timer firing early). */
+    elapsedEarlyMs?: number;
   },
 ) {
   let now = o.start ?? T0;
@@ -83,7 +85,7 @@ async function run(
         const next = answers.shift();
         if (next === undefined) throw new Error(`unexpected prompt ${JSON.stringify(r)}`);
         const a = typeof next === "function" ? next(r) : next;
-        now += a.kind === "elapsed" ? r.seconds * 1000 : (o.promptMs ?? 5000);
+        now += a.kind === "elapsed" ? r.seconds * 1000 - (o.elapsedEarlyMs ?? 0) : (o.promptMs ?? 5000);
         return a;
       },
       userSignedIn: async () => (typeof o.signedIn === "function" ? o.signedIn() : (o.signedIn ?? true)),
@@ -237,6 +239,22 @@ describe("reboot policy engine (fake clock)", () => {
     expect(r.kinds).toEqual(["waiting", "final-stage", "restarting"]);
     expect(r.events[0]).toMatchObject({ until: iso(T0 + 3 * HOUR) });
     expect(r.prompts[0]).toMatchObject({ stage: "final", at: T0 + 3 * HOUR, snoozeOptions: [] });
+  });
+
+  it("a final countdown (and the sleeps after it) that end a little early show the final stage once", async () => {
+    // Timers may fire a little early: the desktop's countdown says "elapsed" 5 ms before the end, and
+    // every sleep comes back 1 ms short of what was asked (at least 1 ms passes).
+    const r = await run(
+      { maxSnoozes: 1, snoozeOptions: [600], countdownSeconds: 10, finalCountdownSeconds: 10 },
+      {
+        answers: [snooze(600), elapsed],
+        elapsedEarlyMs: 5,
+        sleepHook: (t, ms) => t + Math.max(1, ms - 1),
+      },
+    );
+    expect(r.prompts.map((p) => p.stage)).toEqual(["prompt", "final"]);
+    expect(r.kinds).toEqual(["shown", "snoozed", "final-stage", "restarting"]);
+    expect(r.result.choice).toBe("final-stage-elapsed");
   });
 
   it("asleep at the deadline: on wake the final stage runs (a full countdown), not an instant reboot", async () => {

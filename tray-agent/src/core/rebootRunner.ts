@@ -100,9 +100,13 @@ export async function runRebootPolicy(d: RebootRunDeps): Promise<{ choice: Resta
           insistence: "high",
         });
         if (answer.kind === "now") return restart(d, "restart-now", progress);
-        // Elapsed (a timer may fire a little early): the next step reboots, or starts over if the machine slept.
-        const early = step.endsAtMs - d.now();
-        if (early > 0) await d.sleep(early, d.signal);
+        // Elapsed. A timer may fire a little early (Node's setTimeout rounds, by up to a millisecond):
+        // sleep until the end really passed, or the next step would show the final stage a second time.
+        // Then the next step reboots, or starts over if the machine slept.
+        for (let early = step.endsAtMs - d.now(); early > 0; early = step.endsAtMs - d.now()) {
+          await d.sleep(Math.max(1, early), d.signal);
+          if (d.signal.aborted) break;
+        }
         continue;
       }
       case "reboot":
