@@ -3,6 +3,7 @@
 // page errors, and seed a large fleet straight into a database (as the benches do).
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
@@ -20,8 +21,17 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 export const DASHBOARD_DIST = path.join(root, "dashboard/dist");
 export const ARTIFACTS = path.join(root, "tests/artifacts");
 
-/** Builds the dashboard (vite build) so the server under test serves the current sources. */
+/** The folder of this process's latest buildDashboard() (null before its first build). */
+let latestBuild: string | null = null;
+
+/**
+ * Builds the dashboard (vite build) so the server under test serves the current sources, into a
+ * private temporary folder that it returns. Why not dashboard/dist: two test files run at once, and
+ * vite empties its output folder first, so a build there could pull files from under the other file's
+ * running browser test, or fail writing into the folder the other build just removed.
+ */
 export function buildDashboard(): string {
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "dashfleet-dist-build-"));
   execFileSync(
     process.execPath,
     [
@@ -29,6 +39,9 @@ export function buildDashboard(): string {
       "build",
       "--config",
       "dashboard/vite.config.ts",
+      "--outDir",
+      outDir,
+      "--emptyOutDir",
       "--logLevel",
       "warn",
     ],
@@ -37,7 +50,31 @@ export function buildDashboard(): string {
       stdio: ["ignore", "ignore", "inherit"],
     },
   );
-  return DASHBOARD_DIST;
+  latestBuild = outDir;
+  removeOldBuilds();
+  return outDir;
+}
+
+/**
+ * Removes the builds and copies of earlier runs (over three hours old, so none a running test serves):
+ * a test worker is ended without running exit handlers, so each file cannot remove its own.
+ */
+function removeOldBuilds(): void {
+  const before = Date.now() - 3 * 3600_000;
+  for (const name of fs.readdirSync(os.tmpdir())) {
+    if (!/^dashfleet-dist-(build|copy)-/.test(name)) continue;
+    const dir = path.join(os.tmpdir(), name);
+    try {
+      if (fs.statSync(dir).mtimeMs < before) fs.rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // removed meanwhile by another test file
+    }
+  }
+}
+
+/** This process's latest build (see buildDashboard), or null when it has not built one. */
+export function latestDashboardBuild(): string | null {
+  return latestBuild;
 }
 
 /** Debian's Chromium, headless (never `npx playwright install`). */

@@ -1,10 +1,12 @@
-// A private, complete copy of the built dashboard for tests that serve it, so that another suite
-// rebuilding dashboard/dist at the same time (vite empties the folder first) cannot pull files away
-// from under a running browser test.
+// A private, complete copy of the dashboard build for tests that serve it: of this process's own
+// build (buildDashboard builds into a private folder, once per test file that asks). Why not
+// dashboard/dist: two test files run at once, and a rebuild there (vite empties the folder first;
+// `npm run build` by hand) could pull files away from under a running browser test; and a dist left
+// from older sources would test those instead of the current ones.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { buildDashboard, DASHBOARD_DIST } from "./browser.ts";
+import { buildDashboard, latestDashboardBuild } from "./browser.ts";
 
 /** True when index.html and every /assets/ file it names are present in `dir`. */
 function complete(dir: string): boolean {
@@ -14,19 +16,11 @@ function complete(dir: string): boolean {
   return refs.length > 0 && refs.every((r) => fs.existsSync(path.join(dir, r)));
 }
 
-/** Copies dashboard/dist (building it first when absent) to a temporary folder; returns that folder. */
+/** Copies this process's latest build (building one first when it has none) to a temporary folder; returns it. */
 export async function dashboardCopy(): Promise<string> {
-  if (!complete(DASHBOARD_DIST)) buildDashboard();
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dashfleet-dist-copy-"));
-    try {
-      fs.cpSync(DASHBOARD_DIST, dir, { recursive: true });
-    } catch {
-      // a rebuild removed files mid-copy: try again
-    }
-    if (complete(dir)) return dir;
-    fs.rmSync(dir, { recursive: true, force: true });
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error("dashboard/dist never became complete (is a build failing?)");
+  const from = latestDashboardBuild() ?? buildDashboard();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dashfleet-dist-copy-"));
+  fs.cpSync(from, dir, { recursive: true });
+  if (!complete(dir)) throw new Error(`the dashboard build in ${from} is incomplete (is a build failing?)`);
+  return dir;
 }
