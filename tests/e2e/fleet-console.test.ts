@@ -79,11 +79,17 @@ describe("the fleet console at 2,000+ machines", () => {
     await rows(page).first().waitFor();
     await page.getByText(`1–50 of ${fmt(TOTAL)}`).waitFor({ timeout: 30_000 });
     expect(await rows(page).count()).toBe(50);
-    expect(await page.getByRole("navigation", { name: "Main" }).getByText(fmt(TOTAL)).count()).toBe(1);
+    // The counters (fleet.summary) are asked for after the first page of rows has come: wait for them.
+    await expect
+      .poll(() => page.getByRole("navigation", { name: "Main" }).getByText(fmt(TOTAL)).count(), { timeout: 15_000 })
+      .toBe(1);
     // Machines are named "name · id"; never-reported machines are "No data", not critical.
     expect(await rows(page).first().locator("td.name").textContent()).toMatch(/^host-\d+ · sim-\d+$/);
-    const counts = await page.getByRole("definition").allTextContents();
-    expect(counts.map((c) => Number(c.replace(/\D/g, ""))).reduce((a, b) => a + b, 0)).toBe(TOTAL);
+    const counted = async () =>
+      (await page.getByRole("definition").allTextContents())
+        .map((c) => Number(c.replace(/\D/g, "")))
+        .reduce((a, b) => a + b, 0);
+    await expect.poll(counted, { timeout: 15_000 }).toBe(TOTAL);
 
     // Sort by CPU: highest first, and the order holds across the page.
     await page.getByRole("button", { name: /^CPU/ }).click();
@@ -148,7 +154,7 @@ describe("the fleet console at 2,000+ machines", () => {
     await page.reload();
     await rows(page).first().waitFor();
     expect(await page.getByRole("combobox", { name: "Health", exact: true }).inputValue()).toBe("critical");
-    expect(await page.getByRole("button", { name: "Remove label web" }).count()).toBe(1);
+    await expect.poll(() => page.getByRole("button", { name: "Remove label web" }).count()).toBe(1);
     const bands = await page
       .locator("tbody [data-health]")
       .evaluateAll((els) => els.map((e) => e.getAttribute("data-health")));
@@ -167,9 +173,13 @@ describe("the fleet console at 2,000+ machines", () => {
 
   test("a saved view brings its filters and columns back; picking labels in the Actions dialog counts the machines", async () => {
     const { page } = owner;
+    // Only the hash changes (a same-document navigation): the old page's rows and columns are still on
+    // screen until the router has read the new URL, so wait for the columns rather than read them once.
     await page.goto("/#/fleet?health=critical&labels=web&cols=name,health,cpu");
+    await expect
+      .poll(() => page.getByRole("columnheader").allTextContents())
+      .toEqual(["", "Machine▲", "Health", "CPU"]);
     await rows(page).first().waitFor();
-    expect(await page.getByRole("columnheader").allTextContents()).toEqual(["", "Machine▲", "Health", "CPU"]);
     await page.getByText("Views", { exact: true }).click();
     await page.getByLabel("View name").fill("Critical web");
     await page.getByRole("button", { name: "Save", exact: true }).click();
@@ -188,7 +198,7 @@ describe("the fleet console at 2,000+ machines", () => {
     await dialog.getByText(`This will reach exactly ${LIVE.length} machines`).waitFor();
     await dialog.getByRole("checkbox", { name: /^web/ }).check();
     await dialog.getByText("This will reach exactly 0 machines").waitFor();
-    expect(await dialog.getByRole("button", { name: /^Send message/ }).isDisabled()).toBe(true);
+    await expect.poll(() => dialog.getByRole("button", { name: /^Send message/ }).isDisabled()).toBe(true);
     await page.keyboard.press("Escape");
     await dialog.waitFor({ state: "detached" });
   });
@@ -209,7 +219,8 @@ describe("the fleet console at 2,000+ machines", () => {
     await page.getByText(`${LIVE.length} of ${LIVE.length} finished`).waitFor({ timeout: 60_000 });
     await page.getByText("Complete").waitFor();
     expect(await page.locator("button.count[data-status='done'] .n").textContent()).toBe(String(LIVE.length));
-    expect(await page.locator("tbody [data-status='done']").count()).toBe(LIVE.length);
+    // The rows below the counters may still show an earlier status for a moment: wait for them.
+    await expect.poll(() => page.locator("tbody [data-status='done']").count(), { timeout: 15_000 }).toBe(LIVE.length);
     expect(shown(shownFile).filter((argv) => argv.some((a) => a.includes(text))).length).toBe(LIVE.length);
     await screenshot(page, "bulk-job-1440");
     await page.setViewportSize({ width: 1366, height: 768 });
@@ -240,7 +251,7 @@ describe("the fleet console at 2,000+ machines", () => {
       );
       return n >= SEEDED;
     });
-    expect(await page.locator("button.count[data-status='pending'] .n").textContent()).toBe("0");
+    await expect.poll(() => page.locator("button.count[data-status='pending'] .n").textContent()).toBe("0");
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Bulk jobs" }).click();
     // The list loads after the page opens: wait for its rows (this job and the earlier one) before counting.
     await page.locator("tbody tr[data-bulk-id]").nth(1).waitFor();
@@ -259,9 +270,9 @@ describe("the fleet console at 2,000+ machines", () => {
     await page.getByRole("textbox", { name: "Labels" }).fill("front-desk, EU");
     await page.getByRole("button", { name: "Save" }).click();
     await page.getByRole("heading", { name: "Reception PC · sim-5" }).waitFor();
-    expect(await page.getByRole("textbox", { name: "Labels" }).count()).toBe(0);
-    expect(await page.getByRole("link", { name: "front-desk" }).count()).toBe(1);
-    expect(await page.getByRole("link", { name: "eu", exact: true }).count()).toBe(1);
+    await expect.poll(() => page.getByRole("textbox", { name: "Labels" }).count()).toBe(0);
+    await expect.poll(() => page.getByRole("link", { name: "front-desk" }).count()).toBe(1);
+    await expect.poll(() => page.getByRole("link", { name: "eu", exact: true }).count()).toBe(1);
     await page.getByRole("link", { name: "front-desk" }).click();
     await eventually(async () => (await rows(page).count()) === 1);
     expect(await rows(page).first().locator("td.name").textContent()).toBe("Reception PC · sim-5");
@@ -289,7 +300,14 @@ describe("the fleet console at 2,000+ machines", () => {
     await screenshot(page, "activity-1366");
     await page.setViewportSize({ width: 1440, height: 900 });
 
+    // Pick a done action only once the table shows done actions alone (not page 2 of the cancelled ones).
     await page.getByLabel("Status").selectOption("done");
+    await eventually(async () => {
+      const s = await page
+        .locator("tbody [data-status]")
+        .evaluateAll((els) => els.map((e) => e.getAttribute("data-status")));
+      return s.length >= LIVE.length && s.every((x) => x === "done");
+    });
     await page.locator("tbody a.type").first().click();
     await eventually(async () => page.url().includes("#/actions/"));
     const timeline = page.getByRole("list", { name: "Timeline" });
@@ -322,8 +340,8 @@ describe("the fleet console at 2,000+ machines", () => {
     await page.route("**/trpc/**", (route) => route.abort("connectionrefused"));
     const banner = page.getByRole("alert").filter({ hasText: "Connection lost — retrying" });
     await banner.waitFor({ timeout: 10_000 });
-    expect(await page.locator("tbody [data-online='true']").count()).toBe(0);
-    expect(await page.locator("tbody [data-online='unknown']").count()).toBe(LIVE.length);
+    await expect.poll(() => page.locator("tbody [data-online='true']").count()).toBe(0);
+    await expect.poll(() => page.locator("tbody [data-online='unknown']").count()).toBe(LIVE.length);
     await screenshot(page, "connection-lost");
     await page.unroute("**/trpc/**");
     await banner.waitFor({ state: "detached", timeout: 10_000 });
