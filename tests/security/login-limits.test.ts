@@ -2,7 +2,7 @@
 // user locked out from anywhere. Guesses are now limited per (address, email) and per address, with a
 // backoff that doubles on each further block: a third party elsewhere cannot lock the victim out.
 import http from "node:http";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { LoginLimits } from "../../server/services/loginLimits.ts";
 import { login } from "../../server/services/sessions.ts";
 import { PASSWORD, startTestServer, type TestOrg, type TestServer } from "../helpers/server.ts";
@@ -71,21 +71,30 @@ describe("login limits", () => {
   });
 
   it("backs off: each further block of the same pair lasts twice as long, and the right password works after it", async () => {
-    const limits = new LoginLimits({ failuresPerWindow: 2, windowSeconds: 30, firstBlockSeconds: 1 });
-    const deps = { db: server.deps.db, clock: server.deps.clock, limits };
-    const attempt = (password: string) => login(deps, { email: victim.ownerEmail, password, ip: "10.9.9.9" });
-    await expect(attempt("wrong 1")).rejects.toMatchObject({ kind: "unauthenticated" });
-    await expect(attempt("wrong 2")).rejects.toMatchObject({ kind: "unauthenticated" });
-    await expect(attempt(PASSWORD)).rejects.toMatchObject({ kind: "rate-limited", retryAfterSeconds: 1 });
-    await new Promise((r) => setTimeout(r, 1100));
-    // The block is over, and the window is fresh; two more wrong guesses block it again, for 2 s.
-    await expect(attempt("wrong 3")).rejects.toMatchObject({ kind: "unauthenticated" });
-    await expect(attempt("wrong 4")).rejects.toMatchObject({ kind: "unauthenticated" });
-    await expect(attempt(PASSWORD)).rejects.toMatchObject({ kind: "rate-limited", retryAfterSeconds: 2 });
-    await new Promise((r) => setTimeout(r, 1100));
-    await expect(attempt(PASSWORD)).rejects.toMatchObject({ kind: "rate-limited" });
-    await new Promise((r) => setTimeout(r, 1000));
-    const ok = await attempt(PASSWORD);
-    expect(ok.user.email).toBe(victim.ownerEmail);
-  }, 20_000);
+    // The limiter's clock is Date.now: hold it still and move it by hand, so each block's length is
+    // checked exactly whatever the machine's load (with real sleeps, "still blocked 1.1 s into a 2 s
+    // block" failed whenever the calls around the sleep took more than 0.9 s on a loaded machine).
+    let now = Date.now();
+    const clock = vi.spyOn(Date, "now").mockImplementation(() => now);
+    try {
+      const limits = new LoginLimits({ failuresPerWindow: 2, windowSeconds: 30, firstBlockSeconds: 1 });
+      const deps = { db: server.deps.db, clock: server.deps.clock, limits };
+      const attempt = (password: string) => login(deps, { email: victim.ownerEmail, password, ip: "10.9.9.9" });
+      await expect(attempt("wrong 1")).rejects.toMatchObject({ kind: "unauthenticated" });
+      await expect(attempt("wrong 2")).rejects.toMatchObject({ kind: "unauthenticated" });
+      await expect(attempt(PASSWORD)).rejects.toMatchObject({ kind: "rate-limited", retryAfterSeconds: 1 });
+      now += 1100;
+      // The block is over, and the window is fresh; two more wrong guesses block it again, for 2 s.
+      await expect(attempt("wrong 3")).rejects.toMatchObject({ kind: "unauthenticated" });
+      await expect(attempt("wrong 4")).rejects.toMatchObject({ kind: "unauthenticated" });
+      await expect(attempt(PASSWORD)).rejects.toMatchObject({ kind: "rate-limited", retryAfterSeconds: 2 });
+      now += 1100;
+      await expect(attempt(PASSWORD)).rejects.toMatchObject({ kind: "rate-limited" });
+      now += 1000;
+      const ok = await attempt(PASSWORD);
+      expect(ok.user.email).toBe(victim.ownerEmail);
+    } finally {
+      clock.mockRestore();
+    }
+  });
 });
