@@ -120,9 +120,13 @@ describe("hostile text in the dashboard (Chromium)", () => {
       s.textContent = "window.__inline = 1";
       document.body.appendChild(s);
     });
-    await page.waitForTimeout(200);
     expect(await page.evaluate(() => (window as unknown as { __inline?: number }).__inline)).toBeUndefined();
-    expect(w.problems.some((p) => /CSP violation: script-src/.test(p))).toBe(true);
+    // The violation reaches the test as a console message, asynchronously: wait for it (a fixed 200 ms
+    // was not always enough on a loaded machine).
+    await expect
+      .poll(() => w.problems.some((p) => /CSP violation: script-src/.test(p)), { timeout: 10_000 })
+      .toBe(true);
+    expect(await page.evaluate(() => (window as unknown as { __inline?: number }).__inline)).toBeUndefined();
     w.problems.length = 0;
 
     expect(await page.evaluate(() => document.cookie)).not.toContain("dashfleet_session");
