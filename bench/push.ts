@@ -1,7 +1,8 @@
 // Push-channel bench: N agents each hold the SSE stream, a worker queues actions for random connected
 // machines, and the agents record when they held each one. Prints streams open, the server's memory per
-// stream and dispatch latency, each against its target. Used by bench/run.ts (`pushLatency`) and runnable
-// alone: `npx tsx bench/push.ts` starts its own server on a fresh database.
+// stream and dispatch latency, each against its target. Used by bench/run.ts (`pushOnFreshServer`: a server
+// process started for this phase alone, so the memory figure is not heap freed by earlier phases) and
+// runnable alone: `npx tsx bench/push.ts` starts its own server on a fresh database.
 // Knobs (env): BENCH_PUSH_AGENTS (streams), BENCH_PUSH_ACTIONS, BENCH_PUSH_WORKERS (agent processes),
 // BENCH_PUSH_RATE (actions queued per second), BENCH_PUSH_VIA=trpc (streams through tRPC's own SSE path).
 import { fork, spawn, type ChildProcess } from "node:child_process";
@@ -23,6 +24,8 @@ export type PushOptions = {
   perSecond?: number;
   /** "trpc" opens the streams through tRPC's own SSE path (for comparison with the agents' fast path). */
   via?: "fast" | "trpc";
+  /** How the server's memory figure was taken, printed beside it. */
+  memoryNote?: string;
 };
 
 /** Actions queued (and claimed) before the measured ones, not counted. */
@@ -202,7 +205,7 @@ export async function pushLatency(fleet: BenchFleet, port: number, pid: number, 
     {
       figure: `Push: server RSS before / with ${connected} streams open`,
       value: `${f1(before.rssMiB)} / ${f1(idle.rssMiB)} MiB = **${f1(kbPerStream)} KB per stream**`,
-      reference: "",
+      reference: opts.memoryNote ?? "VmRSS delta of the server (an upper bound: garbage not yet collected counts)",
       target: "≤ 20 KB per stream",
       met: kbPerStream <= 20,
     },
@@ -239,19 +242,16 @@ export async function pushLatency(fleet: BenchFleet, port: number, pid: number, 
   ];
 }
 
-/** Standalone run: a fresh database and server of its own, the push phase only, one table. */
-async function main() {
-  const num = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
-  const opts: PushOptions = {
-    agents: num("BENCH_PUSH_AGENTS", 10_000),
-    actions: num("BENCH_PUSH_ACTIONS", 300),
-    workers: num("BENCH_PUSH_WORKERS", 2),
-    perSecond: num("BENCH_PUSH_RATE", 20),
-    via: process.env.BENCH_PUSH_VIA === "trpc" ? "trpc" : "fast",
-  };
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dashfleet-bench-push-"));
-  log(`preparing a database with ${opts.agents} machines in ${dir}`);
-  const fleet = await prepareFleet(path.join(dir, "fleet.db"), opts.agents);
+/**
+ * The push phase on a server process started just for it (and stopped after), on an existing bench
+ * database: the memory the streams hold is then RSS with the streams minus RSS of a fresh process, not
+ * heap that earlier phases freed and the streams reuse. `env` adds to the server's environment.
+ */
+export async function pushOnFreshServer(
+  fleet: BenchFleet,
+  opts: PushOptions,
+  env: Record<string, string> = {},
+): Promise<{ rows: PushRow[]; hwmMiB: number }> {
   const port = await freePort();
   const server = spawn(process.execPath, ["--import", "tsx", "server/index.ts"], {
     cwd: root,
@@ -266,17 +266,47 @@ async function main() {
       // Simulated agents claim on every wake and the queue runs above a human's rate: lift the limits.
       DASHFLEET_AGENT_PER_MINUTE: "1000000",
       DASHFLEET_QUEUE_PER_MINUTE: "100000000",
+      ...env,
     },
   });
+  try {
+    await waitHealthy(port, server);
+    log(`push: fresh server pid ${server.pid} on port ${port}`);
+    const rows = await pushLatency(fleet, port, server.pid!, {
+      memoryNote:
+        "server process started for this phase: VmRSS 2 s after the last stream opened minus VmRSS once healthy " +
+        "(an upper bound: first-use code and garbage not yet collected count)",
+      ...opts,
+    });
+    return { rows, hwmMiB: procStats(server.pid!).hwmMiB };
+  } finally {
+    if (server.exitCode === null) {
+      const exited = new Promise((r) => server.once("exit", r));
+      server.kill("SIGTERM");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      if (server.exitCode === null) server.kill("SIGKILL");
+    }
+  }
+}
+
+/** Standalone run: a fresh database and server of its own, the push phase only, one table. */
+async function main() {
+  const num = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
+  const opts: PushOptions = {
+    agents: num("BENCH_PUSH_AGENTS", 10_000),
+    actions: num("BENCH_PUSH_ACTIONS", 300),
+    workers: num("BENCH_PUSH_WORKERS", 2),
+    perSecond: num("BENCH_PUSH_RATE", 20),
+    via: process.env.BENCH_PUSH_VIA === "trpc" ? "trpc" : "fast",
+  };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dashfleet-bench-push-"));
+  log(`preparing a database with ${opts.agents} machines in ${dir}`);
   let rows: PushRow[] = [];
   const load = os.loadavg();
   try {
-    await waitHealthy(port, server);
-    log(`server pid ${server.pid} on port ${port}`);
-    rows = await pushLatency(fleet, port, server.pid!, opts);
+    const fleet = await prepareFleet(path.join(dir, "fleet.db"), opts.agents);
+    rows = (await pushOnFreshServer(fleet, opts)).rows;
   } finally {
-    server.kill("SIGTERM");
-    await new Promise((r) => setTimeout(r, 500));
     fs.rmSync(dir, { recursive: true, force: true });
   }
   const loadAfter = os.loadavg();

@@ -1,25 +1,28 @@
 // `npm run bench [-- --quick]`: the performance suite. Starts a DashFleet server and a bare node:http
 // reference as child processes; throughput ratios come from wrk (bench/wrk.ts, bench/wrkThroughput.ts)
 // against the bare server in the same run; the fleet, batched queueing and push phases are driven from
-// forked worker processes (bench/sim.ts, bench/push.ts). Samples the server's memory and CPU from
-// /proc, then repeats the poll and queue figures on a throwaway PostgreSQL cluster with 1 and 2 server
-// processes, and prints one table of figures, each against its target, with the load average.
+// forked worker processes (bench/sim.ts, bench/fleetPhase.ts, bench/push.ts; push on a server process
+// of its own, so its memory figure is not heap freed by earlier phases). Samples the server's memory and
+// CPU from /proc, then repeats the poll and queue figures and the fleet on a throwaway PostgreSQL cluster
+// with 1 and 2 server processes, and prints one table of figures, each against its target, with the
+// load average and how long each phase took.
 // Knobs (env): BENCH_FLEET (machines), BENCH_FACTOR (time compression), BENCH_FLEET_SECONDS,
 // BENCH_PUSH_AGENTS, BENCH_QUEUE_RATE, BENCH_QUEUE_SECONDS, BENCH_CONCURRENCY, BENCH_ROUND_SECONDS,
-// BENCH_ROUNDS, BENCH_PG (0: skip PostgreSQL), BENCH_PHASES (comma list of poll, fleet, queue, batch,
-// push, pg: run only those).
+// BENCH_ROUNDS, BENCH_PG (0: skip PostgreSQL), BENCH_PG_MACHINES, BENCH_PG_FLEET (machines of the
+// PostgreSQL fleet; 0: none), BENCH_PG_FLEET_SECONDS, BENCH_PHASES (comma list of poll, fleet, queue,
+// batch, push, pg, pgfleet: run only those; pg is PostgreSQL's poll and queue, pgfleet its fleet).
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import Database from "better-sqlite3";
 import { openDb } from "../server/db.ts";
 import { startPgCluster } from "../tests/helpers/pg.ts";
 import { prepareFleet, machineIdOf, machineToken, type BenchFleet } from "./setup.ts";
-import { pushLatency } from "./push.ts";
-import type { Job, LoadResult } from "./sim.ts";
+import { pushOnFreshServer } from "./push.ts";
+import type { LoadResult } from "./sim.ts";
+import { fleetLoad, forkSim as work, treeStats } from "./fleetPhase.ts";
 import { ensureWrk, loadAverage } from "./wrk.ts";
 import { pollThroughput, queueThroughput } from "./wrkThroughput.ts";
 import { freePort, waitHealthy } from "./proc.ts";
@@ -42,35 +45,35 @@ const cfg = {
   workers: 2,
   pg: num("BENCH_PG", 1, 1) === 1,
   pgMachines: num("BENCH_PG_MACHINES", 5_000, 3_000),
+  pgFleet: num("BENCH_PG_FLEET", 100_000, 5_000),
+  pgFleetSeconds: 0,
 };
-const phases = new Set((process.env.BENCH_PHASES ?? "poll,fleet,queue,batch,push,pg").split(","));
+cfg.pgFleetSeconds = Number(process.env.BENCH_PG_FLEET_SECONDS ?? cfg.fleetSeconds);
+const phases = new Set((process.env.BENCH_PHASES ?? "poll,fleet,queue,batch,push,pg,pgfleet").split(","));
+const sqlitePhases = ["poll", "fleet", "queue", "batch", "push"].filter((p) => phases.has(p));
+/** How long each phase (and each setup) took, printed with the table. */
+const timings: string[] = [];
+const since = (t0: number) => {
+  const s = Math.round((Date.now() - t0) / 1000);
+  return s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;
+};
 /** Load averages seen at the start of each phase (the machine is shared: figures move with it). */
 const loads: string[] = [];
 
 const log = (msg: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
-/** CPU time (s) and memory (MiB) of a process, from /proc. */
-function procStats(pid: number): { cpuSeconds: number; rssMiB: number; hwmMiB: number } {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime (fields 14, 15)
-  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? 0);
-  return { cpuSeconds: ticks / 100, rssMiB: kb("VmRSS") / 1024, hwmMiB: kb("VmHWM") / 1024 };
-}
-
-/** Measures one phase: CPU share of one core used by the server, and its peak RSS during the phase. */
+/** Measures one phase: CPU share of one core used by the server (its process tree), and its peak RSS. */
 async function sampled<T>(
   pid: number,
   run: () => Promise<T>,
 ): Promise<{ value: T; cpuPercent: number; peakRssMiB: number }> {
-  const before = procStats(pid);
+  const before = treeStats(pid);
   const t0 = Date.now();
   let peak = before.rssMiB;
-  const timer = setInterval(() => (peak = Math.max(peak, procStats(pid).rssMiB)), 250);
+  const timer = setInterval(() => (peak = Math.max(peak, treeStats(pid).rssMiB)), 250);
   try {
     const value = await run();
-    const after = procStats(pid);
+    const after = treeStats(pid);
     peak = Math.max(peak, after.rssMiB);
     return {
       value,
@@ -82,23 +85,6 @@ async function sampled<T>(
   }
 }
 
-/** Runs one job in a forked worker and returns its result. */
-function work<R>(job: Job, onMessage?: (m: unknown, child: ChildProcess) => void): Promise<R> {
-  return new Promise((resolve, reject) => {
-    const child = fork(path.join(root, "bench", "sim.ts"), [], {
-      execArgv: ["--import", "tsx"],
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
-    });
-    child.on("message", (m: { result?: R; error?: string }) => {
-      if (m.result !== undefined) resolve(m.result);
-      else if (m.error !== undefined) reject(new Error(m.error));
-      else onMessage?.(m, child);
-    });
-    child.on("exit", (code) => code !== 0 && reject(new Error(`worker exited with ${code}`)));
-    child.send(job);
-  });
-}
-
 function pct(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -108,7 +94,6 @@ const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : "n/a");
 
 type Row = { figure: string; value: string; reference: string; target: string; met: boolean | null };
 const rows: Row[] = [];
-let coldStart = "";
 /** Index of the first of the machines reserved for the queueing runs. */
 let queueBase = 0;
 
@@ -152,36 +137,63 @@ async function enableLegacy(target: string, orgId: string): Promise<void> {
   }
 }
 
+const startedAt = Date.now();
+
 async function main() {
   ensureWrk();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dashfleet-bench-"));
-  // Each queueing run uses 1,000 machines of its own past the fleet and the push agents: its actions are drained
-  // but never acknowledged, so their leases run out later, and they must not reach the push phase.
-  queueBase = Math.max(cfg.fleet, cfg.pushAgents);
-  const machines = queueBase + 2000;
-  log(`preparing a database with ${machines} machines in ${dir}; load average ${loadAverage()}`);
-  const fleet = await prepareFleet(path.join(dir, "fleet.db"), machines);
-  await enableLegacy(fleet.dbFile, fleet.orgId);
-
   const bare = fork(path.join(root, "bench", "bare.ts"), [], {
     execArgv: ["--import", "tsx"],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const barePort = await new Promise<number>((r) => bare.once("message", (m: { port: number }) => r(m.port)));
+  const phase: Phase = async (name, run, detail) => {
+    if (!phases.has(name)) return;
+    const shown = detail ? `${name} (${detail})` : name;
+    loads.push(`${shown} ${loadAverage()}`);
+    const t0 = Date.now();
+    await run();
+    timings.push(`${shown} ${since(t0)}`);
+    log(`${shown} took ${since(t0)}`);
+  };
+  try {
+    if (sqlitePhases.length > 0) await sqlite(dir, barePort, phase);
+    if (cfg.pg && (phases.has("pg") || phases.has("pgfleet"))) await postgres(barePort, phase);
+  } finally {
+    bare.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 500));
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  print();
+}
+
+/** Runs a named phase if BENCH_PHASES asks for it, noting the load average and how long it took. */
+type Phase = (name: string, run: () => Promise<unknown>, detail?: string) => Promise<void>;
+
+/** The SQLite phases: one server for poll, fleet and queueing, then a fresh one for the push streams. */
+async function sqlite(dir: string, barePort: number, phase: Phase) {
+  // Each queueing run uses 1,000 machines of its own past the fleet and the push agents: its actions are drained
+  // but never acknowledged, so their leases run out later, and they must not reach the push phase.
+  queueBase = Math.max(cfg.fleet, cfg.pushAgents);
+  const machines = queueBase + 2000;
+  log(`preparing a database with ${machines} machines in ${dir}; load average ${loadAverage()}`);
+  const t0 = Date.now();
+  const fleet = await prepareFleet(path.join(dir, "fleet.db"), machines);
+  await enableLegacy(fleet.dbFile, fleet.orgId);
+  timings.push(`SQLite setup (${machines} machines) ${since(t0)}`);
   const { child: server, port } = await startBenchServer({ DASHFLEET_DB: fleet.dbFile });
+  let mainPeak = NaN;
   try {
     const pid = server.pid!;
     log(`server pid ${pid} on port ${port}; bare reference on ${barePort}`);
-    const phase = async (name: string, run: () => Promise<unknown>) => {
-      if (!phases.has(name)) return;
-      loads.push(`${name} ${loadAverage()}`);
-      await run();
-    };
     await phase("poll", async () => {
       const r = await pollThroughput({ fleet, port, barePort, pid, ...pollCfg() });
       rows.push(...r.rows);
     });
-    await phase("fleet", () => fleetLoad(fleet, port, pid));
+    await phase("fleet", async () => {
+      const r = await fleetLoad({ fleet, port, pid, machines: cfg.fleet, ...fleetCfg(), seconds: cfg.fleetSeconds });
+      rows.push(...r.rows);
+    });
     await phase("queue", async () => {
       const db = await openDb(fleet.dbFile);
       try {
@@ -192,51 +204,78 @@ async function main() {
       }
     });
     await phase("batch", () => queueLoad(fleet, port, pid, 10, 1));
-    await phase("push", async () =>
-      rows.push(
-        ...(await pushLatency(fleet, port, pid, {
-          agents: cfg.pushAgents,
-          actions: cfg.pushActions,
-          workers: cfg.workers,
-        })),
-      ),
-    );
-    const final = procStats(pid);
-    rows.push({
-      figure: "Server peak memory (VmHWM, whole run)",
-      value: `${f1(final.hwmMiB)} MiB`,
-      reference: "",
-      target: "< 1024 MiB",
-      met: final.hwmMiB < 1024,
-    });
-    await stopServer(server);
-    await phase("pg", () => postgres(barePort));
+    mainPeak = treeStats(pid).hwmMiB;
   } finally {
     await stopServer(server);
-    bare.kill("SIGTERM");
-    await new Promise((r) => setTimeout(r, 500));
-    fs.rmSync(dir, { recursive: true, force: true });
   }
-  print();
+  // The streams' memory is RSS with the streams minus RSS of a process that has served nothing yet:
+  // on the server of the phases above, the streams reused the heap those phases freed (0.8 KB a stream).
+  let pushPeak = NaN;
+  await phase("push", async () => {
+    const r = await pushOnFreshServer(fleet, {
+      agents: cfg.pushAgents,
+      actions: cfg.pushActions,
+      workers: cfg.workers,
+    });
+    rows.push(...r.rows);
+    pushPeak = r.hwmMiB;
+  });
+  const peak = Math.max(...[mainPeak, pushPeak].filter(Number.isFinite));
+  rows.push({
+    figure: "Server peak memory (VmHWM): the server of poll, fleet and queueing; the push phase's own server",
+    value: `${f1(mainPeak)} MiB; ${f1(pushPeak)} MiB`,
+    reference: "",
+    target: "< 1024 MiB",
+    met: peak < 1024,
+  });
 }
 
 const pollCfg = () => ({ rounds: cfg.rounds, seconds: cfg.roundSeconds, connections: cfg.concurrency });
 const queueCfg = () => ({ seconds: cfg.queueSeconds, connections: cfg.concurrency });
+const fleetCfg = () => ({ factor: cfg.factor, workers: cfg.workers });
+
+/** The postmaster's pid of a cluster (first line of postmaster.pid), for its processes' CPU. */
+function postmasterPid(clusterDir: string): number | undefined {
+  try {
+    return Number(fs.readFileSync(path.join(clusterDir, "data", "postmaster.pid"), "utf8").split("\n")[0]);
+  } catch {
+    return undefined;
+  }
+}
 
 /**
- * The same poll and queue figures with the server on PostgreSQL (a throwaway cluster, fsync on), with
- * DASHFLEET_WORKERS=1 and =2, and the 2/1 ratios. wrk and the bare server share the same two cores,
- * so on this machine a second server process competes with the generator for CPU.
+ * The same poll and queue figures, and the fleet, with the server on PostgreSQL (a throwaway cluster,
+ * fsync off: tests/helpers/pg.ts), with DASHFLEET_WORKERS=1 and =2, and the 2/1 ratios. wrk, the fleet's
+ * simulators and the bare server share the same two cores, so on this machine a second server process
+ * competes with the generator and with PostgreSQL for CPU.
  */
-async function postgres(barePort: number) {
+async function postgres(barePort: number, phase: Phase) {
   const cluster = await startPgCluster();
+  const dbPid = postmasterPid(cluster.dir);
   try {
     const url = await cluster.createDatabase("bench");
-    log(`PostgreSQL: preparing ${cfg.pgMachines} machines; load average ${loadAverage()}`);
-    const fleet = await prepareFleet(url, cfg.pgMachines);
+    // The fleet takes machines 0..pgFleet-1 (the polls' 1,000 credentials among them); each queueing run
+    // 1,000 of its own past them, so their unacknowledged actions never reach a simulated agent.
+    const fleetN = phases.has("pgfleet") ? cfg.pgFleet : 0;
+    const base = Math.max(cfg.pgMachines - 2000, fleetN, 1000);
+    const machines = base + 2000;
+    log(`PostgreSQL: preparing ${machines} machines; load average ${loadAverage()}`);
+    const t0 = Date.now();
+    const fleet = await prepareFleet(url, machines);
     await enableLegacy(url, fleet.orgId);
+    const setup = `PostgreSQL setup (${machines} machines, bulk insert ${(fleet.insertMs / 1000).toFixed(1)} s) ${since(t0)}`;
+    timings.push(setup);
+    log(setup);
+    rows.push({
+      figure: `PostgreSQL: ${machines} machines inserted (10,000 per INSERT … unnest, then ANALYZE)`,
+      value: `${(fleet.insertMs / 1000).toFixed(1)} s`,
+      reference: `migration and organization included: ${since(t0)}`,
+      target: "",
+      met: null,
+    });
     const db = await openDb(url);
     const rates: Record<number, { trpc: number; queue: number; bare: number }> = {};
+    const fleets: Record<number, { answered: number; offered: number; p99: number; errors: number }> = {};
     try {
       for (const workers of [1, 2]) {
         const label = `PostgreSQL, ${workers} process${workers > 1 ? "es" : ""}`;
@@ -246,29 +285,59 @@ async function postgres(barePort: number) {
         });
         try {
           const pid = child.pid!;
-          // Two rounds each, so the whole run stays under ~15 minutes.
-          const poll = await pollThroughput({
-            fleet,
-            port,
-            barePort,
-            pid,
-            label,
-            ...pollCfg(),
-            rounds: Math.min(cfg.rounds, 2),
-          });
-          rows.push(...poll.rows);
-          const queue = await queueThroughput({
-            fleet,
-            port,
-            pid,
-            db,
-            base: cfg.pgMachines - 2000 + (workers - 1) * 1000,
-            tag: `pg${workers}`,
-            label,
-            ...queueCfg(),
-          });
-          rows.push(...queue.rows);
-          rates[workers] = { trpc: poll.rates.trpc ?? NaN, queue: queue.rate, bare: poll.rates.bare ?? NaN };
+          await phase(
+            "pg",
+            async () => {
+              // Two rounds each, so the whole run stays under ~20 minutes.
+              const poll = await pollThroughput({
+                fleet,
+                port,
+                barePort,
+                pid,
+                label,
+                ...pollCfg(),
+                rounds: Math.min(cfg.rounds, 2),
+              });
+              rows.push(...poll.rows);
+              const queue = await queueThroughput({
+                fleet,
+                port,
+                pid,
+                db,
+                base: base + (workers - 1) * 1000,
+                tag: `pg${workers}`,
+                label,
+                ...queueCfg(),
+              });
+              rows.push(...queue.rows);
+              rates[workers] = { trpc: poll.rates.trpc ?? NaN, queue: queue.rate, bare: poll.rates.bare ?? NaN };
+            },
+            `${workers}p`,
+          );
+          if (fleetN > 0)
+            await phase(
+              "pgfleet",
+              async () => {
+                const r = await fleetLoad({
+                  fleet,
+                  port,
+                  pid,
+                  machines: fleetN,
+                  ...fleetCfg(),
+                  seconds: cfg.pgFleetSeconds,
+                  label,
+                  dbPid,
+                });
+                rows.push(...r.rows);
+                fleets[workers] = {
+                  answered: r.answeredPerSecond,
+                  offered: r.offeredPerSecond,
+                  p99: r.p99,
+                  errors: r.errors,
+                };
+              },
+              `${workers}p`,
+            );
         } finally {
           await stopServer(child);
         }
@@ -276,91 +345,39 @@ async function postgres(barePort: number) {
     } finally {
       await db.$disconnect();
     }
-    const one = rates[1]!;
-    const two = rates[2]!;
-    for (const [what, r] of [
-      ["tRPC empty poll", two.trpc / one.trpc],
-      ["single-call actions.queue", two.queue / one.queue],
-    ] as const)
+    const one = rates[1];
+    const two = rates[2];
+    if (one && two)
+      for (const [what, r] of [
+        ["tRPC empty poll", two.trpc / one.trpc],
+        ["single-call actions.queue", two.queue / one.queue],
+      ] as const)
+        rows.push({
+          figure: `PostgreSQL: ${what}, 2 processes / 1 process`,
+          value: `${r.toFixed(2)}×`,
+          reference: `2 cores shared by wrk, the bare server (idle then), PostgreSQL and the server processes; bare ceiling ${Math.round(one.bare)}/s then ${Math.round(two.bare)}/s`,
+          target: "≥ 1.3×",
+          met: r >= 1.3,
+        });
+    const f1p = fleets[1];
+    const f2p = fleets[2];
+    if (f1p && f2p) {
+      // The fleet is an open loop (a fixed offered rate): a server that keeps up answers all of it, so the
+      // answered ratio is 1 whenever one process already keeps up; the p99 ratio shows the headroom.
+      const keptUp = f1p.answered >= 0.98 * f1p.offered;
       rows.push({
-        figure: `PostgreSQL: ${what}, 2 processes / 1 process`,
-        value: `${r.toFixed(2)}×`,
-        reference: `2 cores shared by wrk, the bare server (idle then), PostgreSQL and the server processes; bare ceiling ${Math.round(one.bare)}/s then ${Math.round(two.bare)}/s`,
-        target: "≥ 1.3×",
-        met: r >= 1.3,
+        figure: `PostgreSQL: fleet of ${fleetN}, 2 processes / 1 process`,
+        value: `answered ${(f2p.answered / f1p.answered).toFixed(2)}× (${Math.round(f1p.answered)}/s → ${Math.round(f2p.answered)}/s of ${Math.round(f1p.offered)}/s offered); p99 ${f1(f1p.p99)} → ${f1(f2p.p99)} ms`,
+        reference: keptUp
+          ? "one process already answered the whole offered load: the ratio is 1 by construction, not a scaling figure"
+          : "one process fell behind the offered load: the answered ratio is the scaling figure",
+        target: keptUp ? "" : "≥ 1.3×",
+        met: keptUp ? null : f2p.answered / f1p.answered >= 1.3,
       });
+    }
   } finally {
     await cluster.stop();
   }
-}
-
-/** The simulated fleet: N agents polling every 30 s and reporting every 60 s (divided by the factor). */
-async function fleetLoad(fleet: BenchFleet, port: number, pid: number) {
-  const n = cfg.fleet;
-  const pollMs = 30_000 / cfg.factor;
-  const reportMs = 60_000 / cfg.factor;
-  log(`fleet: ${n} agents, poll every ${pollMs} ms, report every ${reportMs} ms, for ${cfg.fleetSeconds} s`);
-  const per = Math.ceil(n / cfg.workers);
-  const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? (2 * pollMs) / 1000);
-  const fleetJob = (w: number): Job => ({
-    mode: "fleet",
-    port,
-    salt: fleet.salt,
-    from: w * per,
-    to: Math.min(n, (w + 1) * per),
-    pollMs,
-    reportMs,
-    warmupMs: warmupSeconds * 1000,
-    durationMs: cfg.fleetSeconds * 1000,
-    maxSockets: 1000,
-  });
-  type FleetResult = LoadResult & {
-    polls: number;
-    reports: number;
-    warm: { latencies: number[]; errors: number; reports: number; firstError: string | null };
-  };
-  const db = new Database(fleet.dbFile, { readonly: true });
-  const reportsBefore = (db.prepare(`SELECT count(*) AS n FROM "MetricReport"`).get() as { n: number }).n;
-  // The workers run warm-up and measured window in one go, on the same connections. The warm-up is the
-  // whole fleet arriving at a fresh server (every credential looked up once), counted apart.
-  const s = await sampled(pid, () =>
-    Promise.all(Array.from({ length: cfg.workers }, (_, w) => work<FleetResult>(fleetJob(w)))),
-  );
-  const warmLat = sortNum(s.value.flatMap((r) => r.warm.latencies));
-  coldStart = `first ${warmupSeconds} s: p50 ${f1(pct(warmLat, 50))} ms, p99 ${f1(pct(warmLat, 99))} ms, ${s.value.reduce((a, r) => a + r.warm.errors, 0)} errors`;
-  const warmError = s.value.find((r) => r.warm.firstError)?.warm.firstError;
-  log(`fleet cold start: ${coldStart}${warmError ? ` (first error: ${warmError})` : ""}`);
-  const reportsAfter = (db.prepare(`SELECT count(*) AS n FROM "MetricReport"`).get() as { n: number }).n;
-  db.close();
-  const lat = sortNum(s.value.flatMap((r) => r.latencies));
-  const polls = s.value.reduce((a, r) => a + r.polls, 0);
-  const reports = s.value.reduce((a, r) => a + r.reports, 0);
-  const allReports = reports + s.value.reduce((a, r) => a + r.warm.reports, 0);
-  const errors = s.value.reduce((a, r) => a + r.errors, 0);
-  const firstError = s.value.find((r) => r.firstError)?.firstError;
-  if (firstError) log(`fleet first error: ${firstError}`);
-  const p99 = pct(lat, 99);
-  rows.push({
-    figure: `Fleet of ${n} (×${cfg.factor} time): ${f1(polls / cfg.fleetSeconds)} polls/s + ${f1(reports / cfg.fleetSeconds)} reports/s for ${cfg.fleetSeconds} s`,
-    value: `p50 ${f1(pct(lat, 50))} ms, p99 ${f1(p99)} ms, max ${f1(lat.at(-1) ?? NaN)} ms, ${errors} errors`,
-    reference: `${reportsAfter - reportsBefore} report rows stored for ${allReports} answered (warm-up included)`,
-    target: "p99 < 50 ms, 0 errors",
-    met: p99 < 50 && errors === 0 && reportsAfter - reportsBefore === allReports,
-  });
-  rows.push({
-    figure: "Fleet cold start (warm-up, not the target)",
-    value: coldStart,
-    reference: "",
-    target: "",
-    met: null,
-  });
-  rows.push({
-    figure: "Fleet: server CPU and peak RSS during the run",
-    value: `${f1(s.cpuPercent)} % of a core, ${f1(s.peakRssMiB)} MiB`,
-    reference: "",
-    target: "< 1024 MiB",
-    met: s.peakRssMiB < 1024,
-  });
 }
 
 /**
@@ -438,20 +455,25 @@ async function queueLoad(fleet: BenchFleet, port: number, pid: number, batch: nu
     );
   }
   agent.destroy();
-  const db = new Database(fleet.dbFile, { readonly: true });
-  const stored = db
-    .prepare(
-      `SELECT count(*) AS n, count(DISTINCT id) AS d FROM "Action" WHERE "createdBy" = 'key:admin' AND "payload" LIKE ?`,
-    )
-    .get(`%bench ${tag} %`) as { n: number; d: number };
-  const deliveredOnce = (
-    db
-      .prepare(
-        `SELECT count(*) AS n FROM "Action" WHERE "createdBy" = 'key:admin' AND "payload" LIKE ? AND "deliveryCount" = 1 AND "status" = 'delivered'`,
-      )
-      .get(`%bench ${tag} %`) as { n: number }
-  ).n;
-  db.close();
+  // Counted through the server's own client, so the check reads the same on SQLite and PostgreSQL.
+  const db = await openDb(fleet.dbFile);
+  let stored: { n: number; d: number };
+  let deliveredOnce: number;
+  try {
+    const tagged = `"createdBy" = 'key:admin' AND "payload" LIKE ?`;
+    const [c] = await db.$queryRawUnsafe<{ n: bigint | number; d: bigint | number }[]>(
+      `SELECT count(*) AS n, count(DISTINCT id) AS d FROM "Action" WHERE ${tagged}`,
+      `%bench ${tag} %`,
+    );
+    stored = { n: Number(c?.n ?? 0), d: Number(c?.d ?? 0) };
+    const [o] = await db.$queryRawUnsafe<{ n: bigint | number }[]>(
+      `SELECT count(*) AS n FROM "Action" WHERE ${tagged} AND "deliveryCount" = 1 AND "status" = 'delivered'`,
+      `%bench ${tag} %`,
+    );
+    deliveredOnce = Number(o?.n ?? 0);
+  } finally {
+    await db.$disconnect();
+  }
   const once = ids.every((id) => seen.get(id) === 1) && seen.size === ids.length;
   const rate = ids.length / elapsed;
   rows.push({
@@ -486,7 +508,8 @@ function print() {
   );
   console.log(`config: ${JSON.stringify(cfg)}`);
   // A shared machine inflates every figure: the load average at the start of each phase, and now.
-  console.log(`load average (1/5/15 min) at each phase: ${loads.join("; ")}; at the end ${loadAverage()}\n`);
+  console.log(`load average (1/5/15 min) at each phase: ${loads.join("; ")}; at the end ${loadAverage()}`);
+  console.log(`time: ${timings.join("; ")}; whole run ${since(startedAt)}\n`);
   console.log(line(header));
   console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
   for (const t of table) console.log(line(t));
@@ -494,7 +517,7 @@ function print() {
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(
     path.join(out, `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`),
-    JSON.stringify({ cfg, quick, loads, rows }, null, 2),
+    JSON.stringify({ cfg, quick, loads, timings, rows }, null, 2),
   );
 }
 
