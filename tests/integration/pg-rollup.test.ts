@@ -15,7 +15,11 @@ describe("rollups on PostgreSQL", () => {
   beforeAll(async () => {
     cluster = await startPgCluster();
     url = await cluster.createDatabase();
-    server = await startTestServer({ env: { DASHFLEET_DATABASE_URL: url }, sweep: false });
+    // No retention timer: its rollup round would race the test's own rollupBatch calls and their counts.
+    server = await startTestServer({
+      env: { DASHFLEET_DATABASE_URL: url, DASHFLEET_RETAIN_EVERY_SECONDS: "0" },
+      sweep: false,
+    });
     org = await server.createOrg();
   }, 120_000);
   afterAll(async () => {
