@@ -63,11 +63,12 @@ export async function queueActions(
   const now = clock.now();
   const expiresAt = new Date(now.getTime() + (args.expiresInSeconds ?? DEFAULT_EXPIRES_IN_SECONDS) * 1000);
   const payload = JSON.stringify(args.spec.data);
-  // From the database on PostgreSQL (several processes), in order (services/dispatch.ts).
-  const seqs = await dispatch.takeSeqs(wanted.length);
+  // SQLite: numbered here. PostgreSQL (several processes): null, numbered from the database sequence
+  // by the commit's own statement, in this order (services/dispatch.ts queueSeqs).
+  const seqs = dispatch.queueSeqs(wanted.length);
   const actions = wanted.map((machineId, i) => ({
     id: randomUUID(),
-    seq: seqs[i]!,
+    seq: seqs ? seqs[i]! : null,
     orgId: who.orgId,
     machineRef: byId.get(machineId)!,
     type: args.spec.type,

@@ -133,6 +133,17 @@ export class ActionDispatch {
   }
 
   /**
+   * Sequence numbers for a queue call's `n` actions when they can be known before its commit (SQLite:
+   * from memory, no query); null on PostgreSQL, where the group commit's statement draws them from the
+   * database sequence (services/queueWritePg.ts): no round trip per call.
+   */
+  queueSeqs(n: number): number[] | null {
+    if (this.#pg) return null;
+    const first = this.reserveSeqs(n);
+    return Array.from({ length: n }, (_, i) => first + i);
+  }
+
+  /**
    * SQLite only: the first of `n` consecutive numbers, taken synchronously (no other queue call
    * interleaves). On PostgreSQL use takeSeqs, or PG_NEXT_ACTION_SEQ inside the INSERT.
    */
@@ -181,9 +192,18 @@ export class ActionDispatch {
     client: C,
     machineRefs: readonly string[],
   ): ReturnType<C["$executeRawUnsafe"]>[] {
+    const n = this.announcement(machineRefs);
+    return n ? [notifyStatement(client, n.channel, n.payloads)] : [];
+  }
+
+  /**
+   * What `announce` sends, for a statement that NOTIFYs itself (the queue's one-statement commit,
+   * services/queueWritePg.ts): the channel and payloads; null on SQLite or for no machines.
+   */
+  announcement(machineRefs: readonly string[]): { channel: string; payloads: string[] } | null {
     const a = this.#announcer;
-    if (!a || machineRefs.length === 0) return [];
-    return [notifyStatement(client, WORK_CHANNEL, workPayloads(a.listener.origin, machineRefs))];
+    if (!a || machineRefs.length === 0) return null;
+    return { channel: WORK_CHANNEL, payloads: workPayloads(a.listener.origin, machineRefs) };
   }
 
   /**

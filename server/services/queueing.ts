@@ -2,14 +2,17 @@
 // is forgotten when its invalidation arrives, see services/index.ts) and a group commit, so concurrent queue calls share one transaction and one fsync. A call
 // still returns only after its own rows are committed: an answered queue call is on disk.
 import type { Db } from "../db.ts";
+import { dialectOf } from "../db/dialect.ts";
 import type { ActionDispatch } from "./dispatch.ts";
 import { GroupCommit } from "./groupCommit.ts";
+import { writeQueueJobsPg } from "./queueWritePg.ts";
 
 /** Rows of one queue call: actions, their first events, and the audit row. */
 export type QueueJob = {
   actions: {
     id: string;
-    seq: number;
+    /** null: numbered at the commit (PostgreSQL only, see services/queueWritePg.ts). */
+    seq: number | null;
     orgId: string;
     machineRef: string;
     type: string;
@@ -45,6 +48,8 @@ export class ActionQueue {
     maxLingerMs: 20,
   });
   #arriving = 0;
+  /** Transactions committed (or tried) and the jobs they carried: calls per commit, for tests and the bench. */
+  readonly stats = { commits: 0, jobs: 0 };
 
   /**
    * Counts a queue call from the start of its request to its answer (server/http/fastPoll.ts), so a
@@ -62,7 +67,7 @@ export class ActionQueue {
   /** @param dispatch announces the queued machines to other server processes inside each commit (PostgreSQL). */
   constructor(
     private readonly db: Db,
-    private readonly dispatch?: Pick<ActionDispatch, "announce">,
+    private readonly dispatch?: Pick<ActionDispatch, "announcement">,
   ) {}
 
   /**
@@ -110,8 +115,19 @@ export class ActionQueue {
     return this.#commits.flush();
   }
 
-  /** Plain multi-row INSERTs in one transaction (Prisma's createMany compiles a plan per row count). */
+  /**
+   * SQLite: plain multi-row INSERTs in one transaction (Prisma's createMany compiles a plan per row
+   * count). PostgreSQL: one statement with the NOTIFY that wakes the other processes' agents,
+   * delivered exactly at its commit.
+   */
   async #insert(jobs: QueueJob[]): Promise<void> {
+    this.stats.commits += 1;
+    this.stats.jobs += jobs.length;
+    if (dialectOf(this.db) === "postgresql") {
+      const refs = [...new Set(jobs.flatMap((j) => j.actions.map((a) => a.machineRef)))];
+      const notify = this.dispatch?.announcement(refs) ?? { channel: "", payloads: [] };
+      return writeQueueJobsPg(this.db, jobs, notify);
+    }
     const actions = jobs.flatMap((j) => j.actions);
     const events = jobs.flatMap((j) => j.events);
     const audits = jobs.map((j) => j.audit);
@@ -145,8 +161,6 @@ export class ActionQueue {
           ...c.flatMap((a) => [a.orgId, a.actor, a.action, a.target, a.detail, a.at]),
         ),
       ),
-      // PostgreSQL: the NOTIFY that wakes other processes' agents, delivered exactly at this commit.
-      ...(this.dispatch?.announce(this.db, [...new Set(actions.map((a) => a.machineRef))]) ?? []),
     ];
     await this.db.$transaction(statements);
   }

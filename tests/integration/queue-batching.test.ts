@@ -1,7 +1,7 @@
 // Group commit of queued actions: concurrent queue calls share transactions, every call is answered
 // only once its rows are stored, and one failing call does not sink the others.
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { enroll, startTestServer, type TestOrg, type TestServer } from "../helpers/server.ts";
 
 let server: TestServer;
@@ -16,8 +16,8 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
-/** One queue call's rows, for a machine ref (valid or not), with a sequence number from dispatch.takeSeqs. */
-function makeJob(machineRef: string, seq: number) {
+/** One queue call's rows, for a machine ref (valid or not), with a sequence number (dispatch.takeSeqs; null: drawn at the commit). */
+function makeJob(machineRef: string, seq: number | null) {
   const id = randomUUID();
   const now = new Date();
   return {
@@ -58,17 +58,30 @@ describe("group commit of queued actions", () => {
     const queue = server.deps.services.queue;
     const ref = (await queue.resolveMachines(org.orgId, ["batch-2"])).get("batch-2")!;
     const seqs = await server.deps.services.dispatch.takeSeqs(50);
-    const spy = vi.spyOn(server.deps.db, "$transaction");
-    try {
-      const jobs = seqs.map((seq) => makeJob(ref, seq));
-      await Promise.all(jobs.map((j) => queue.write(j.job)));
-      // The first waits 2 ms for company (on SQLite a commit blocks the event loop, so nothing can
-      // arrive while one runs): all 50 share one transaction.
-      expect(spy.mock.calls.length).toBe(1);
-      expect(await server.deps.db.action.count({ where: { id: { in: jobs.map((j) => j.id) } } })).toBe(50);
-    } finally {
-      spy.mockRestore();
-    }
+    const before = queue.stats.commits;
+    const jobs = seqs.map((seq) => makeJob(ref, seq));
+    await Promise.all(jobs.map((j) => queue.write(j.job)));
+    // The first waits 2 ms for company (on SQLite a commit blocks the event loop, so nothing can
+    // arrive while one runs): all 50 share one transaction (on PostgreSQL, one statement).
+    expect(queue.stats.commits - before).toBe(1);
+    expect(await server.deps.db.action.count({ where: { id: { in: jobs.map((j) => j.id) } } })).toBe(50);
+  });
+
+  it("numbers the actions of one commit in the order their calls arrived (PostgreSQL: drawn in the commit's statement)", async () => {
+    const queue = server.deps.services.queue;
+    const dispatch = server.deps.services.dispatch;
+    const ref = (await queue.resolveMachines(org.orgId, ["batch-2"])).get("batch-2")!;
+    const before = queue.stats.commits;
+    // As queueActions numbers them: SQLite now, PostgreSQL null (drawn at the commit).
+    const jobs = Array.from({ length: 40 }, () => makeJob(ref, dispatch.queueSeqs(1)?.[0] ?? null));
+    await Promise.all(jobs.map((j) => queue.write(j.job)));
+    expect(queue.stats.commits - before).toBe(1);
+    const rows = await server.deps.db.action.findMany({ where: { id: { in: jobs.map((j) => j.id) } }, select: { id: true, seq: true } });
+    const seqOf = new Map(rows.map((r) => [r.id, r.seq]));
+    const seqs = jobs.map((j) => seqOf.get(j.id)!);
+    expect(seqs).toHaveLength(40);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(new Set(seqs).size).toBe(40);
   });
 
   it("answers a failing call with its own error while the calls batched with it are stored", async () => {
