@@ -74,8 +74,10 @@ describe("the LISTEN connection", () => {
     const proxy = await silentProxy(cluster.port);
     const viaProxy = url.replace(`:${cluster.port}/`, `:${proxy.port}/`);
     const listener = new PgListener(viaProxy, {
-      heartbeatMs: 100,
-      heartbeatTimeoutMs: 300,
+      // A timeout well above a loaded machine's event-loop stalls: with 300 ms, a stall let the timeout
+      // fire before the waiting answer was read, a spurious reconnect before the cut (reconnects 2).
+      heartbeatMs: 200,
+      heartbeatTimeoutMs: 1500,
       minBackoffMs: 50,
       maxBackoffMs: 200,
     });
@@ -86,21 +88,21 @@ describe("the LISTEN connection", () => {
     try {
       await listener.start();
       await notify("test_channel", "one");
-      await until(() => heard.includes("one"), 2000);
+      await until(() => heard.includes("one"), 10_000);
 
       const cutAt = Date.now();
       proxy.cut();
-      await until(() => !listener.connected, 3000);
+      await until(() => !listener.connected, 10_000);
       // Sent while the network is dead: lost for this listener (the reload covers it).
       await notify("test_channel", "lost");
       proxy.heal();
-      await until(() => listener.connected && listener.reconnects === 1, 5000);
+      await until(() => listener.connected && listener.reconnects === 1, 15_000);
       expect(reloads).toHaveLength(1);
       expect(reloads[0]).toBeGreaterThanOrEqual(cutAt);
       expect(heard).not.toContain("lost");
 
       await notify("test_channel", "two");
-      await until(() => heard.includes("two"), 2000);
+      await until(() => heard.includes("two"), 10_000);
     } finally {
       await listener.close();
       await proxy.close();
