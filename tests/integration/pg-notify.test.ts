@@ -6,7 +6,7 @@
 // nothing notified meanwhile is lost.
 import { randomUUID } from "node:crypto";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createKeyAs, revokeKey } from "../../server/services/keys.ts";
 import { createPushChannel } from "../../tray-agent/src/core/push.ts";
 import { seedMachines, variedFleet } from "../helpers/fleet-seed.ts";
@@ -182,6 +182,11 @@ describe("reconciliation of the dispatch index", () => {
   it("a wake-up lost between a commit and its NOTIFY is found by the periodic reconciliation", async () => {
     const token = await enroll(a, org.agentKey, "lost-wake");
     const agent = streamingAgent(b, token);
+    // B's own 10-second timer calls reconcile() too: held off until the call below, or in about one run
+    // in thirty it fell inside the 300 ms window, woke the agent before the "not held yet" check, and
+    // left nothing for the explicit call to find.
+    const dispatchB = b.deps.services.dispatch;
+    const timerRuns = vi.spyOn(dispatchB, "reconcile").mockResolvedValue(0);
     try {
       await until(() => agent.connects >= 1);
       const { db, clock } = a.deps;
@@ -207,9 +212,11 @@ describe("reconciliation of the dispatch index", () => {
       await new Promise((r) => setTimeout(r, 300));
       expect(agent.held.map((h) => h.id)).not.toContain(id);
       // What the 10-second timer runs, called at once here.
-      expect(await b.deps.services.dispatch.reconcile()).toBeGreaterThanOrEqual(1);
+      timerRuns.mockRestore();
+      expect(await dispatchB.reconcile()).toBeGreaterThanOrEqual(1);
       await until(() => agent.held.some((h) => h.id === id), 2000);
     } finally {
+      timerRuns.mockRestore();
       agent.close();
     }
   });
