@@ -57,6 +57,14 @@ export class MachineDirectory {
     return ref;
   }
 
+  /**
+   * The machine an agent key names when both the org's legacy switch (on) and the machine are cached,
+   * without awaiting (the legacy poll's hot path); undefined when only resolveLegacy can tell.
+   */
+  cachedLegacy(orgId: string, machineId: string): string | undefined {
+    return this.#legacy.get(orgId) === true ? this.#byName.get(`${orgId} ${machineId}`) : undefined;
+  }
+
   /** A machine was retired or re-enrolled. */
   forgetMachine(machineRef: string): void {
     const name = this.#nameOf.get(machineRef);

@@ -5,8 +5,11 @@
 //   - unknown secrets: a small LRU (lru-cache), so random bearer tokens neither grow memory nor cost a
 //     database lookup each when repeated (hostile review, finding 6); lookups of uncached secrets are
 //     also capped per second, so a flood of random ones cannot turn into a flood of queries.
-// Malformed secrets are refused before hashing. Revocation, retirement and re-enrollment reach every
-// process through the invalidation notifier (services/invalidations.ts) within a second (finding 2).
+// Malformed secrets are refused before hashing. A secret that resolved is remembered with its hash (a
+// bounded LRU of secret → hash), so an agent's next poll skips the sha256; the hash still names the
+// cache entry, so every forgetting below applies unchanged. Revocation, retirement and re-enrollment
+// reach every process through the invalidation notifier (services/invalidations.ts) within a second
+// (finding 2).
 import { LRUCache } from "lru-cache";
 import type { Clock } from "../clock.ts";
 import type { Principal } from "../context.ts";
@@ -39,7 +42,16 @@ const TOUCH_EVERY_MS = 60_000;
 /** What our secrets look like: a known prefix, then URL-safe base64 (43 characters for 32 bytes). */
 const SECRET_SHAPE = /^(?:dfk_|dfm_)[A-Za-z0-9_-]{16,100}$/;
 
-type Entry = { principal: Principal; until: number };
+/**
+ * Secrets remembered with their hash (see the header): sha256 was ~5 % of an empty poll's CPU. Only
+ * secrets that resolved are remembered, so random ones cannot evict the fleet's; sized for the
+ * preloaded fleet (~170 bytes an entry: the secret's string and the LRU's slots; the hash string is
+ * the one the credential cache already holds). Looked up like any Map key: a miss compares no contents.
+ */
+export const HASH_MEMO_MAX = PRELOAD_MAX;
+
+/** `hash` is the key the entry is cached under (the memo hands out this same string). */
+type Entry = { principal: Principal; until: number; hash: string };
 
 export class PrincipalResolver {
   readonly #machines = new Map<string, Entry>();
@@ -47,6 +59,9 @@ export class PrincipalResolver {
   readonly #machineHash = new Map<string, string>();
   readonly #keys = new Map<string, Entry>();
   readonly #unknown: LRUCache<string, true>;
+  /** secret → its hash, for secrets that resolved (see HASH_MEMO_MAX). */
+  // Bounded by maxSize, not max: lru-cache preallocates `max` slots up front (14 MB at 500,000).
+  readonly #hashes = new LRUCache<string, string>({ maxSize: HASH_MEMO_MAX, sizeCalculation: () => 1 });
   readonly #touched = new Map<string, number>();
   readonly #listeners: ((e: Invalidation) => void)[] = [];
   #notifier: InvalidationNotifier | null = null;
@@ -107,6 +122,7 @@ export class PrincipalResolver {
     this.#machineHash.clear();
     this.#keys.clear();
     this.#unknown.clear();
+    this.#hashes.clear();
   }
 
   /** Forget cached keys (one was revoked); the fleet's machine tokens stay cached. */
@@ -125,7 +141,7 @@ export class PrincipalResolver {
   #rememberMachine(hash: string, principal: Principal & { kind: "machine" }, until: number): void {
     const old = this.#machineHash.get(principal.machineRef);
     if (old !== undefined && old !== hash) this.#machines.delete(old);
-    this.#machines.set(hash, { principal, until });
+    this.#machines.set(hash, { principal, until, hash });
     this.#machineHash.set(principal.machineRef, hash);
   }
 
@@ -149,15 +165,36 @@ export class PrincipalResolver {
     return rows.length;
   }
 
+  /**
+   * The principal of a secret that resolved before and whose cache entry is still valid, found without
+   * hashing or awaiting (the agents' hot path); undefined when only fromBearer can tell (never cached,
+   * forgotten since, expired, or unknown).
+   */
+  cached(secret: string): Principal | undefined {
+    const hash = this.#hashes.get(secret);
+    if (hash === undefined) return undefined;
+    const known = (secret.startsWith(KEY_PREFIX) ? this.#keys : this.#machines).get(hash);
+    return known && known.until > this.clock.now().getTime() ? known.principal : undefined;
+  }
+
+  /** Entries of the secret → hash memo (bounded by HASH_MEMO_MAX). */
+  memoSize(): number {
+    return this.#hashes.size;
+  }
+
   /** Resolves `Authorization: Bearer <secret>`; null for anything unknown, revoked or malformed. */
   async fromBearer(secret: string): Promise<Principal | null> {
-    // Malformed: refused before hashing or caching anything.
-    if (!SECRET_SHAPE.test(secret)) return null;
-    const hash = hashSecret(secret);
+    const memo = this.#hashes.get(secret);
+    // Malformed: refused before hashing or caching anything (a remembered secret was well formed).
+    if (memo === undefined && !SECRET_SHAPE.test(secret)) return null;
+    const hash = memo ?? hashSecret(secret);
     const now = this.clock.now().getTime();
     const isKey = secret.startsWith(KEY_PREFIX);
     const known = (isKey ? this.#keys : this.#machines).get(hash);
-    if (known && known.until > now) return known.principal;
+    if (known && known.until > now) {
+      if (memo === undefined) this.#hashes.set(secret, known.hash);
+      return known.principal;
+    }
     if (this.#unknown.has(hash)) return null;
     if (!known && !this.#takeMissBudget(now)) return null;
     const principal = isKey
@@ -168,20 +205,24 @@ export class PrincipalResolver {
     if (!principal) {
       if (known) this.#forgetHash(hash, known.principal);
       this.#unknown.set(hash, true);
+      this.#hashes.delete(secret);
       return null;
     }
     if (principal.kind === "machine") this.#rememberMachine(hash, principal, now + MACHINE_CACHE_TTL_MS);
     else {
-      this.#keys.set(hash, { principal, until: now + KEY_CACHE_TTL_MS });
+      this.#keys.set(hash, { principal, until: now + KEY_CACHE_TTL_MS, hash });
       if (principal.kind === "key") this.#touch(principal.keyId, now);
     }
+    this.#hashes.set(secret, hash);
     return principal;
   }
 
   /** A machine enrolled by this process: its token is cached at once, so its first poll costs no lookup. */
   learnMachine(token: string, m: { orgId: string; machineRef: string; machineId: string }): void {
     const principal = { kind: "machine", ...m } as const;
-    this.#rememberMachine(hashSecret(token), principal, this.clock.now().getTime() + MACHINE_CACHE_TTL_MS);
+    const hash = hashSecret(token);
+    this.#rememberMachine(hash, principal, this.clock.now().getTime() + MACHINE_CACHE_TTL_MS);
+    this.#hashes.set(token, hash);
   }
 
   #takeMissBudget(now: number): boolean {
