@@ -19,6 +19,7 @@ import { queueBudgetKey } from "../services/rateLimit.ts";
 import { resolveActionData } from "../services/settings.ts";
 import { asAdmin } from "../trpc.ts";
 import { bearerOf } from "./context.ts";
+import { SECURITY_HEADERS } from "./static.ts";
 
 /**
  * A string, not a Buffer: Node sends the head and a string body in one write(); a Buffer body goes out
@@ -34,6 +35,16 @@ const POLL_PATHS = new Set([
   "/trpc/agent.pendingActions?input={}",
 ]);
 const HEADERS = { "content-type": "application/json", vary: "trpc-accept, accept" };
+/** The empty poll's whole head, security headers included, built once (see answerEmptyPollNow). */
+const POLL_HEAD: string[] = [
+  ...SECURITY_HEADERS,
+  "content-type",
+  "application/json",
+  "vary",
+  "trpc-accept, accept",
+  "content-length",
+  String(EMPTY_LENGTH),
+];
 
 async function machineOf(deps: AppDeps, req: IncomingMessage) {
   const bearer = bearerOf(req);
@@ -49,6 +60,23 @@ function withinLimit(deps: AppDeps, key: string, what: string): boolean {
   } catch {
     return false; // over the limit: tRPC answers TOO_MANY_REQUESTS with its retry hint (one more hit is harmless)
   }
+}
+
+/**
+ * Most requests of a fleet, answered before anything else and without a promise: an empty poll whose
+ * machine token resolved before (principals.cached: no hash, no await), nothing due for its machine,
+ * within its rate limit. Its head is written whole, security headers included, in one writeHead (the
+ * caller sets them on every other answer). Returns false, having written nothing, when any of these
+ * does not hold: the caller goes on as usual (a refusal over the limit is counted again there).
+ */
+export function answerEmptyPollNow(deps: AppDeps, req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.method !== "GET" || !POLL_PATHS.has(req.url ?? "")) return false;
+  const bearer = bearerOf(req);
+  const m = bearer ? deps.services.principals.cached(bearer) : undefined;
+  if (m?.kind !== "machine" || deps.services.dispatch.mayHaveWork(m.machineRef)) return false;
+  if (!withinLimit(deps, `polls:${m.machineRef}`, "polls")) return false;
+  res.writeHead(200, POLL_HEAD).end(EMPTY);
+  return true;
 }
 
 /** Answers the request and returns true, or returns false and leaves it to tRPC. */

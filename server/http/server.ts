@@ -5,9 +5,9 @@ import type { AppDeps } from "../context.ts";
 import { appRouter } from "../routers/_app.ts";
 import { createHttpContext } from "./context.ts";
 import { BatchGate } from "./batchGate.ts";
-import { answerHotPath } from "./fastPoll.ts";
+import { answerEmptyPollNow, answerHotPath } from "./fastPoll.ts";
 import { createPushStreams, PUSH_STREAM_PATH } from "./fastPush.ts";
-import { handleRest } from "./rest.ts";
+import { answerPendingNow, handleRest } from "./rest.ts";
 import { createStaticHandler, securityHeaders } from "./static.ts";
 
 /**
@@ -69,6 +69,9 @@ export function createHttpServer(deps: AppDeps): http.Server {
   const server = http.createServer((req, res) => {
     const url = req.url ?? "/";
     if (url.startsWith("/trpc/")) {
+      // An empty poll with a cached token: answered at once, its head written whole (security headers
+      // included). Every other answer gets them here.
+      if (answerEmptyPollNow(deps, req, res)) return;
       securityHeaders(res);
       const calls = batchCallCount(url);
       if (calls > MAX_BATCH_CALLS)
@@ -104,6 +107,7 @@ export function createHttpServer(deps: AppDeps): http.Server {
         },
       );
     } else if (url.startsWith("/api/")) {
+      if (answerPendingNow(deps, req, res)) return;
       securityHeaders(res);
       handleRest(deps, req, res).catch((err: unknown) => {
         deps.log.error({ err }, "REST handler failed");

@@ -22,11 +22,23 @@ export const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; " +
   "font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
+/**
+ * Every answer's security headers, as [name, value, …]: the agents' empty polls write them in the same
+ * writeHead as the rest of their head (one array built once) instead of four setHeader calls each.
+ */
+export const SECURITY_HEADERS: readonly string[] = [
+  "Content-Security-Policy",
+  CSP,
+  "X-Content-Type-Options",
+  "nosniff",
+  "Referrer-Policy",
+  "no-referrer",
+  "X-Frame-Options",
+  "DENY",
+];
+
 export function securityHeaders(res: ServerResponse): void {
-  res.setHeader("Content-Security-Policy", CSP);
-  res.setHeader("X-Content-Type-Options", "nosniff");
-  res.setHeader("Referrer-Policy", "no-referrer");
-  res.setHeader("X-Frame-Options", "DENY");
+  for (let i = 0; i < SECURITY_HEADERS.length; i += 2) res.setHeader(SECURITY_HEADERS[i]!, SECURITY_HEADERS[i + 1]!);
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
