@@ -20,6 +20,15 @@ afterAll(() => server.stop());
 
 const randomToken = (prefix: "dfm_" | "dfk_") => prefix + randomBytes(32).toString("base64url");
 
+/**
+ * How many of a spy's raw queries were machine-token lookups. The server's own timers share the
+ * database client (on PostgreSQL the dispatch reconcile reads it every 10 s): counting every raw
+ * query counted theirs too whenever one fell inside the measured loop.
+ */
+function tokenLookups(raw: { mock: { calls: [string, ...unknown[]][] } }): number {
+  return raw.mock.calls.filter(([sql]) => sql.includes('"tokenHash" = ')).length;
+}
+
 describe("finding 6: random bearer tokens", () => {
   it("keep the unknown-secret cache bounded and the fleet's machine tokens cached", async () => {
     const fleet = await Promise.all(["c-1", "c-2", "c-3"].map((id) => enroll(server, org.agentKey, id)));
@@ -57,7 +66,7 @@ describe("finding 6: random bearer tokens", () => {
         expect(await small.fromBearer(t)).toMatchObject({ kind: "machine" });
         expect(await principals.fromBearer(t)).toMatchObject({ kind: "machine" });
       }
-      expect(lookups).not.toHaveBeenCalled();
+      expect(tokenLookups(lookups)).toBe(0);
     } finally {
       lookups.mockRestore();
     }
@@ -71,11 +80,11 @@ describe("finding 6: random bearer tokens", () => {
     const keys = vi.spyOn(server.deps.db.apiKey, "findUnique");
     try {
       for (let i = 0; i < 1000; i++) expect(await resolver.fromBearer(randomToken(i % 2 ? "dfm_" : "dfk_"))).toBeNull();
-      expect(raw.mock.calls.length + keys.mock.calls.length).toBe(MISS_LOOKUPS_PER_SECOND);
+      expect(tokenLookups(raw) + keys.mock.calls.length).toBe(MISS_LOOKUPS_PER_SECOND);
       // A second later the budget is back, and a real (preloaded) token never needed it.
       clock.advance(1);
       expect(await resolver.fromBearer(randomToken("dfm_"))).toBeNull();
-      expect(raw.mock.calls.length + keys.mock.calls.length).toBe(MISS_LOOKUPS_PER_SECOND + 1);
+      expect(tokenLookups(raw) + keys.mock.calls.length).toBe(MISS_LOOKUPS_PER_SECOND + 1);
     } finally {
       raw.mockRestore();
       keys.mockRestore();
@@ -98,14 +107,14 @@ describe("finding 6: random bearer tokens", () => {
         `dfm_${"a".repeat(42)}\u0000`,
       ])
         expect(await principals.fromBearer(bad)).toBeNull();
-      expect(raw).not.toHaveBeenCalled();
+      expect(tokenLookups(raw)).toBe(0);
       expect(keys).not.toHaveBeenCalled();
       expect(principals.cacheSizes().unknown).toBe(size);
 
       const unknown = randomToken("dfm_");
       expect(await principals.fromBearer(unknown)).toBeNull();
       expect(await principals.fromBearer(unknown)).toBeNull();
-      expect(raw).toHaveBeenCalledTimes(1);
+      expect(tokenLookups(raw)).toBe(1);
     } finally {
       raw.mockRestore();
       keys.mockRestore();
