@@ -364,7 +364,8 @@ async function postgres(barePort: number, phase: Phase) {
     if (f1p && f2p) {
       // The fleet is an open loop (a fixed offered rate): a server that keeps up answers all of it, so the
       // answered ratio is 1 whenever one process already keeps up; the p99 ratio shows the headroom.
-      const keptUp = f1p.answered >= 0.98 * f1p.offered;
+      // (The requests due in a window vary a little with the agents' random phases: 5 % of slack.)
+      const keptUp = f1p.answered >= 0.95 * f1p.offered;
       rows.push({
         figure: `PostgreSQL: fleet of ${fleetN}, 2 processes / 1 process`,
         value: `answered ${(f2p.answered / f1p.answered).toFixed(2)}× (${Math.round(f1p.answered)}/s → ${Math.round(f2p.answered)}/s of ${Math.round(f1p.offered)}/s offered); p99 ${f1(f1p.p99)} → ${f1(f2p.p99)} ms`,
