@@ -6,6 +6,8 @@ import { systemClock, type Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import type { AppDeps } from "./context.ts";
 import { databaseTarget, ensureIncrementalVacuum, migrate, openDb } from "./db.ts";
+import { startCheckpointer } from "./db/checkpointer.ts";
+import { isPostgresUrl } from "./db/dialect.ts";
 import { createHttpServer } from "./http/server.ts";
 import { backfillFleetState } from "./services/health.ts";
 import { createServices } from "./services/index.ts";
@@ -50,7 +52,10 @@ export async function startServer(opts: { config: Config; clock?: Clock; log?: L
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? pino({ level: config.logLevel });
   await migrate(databaseTarget(config));
-  const db = await openDb(databaseTarget(config));
+  const target = databaseTarget(config);
+  const db = await openDb(target);
+  // SQLite: the log is copied back into the database on a worker thread, never on the event loop.
+  const checkpointer = isPostgresUrl(target) ? null : startCheckpointer(target, log);
   const vacuum = await ensureIncrementalVacuum(db);
   if (vacuum.mode === "too-large" || vacuum.mode === "busy")
     log.warn({ bytes: vacuum.bytes, mode: vacuum.mode }, "database not switched to incremental vacuum (too large or busy): pruned pages are reused but not handed back (run VACUUM once offline)");
@@ -89,9 +94,10 @@ export async function startServer(opts: { config: Config; clock?: Clock; log?: L
       await new Promise<void>((r) => server.close(() => r()));
       // Reports and queued actions are committed in batches: finish the last ones before the database closes.
       await flushReports(db);
-      await services.queue.flush();
+      await services.queue.close();
       // The LISTEN connection (PostgreSQL) ends within about a second of dispatch.close().
       await services.dispatch.closed();
+      await checkpointer?.stop();
       await disconnectWithin(db, log, DISCONNECT_WITHIN_MS);
     },
   };

@@ -9,6 +9,7 @@ import { ActionDispatch } from "./dispatch.ts";
 import { PgInvalidations, PolledInvalidations } from "./invalidations.ts";
 import { PrincipalResolver } from "./principals.ts";
 import { ActionQueue } from "./queueing.ts";
+import { PgQueueWriter } from "./queueWritePg.ts";
 import { LoginLimits } from "./loginLimits.ts";
 import { RateLimiter } from "./rateLimit.ts";
 import { EnrollLimits, openSharedLimitStore } from "./rateLimitShared.ts";
@@ -38,7 +39,9 @@ export async function createServices(db: Db, clock: Clock, config: Config, log?:
   const dispatch = new ActionDispatch(db, clock, listener);
   const principals = new PrincipalResolver(db, clock);
   const streams = new StreamRegistry(config.identity.streamsPerMachine, config.identity.streamsPerProcess);
-  const queue = new ActionQueue(db, dispatch);
+  // PostgreSQL: the queue's commits go through a connection of their own (services/queueWritePg.ts).
+  const writer = listener && config.databaseUrl ? new PgQueueWriter(config.databaseUrl) : null;
+  const queue = new ActionQueue(db, dispatch, writer);
   // A retired or re-enrolled machine's push streams end with its old token, in every process; the
   // queue's directory forgets it (nothing more is queued for a retired machine).
   principals.onInvalidation((e) => e.kind === "machine" && streams.closeMachine(e.target));

@@ -3,6 +3,10 @@
 // sequence number taken before it one more per call. A single statement is its own transaction (atomic:
 // every row and the NOTIFY, or none), so the batch's actions, events, audit rows, their sequence
 // numbers and the wake-up of the other processes all go in one round trip.
+// It goes through a connection of its own (PgQueueWriter), not Prisma: Prisma's query compiler (wasm)
+// copies the batch's parameters in and out on every raw statement, measured at ~3 ms of the server's
+// CPU per commit of ~34 calls, a fifth of the server's CPU per queued action.
+import pg from "pg";
 import type { Db } from "../db.ts";
 import { PG_NEXT_ACTION_SEQ } from "./dispatch.ts";
 import type { QueueJob } from "./queueing.ts";
@@ -38,15 +42,52 @@ const SQL = `WITH
   )
 SELECT pg_notify($5, p) FROM json_array_elements_text(CAST($6 AS json)) AS p`;
 
+/** The channel and payloads that wake the other processes (delivered at the commit). */
+export type Announcement = { channel: string; payloads: string[] };
+
 /**
- * Writes the jobs of one group commit in one statement.
- * @param notify the channel and payloads that wake the other processes (delivered at this commit)
+ * The queue's own connection to PostgreSQL: one (the group commit runs one statement at a time), the
+ * statement prepared once on it. A connection cut by the database is dropped and the next commit opens
+ * another; a statement cut mid-way fails its batch like any database error (nothing is retried here:
+ * it may have committed).
  */
+export class PgQueueWriter {
+  readonly #pool: pg.Pool;
+
+  constructor(url: string) {
+    this.#pool = new pg.Pool({
+      connectionString: url,
+      max: 1,
+      idleTimeoutMillis: 10_000,
+      allowExitOnIdle: true,
+      application_name: "dashfleet-queue",
+    });
+    // Without a listener an idle connection's error would end the process.
+    this.#pool.on("error", () => {});
+  }
+
+  /** Writes the jobs of one group commit in one statement. */
+  async write(jobs: QueueJob[], notify: Announcement): Promise<void> {
+    await this.#pool.query({ name: "dashfleet_queue_write", text: SQL, values: queueParams(jobs, notify) });
+  }
+
+  /** Ends the connection (after the queue's last commit). */
+  close(): Promise<void> {
+    return this.#pool.end();
+  }
+}
+
+/** The same statement through Prisma (a queue built without a writer of its own). */
 export async function writeQueueJobsPg(
   db: Pick<Db, "$executeRawUnsafe">,
   jobs: QueueJob[],
-  notify: { channel: string; payloads: string[] },
+  notify: Announcement,
 ): Promise<void> {
+  await db.$executeRawUnsafe(SQL, ...queueParams(jobs, notify));
+}
+
+/** The statement's six parameters: rows as JSON, how many numbers to draw, the notification. */
+function queueParams(jobs: QueueJob[], notify: Announcement): unknown[] {
   let unnumbered = 0;
   const actions = jobs.flatMap((j) =>
     j.actions.map((a) => ({
@@ -65,13 +106,12 @@ export async function writeQueueJobsPg(
   );
   const events = jobs.flatMap((j) => j.events.map((e) => ({ ...e, at: e.at.toISOString() })));
   const audits = jobs.map((j) => ({ ...j.audit, at: j.audit.at.toISOString() }));
-  await db.$executeRawUnsafe(
-    SQL,
+  return [
     JSON.stringify(actions),
     unnumbered,
     JSON.stringify(events),
     JSON.stringify(audits),
     notify.channel,
     JSON.stringify(notify.payloads),
-  );
+  ];
 }

@@ -5,7 +5,7 @@ import type { Db } from "../db.ts";
 import { dialectOf } from "../db/dialect.ts";
 import type { ActionDispatch } from "./dispatch.ts";
 import { GroupCommit } from "./groupCommit.ts";
-import { writeQueueJobsPg } from "./queueWritePg.ts";
+import { writeQueueJobsPg, type PgQueueWriter } from "./queueWritePg.ts";
 
 /** Rows of one queue call: actions, their first events, and the audit row. */
 export type QueueJob = {
@@ -64,10 +64,14 @@ export class ActionQueue {
     };
   }
 
-  /** @param dispatch announces the queued machines to other server processes inside each commit (PostgreSQL). */
+  /**
+   * @param dispatch announces the queued machines to other server processes inside each commit (PostgreSQL)
+   * @param writer PostgreSQL: the queue's own connection (services/queueWritePg.ts); without one, through Prisma
+   */
   constructor(
     private readonly db: Db,
     private readonly dispatch?: Pick<ActionDispatch, "announcement">,
+    private readonly writer: PgQueueWriter | null = null,
   ) {}
 
   /**
@@ -115,6 +119,12 @@ export class ActionQueue {
     return this.#commits.flush();
   }
 
+  /** Server shutdown: the last commits, then the queue's own connection (PostgreSQL) ends. */
+  async close(): Promise<void> {
+    await this.flush();
+    await this.writer?.close();
+  }
+
   /**
    * SQLite: plain multi-row INSERTs in one transaction (Prisma's createMany compiles a plan per row
    * count). PostgreSQL: one statement with the NOTIFY that wakes the other processes' agents,
@@ -126,7 +136,7 @@ export class ActionQueue {
     if (dialectOf(this.db) === "postgresql") {
       const refs = [...new Set(jobs.flatMap((j) => j.actions.map((a) => a.machineRef)))];
       const notify = this.dispatch?.announcement(refs) ?? { channel: "", payloads: [] };
-      return writeQueueJobsPg(this.db, jobs, notify);
+      return this.writer ? this.writer.write(jobs, notify) : writeQueueJobsPg(this.db, jobs, notify);
     }
     const actions = jobs.flatMap((j) => j.actions);
     const events = jobs.flatMap((j) => j.events);
