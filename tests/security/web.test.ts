@@ -35,7 +35,7 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(distDir, "assets", "app.js"), "document.title = 'ok';");
   server = await startTestServer({ env: { DASHFLEET_DASHBOARD_DIR: distDir, DASHFLEET_LOGIN_PER_MINUTE: "10" } });
   org = await server.createOrg("Web Org");
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await server?.stop();
@@ -69,7 +69,8 @@ describe("dashboard headers", () => {
       expect(s[2]!.trim()).toBe("");
     }
     expect(html).not.toMatch(/\son[a-z]+=/i); // no inline event handlers either
-  });
+    // A vite build of its own (tests/helpers/browser.ts): 28 s on a loaded two-core machine here.
+  }, 180_000);
 });
 
 describe("session cookie and cross-site requests", () => {
@@ -150,7 +151,8 @@ describe("session cookie and cross-site requests", () => {
     } finally {
       await limited.stop();
     }
-  });
+    // Its own server and 13 scrypt sign-ins: over a minute on a loaded two-core machine (timed out here).
+  }, 180_000);
 });
 
 describe("first run", () => {
@@ -193,7 +195,8 @@ describe("first run", () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
-  }, 60_000);
+    // A server process of its own: 33 s to start and stop on a loaded two-core machine here.
+  }, 180_000);
 });
 
 describe("secrets at rest", () => {
