@@ -81,9 +81,9 @@ describe("tRPC batch size", () => {
     expect(health.status).toBe(200);
     expect(JSON.parse(health.body)).toMatchObject({ ok: true });
     expect(done.every((d) => d.status === 200 && d.calls === MAX_BATCH_CALLS)).toBe(true);
-    // Answered between the batches, not after all of them; and within a generous bound (shared CI).
+    // Answered between the batches, not after all of them (before the budget it waited for the last).
+    // No bound in seconds: at a load of 19 on two cores it took 5.5 s while still coming first.
     expect(health.at).toBeLessThan(Math.max(...done.map((d) => d.at)));
-    expect(health.at).toBeLessThan(5000);
   }, 120_000);
 });
 
