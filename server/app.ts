@@ -47,7 +47,12 @@ async function disconnectWithin(db: { $disconnect: () => Promise<void> }, log: L
 /** How often expired leases, expired actions and timed-out executions are swept. */
 const SWEEP_EVERY_MS = 2000;
 
-export async function startServer(opts: { config: Config; clock?: Clock; log?: Logger; sweep?: boolean }): Promise<RunningServer> {
+export async function startServer(opts: {
+  config: Config;
+  clock?: Clock;
+  log?: Logger;
+  sweep?: boolean;
+}): Promise<RunningServer> {
   const { config } = opts;
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? pino({ level: config.logLevel });
@@ -58,7 +63,10 @@ export async function startServer(opts: { config: Config; clock?: Clock; log?: L
   const checkpointer = isPostgresUrl(target) ? null : startCheckpointer(target, log);
   const vacuum = await ensureIncrementalVacuum(db);
   if (vacuum.mode === "too-large" || vacuum.mode === "busy")
-    log.warn({ bytes: vacuum.bytes, mode: vacuum.mode }, "database not switched to incremental vacuum (too large or busy): pruned pages are reused but not handed back (run VACUUM once offline)");
+    log.warn(
+      { bytes: vacuum.bytes, mode: vacuum.mode },
+      "database not switched to incremental vacuum (too large or busy): pruned pages are reused but not handed back (run VACUUM once offline)",
+    );
   // Rows from before indexed online/health state (or bulk-inserted by the bench): filled once, in batches.
   await backfillFleetState(db);
   const services = await createServices(db, clock, config, log);

@@ -1,6 +1,9 @@
 // The fleet query in SQL: a FleetFilter becomes one WHERE clause (shared by fleet.list, fleet.summary
-// and bulk jobs by filter), and a sort becomes a keyset over (sort key, id) read from its index
-// (migration 20261125202000_fleet_paging), so a page costs the same at 100 machines and at 100,000.
+// and bulk jobs by filter), and a sort becomes a keyset over (sort key, id). Hostname and health pages
+// are index ranges (migration 20261125202000_fleet_paging), the same cost at 100 machines and 100,000;
+// last seen and the figures change with every metric report, so they have no index (each would cost
+// every report about four pages written, migration 20261126020000_report_write_indexes): their pages
+// read the org's rows and keep the top 50 (30–90 ms at 100,000 machines, bench/fleet-query.ts).
 import type { Clock } from "../clock.ts";
 import { defaultSortDir, type FleetFilter, type FleetSort, type SortDir } from "../contract/index.ts";
 import { invalid } from "../domain/errors.ts";

@@ -53,41 +53,61 @@ function reportWriterOf(db: Db): GroupCommit<PendingReport> {
   return w;
 }
 
+/**
+ * The (band, score) last committed for each machine, on SQLite only: a report rewrites the health
+ * columns only when they change. Each index over a column a report rewrites costs that report about
+ * four pages written, and the health sort's two indexes are the last ones kept on hot columns
+ * (migration 20261126020000_report_write_indexes); most machines stay "good, 100" report after report.
+ * SQLite has one server process, so this memory is the database's truth; on PostgreSQL another process
+ * may have written the row since, so every report writes them there.
+ */
+const committedHealth = new WeakMap<Db, Map<string, string>>();
+const healthKey = (h: Health) => `${h.health}:${h.score}`;
+
 /** Writes reports in one transaction: every report row, and each machine's latest figures once. */
 async function writeBatch(db: Db, batch: PendingReport[]): Promise<void> {
   const latest = new Map<string, PendingReport>();
   for (const r of batch) latest.set(r.machineRef, r);
+  const d = dialectOf(db);
+  let committed = d === "sqlite" ? committedHealth.get(db) : undefined;
+  if (d === "sqlite" && !committed) committedHealth.set(db, (committed = new Map<string, string>()));
   const rows = [...latest.values()];
+  const healthChanged = rows.filter((r) => committed?.get(r.machineRef) !== healthKey(r.health));
+  const healthSame = committed ? rows.filter((r) => committed.get(r.machineRef) === healthKey(r.health)) : [];
   const updates = [];
-  for (let i = 0; i < rows.length; i += UPDATE_CHUNK) {
-    const chunk = rows.slice(i, i + UPDATE_CHUNK);
-    // SQLite names VALUES columns column1..column11; one statement updates the whole chunk. onlineUntil
-    // is lastSeenAt + ONLINE_INTERVALS report intervals, in the ISO text Prisma stores.
-    const d = dialectOf(db);
-    const row = valuesRow(d, ["text", "timestamp", "timestamp", "double", "double", "double", "int", "text", "text", "int", "text"]);
-    const values = chunk.map(() => row).join(", ");
-    const params = chunk.flatMap((r) => [
-      r.machineRef,
-      r.at,
-      r.at,
-      r.report.cpuPercent,
-      r.report.memoryPercent,
-      r.report.diskPercent,
-      r.report.uptimeSeconds,
-      extrasOf(r.report),
-      r.health.health,
-      r.health.score,
-      JSON.stringify(r.health.reasons),
-    ]);
-    updates.push(
-      db.$executeRawUnsafe(
-        `UPDATE "Machine" SET "lastSeenAt" = v.column2, "lastReportAt" = v.column3, "lastCpu" = v.column4, "lastMemory" = v.column5, ` +
-          `"lastDisk" = v.column6, "lastUptime" = v.column7, "lastExtras" = v.column8, ` +
-          `"health" = v.column9, "healthScore" = v.column10, "healthReasons" = v.column11, ` +
-          `"onlineUntil" = ${addSeconds(d, "v.column2", `${ONLINE_INTERVALS} * "Machine"."reportIntervalSec"`)} FROM (VALUES ${values}) AS v WHERE "Machine"."id" = v.column1`,
-        ...params,
-      ),
-    );
+  for (const [group, withBand] of [
+    [healthChanged, true],
+    [healthSame, false],
+  ] as const) {
+    for (let i = 0; i < group.length; i += UPDATE_CHUNK) {
+      const chunk = group.slice(i, i + UPDATE_CHUNK);
+      // One statement updates the whole chunk (SQLite names VALUES columns column1..columnN). onlineUntil
+      // is lastSeenAt + ONLINE_INTERVALS report intervals, in the ISO text Prisma stores.
+      const types = ["text", "timestamp", "timestamp", "double", "double", "double", "int", "text", "text"] as const;
+      const row = valuesRow(d, withBand ? [...types, "text", "int"] : [...types]);
+      const values = chunk.map(() => row).join(", ");
+      const params = chunk.flatMap((r) => [
+        r.machineRef,
+        r.at,
+        r.at,
+        r.report.cpuPercent,
+        r.report.memoryPercent,
+        r.report.diskPercent,
+        r.report.uptimeSeconds,
+        extrasOf(r.report),
+        JSON.stringify(r.health.reasons),
+        ...(withBand ? [r.health.health, r.health.score] : []),
+      ]);
+      updates.push(
+        db.$executeRawUnsafe(
+          `UPDATE "Machine" SET "lastSeenAt" = v.column2, "lastReportAt" = v.column3, "lastCpu" = v.column4, "lastMemory" = v.column5, ` +
+            `"lastDisk" = v.column6, "lastUptime" = v.column7, "lastExtras" = v.column8, "healthReasons" = v.column9, ` +
+            (withBand ? `"health" = v.column10, "healthScore" = v.column11, ` : "") +
+            `"onlineUntil" = ${addSeconds(d, "v.column2", `${ONLINE_INTERVALS} * "Machine"."reportIntervalSec"`)} FROM (VALUES ${values}) AS v WHERE "Machine"."id" = v.column1`,
+          ...params,
+        ),
+      );
+    }
   }
   // Identity changes (a new agent version, a renamed host) are rare: plain updates.
   const identities = rows.filter((r) => r.identity && Object.keys(r.identity).length > 0);
@@ -115,9 +135,14 @@ async function writeBatch(db: Db, batch: PendingReport[]): Promise<void> {
     ...updates,
     ...identities.map((r) =>
       // Labels are applied at first enrollment only; later identity updates carry hostname, os, version.
-      db.machine.update({ where: { id: r.machineRef }, data: { hostname: r.identity!.hostname, os: r.identity!.os, agentVersion: r.identity!.agentVersion }, select: { id: true } }),
+      db.machine.update({
+        where: { id: r.machineRef },
+        data: { hostname: r.identity!.hostname, os: r.identity!.os, agentVersion: r.identity!.agentVersion },
+        select: { id: true },
+      }),
     ),
   ]);
+  for (const r of healthChanged) committed?.set(r.machineRef, healthKey(r.health));
 }
 
 function extrasOf(report: MetricReport): string | null {

@@ -4,6 +4,7 @@
 // returns; on a read-only file system it refuses to start with a message naming the problem, and
 // starts when the file system is writable again. Nothing acknowledged is lost, integrity_check passes.
 import { execFileSync } from "node:child_process";
+import Database from "better-sqlite3";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -131,7 +132,14 @@ describe("disk full and read-only database (real 4 MiB tmpfs)", () => {
         },
       }),
     });
-    expect(report.status).toBe(503);
+    // A small report may still fit: the log is copied back on a worker thread right after each commit, so
+    // the next commit restarts it and reuses the space it already holds. Then it is saved (checked
+    // below, after recovery); if it does not fit, the answer is the same clear 503.
+    const reportSaved = report.status === 200;
+    if (!reportSaved) {
+      expect(report.status).toBe(503);
+      expect(await report.text()).toMatch(/disk is full/);
+    }
     const rest = await fetch(`${server.url}/api/actions/queue`, {
       method: "POST",
       headers: { authorization: `Bearer ${org.adminKey}`, "content-type": "application/json" },
@@ -168,6 +176,13 @@ describe("disk full and read-only database (real 4 MiB tmpfs)", () => {
     await stopServer(server);
     expect(integrityCheck(dbFile)).toBe("ok");
     expect(checkLedger(dbFile, ledger)).toEqual([]);
+    if (reportSaved) {
+      // Answered 200 while the disk was full: it must be on disk (the only report with disk at 100 %).
+      const db = new Database(dbFile, { readonly: true });
+      const rows = db.prepare(`SELECT count(*) AS n FROM "MetricReport" WHERE "disk" = 100`).get() as { n: number };
+      db.close();
+      expect(rows.n).toBe(1);
+    }
     expect(ledger.reported.size).toBe(ledger.queued.size);
     recordFigures("disk-full", {
       fillerBytes: filler,

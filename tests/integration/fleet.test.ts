@@ -153,6 +153,32 @@ describe("fleet.list", () => {
     expect((await admin.fleet.machine.query({ machineId: "m-delta" })).machine.retired).toBe(true);
   });
 
+  it("a report that leaves the band and score as they were still shows its own reasons and figures", async () => {
+    // The health columns (indexed) are rewritten only when band or score change: the rest must still move.
+    const eps = server.client(await enroll(server, org.agentKey, "m-eps", "eps.local"));
+    const row = async () => (await admin.fleet.list.query({ search: "m-eps" })).machines[0]!;
+    await eps.agent.report.mutate({ metrics: metrics(10, 30, 91) });
+    const first = await row();
+    expect(first).toMatchObject({ health: "degraded", healthReasons: ["Disk 91 % full"] });
+    await eps.agent.report.mutate({ metrics: metrics(20, 30, 92) });
+    const second = await row();
+    expect(second.health).toBe("degraded");
+    expect(second.healthScore).toBe(first.healthScore); // unchanged: the columns were not rewritten
+    expect(second.healthReasons).toEqual(["Disk 92 % full"]);
+    expect(second.metrics).toMatchObject({ cpuPercent: 20, diskPercent: 92 });
+    // Sorted and filtered by health, it is where its band says, before and after a change.
+    const critical = async () =>
+      (await admin.fleet.list.query({ health: "critical" })).machines.map((x) => x.machineId);
+    expect(await critical()).not.toContain("m-eps");
+    await eps.agent.report.mutate({ metrics: metrics(20, 30, 99) });
+    expect(await critical()).toContain("m-eps");
+    await eps.agent.report.mutate({ metrics: metrics(20, 30, 40) });
+    await eps.agent.report.mutate({ metrics: metrics(20, 30, 41) });
+    expect(await critical()).not.toContain("m-eps");
+    expect(await row()).toMatchObject({ health: "good", healthScore: 100, healthReasons: [] });
+    await admin.machines.retire.mutate({ machineId: "m-eps" }); // the tests below count three machines
+  });
+
   it("names the bad field", async () => {
     const err = await failure(admin.fleet.list.query({ sort: "uptime" as "health" }));
     expect(err.data?.code).toBe("BAD_REQUEST");
