@@ -6,7 +6,8 @@
 // Here the same credential check, the same input schema and text check, the same rate limit and the
 // same service run, and the body is what tRPC would send. Anything else (work may be waiting, another
 // input, a bad credential or body, a limit reached, a failed write) falls through to tRPC, which
-// answers it as usual, so every error keeps tRPC's shape.
+// answers it as usual, so every error keeps tRPC's shape. The most frequent of them, an empty poll
+// whose token resolved before, does not even wait for a promise (answerEmptyPollNow, called first).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AppDeps } from "../context.ts";
 import { DomainError } from "../domain/errors.ts";
