@@ -38,7 +38,9 @@ export async function seedMachines(server: TestServer, orgId: string, machines: 
         "0.0.0-seed",
         seen,
         seen,
-        m.online ? onlineUntilOf(now, 10) : onlineUntilOf(seen, 10),
+        // Online for the next hour: with 30 s (three 10 s intervals) the "online" machines went offline
+        // while a slow file still ran (fleet-paging's counters failed under load after 42 s of tests).
+        m.online ? new Date(now.getTime() + 3600_000) : onlineUntilOf(seen, 10),
         m.figures?.cpu ?? null,
         m.figures?.memory ?? null,
         m.figures?.disk ?? null,
