@@ -113,7 +113,9 @@ async function expectRestored(server: TestServer, fleet: Fleet): Promise<void> {
   expect(signIn.user.email).toBe(fleet.org.ownerEmail);
 }
 
-describe("restore on SQLite", () => {
+// Each test runs the CLI as a child process and starts two servers: over 60 s on a loaded two-core
+// machine (timed out here at load 19).
+describe("restore on SQLite", { timeout: 180_000 }, () => {
   it("a backup of a live server, copied into place, starts a fresh server that shows the fleet and its history", async () => {
     const live = await startTestServer({ sweep: false });
     let fleet: Fleet;
@@ -140,11 +142,11 @@ describe("restore on SQLite", () => {
   });
 });
 
-describe("restore on PostgreSQL", () => {
+describe("restore on PostgreSQL", { timeout: 180_000 }, () => {
   let cluster: PgCluster;
   beforeAll(async () => {
     cluster = await startPgCluster();
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => {
     await cluster?.stop();
   });
