@@ -132,7 +132,7 @@ beforeAll(async () => {
   agent = await SimulatedAgent.start(server, org.agentKey, "pc-alpha-01", "alpha-workstation");
   browser = await launchBrowser();
   owner = await openPage(browser, server.url);
-});
+}, 180_000); // its own dashboard build (28 s at load 19 here), a server, agents and Chromium: room past 120 s
 
 afterAll(async () => {
   await headless?.stop();

@@ -63,7 +63,7 @@ beforeAll(async () => {
   browser = await launchBrowser();
   owner = await openPage(browser, server.url, { width: 1440, height: 900 });
   await signInAs(owner.page, fleet.ownerEmail, fleet.password);
-});
+}, 180_000); // its own dashboard build (28 s at load 19 here), a server, agents and Chromium: room past 120 s
 
 afterAll(async () => {
   await Promise.all(agents.map((a) => a.stop(5000)));
