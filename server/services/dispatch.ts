@@ -17,7 +17,8 @@ import { sweepActions } from "./actionMoves.ts";
  * The next action sequence number on PostgreSQL, for use inside an INSERT (prisma/postgres/migrations
  * …_action_seq). A bulk calls it once per row of its INSERT … SELECT: each row gets its own number in
  * one statement, unique across processes. They need not be consecutive: seq orders the actions of one
- * machine, and a bulk gives each machine one action.
+ * machine, and a bulk gives each machine one action. The queue's group commit draws its batch's
+ * numbers in its one statement too, in the order the calls arrived (services/queueWritePg.ts).
  */
 export const PG_NEXT_ACTION_SEQ = `nextval('"action_seq"')`;
 
@@ -117,7 +118,8 @@ export class ActionDispatch {
   /**
    * Sequence numbers for `n` new actions, increasing (they order a machine's actions; Action.seq is
    * unique). PostgreSQL: `nextval` of the database sequence, so processes never collide (one statement
-   * for all n). SQLite: one process is the only writer, so a counter in memory is enough.
+   * for all n, a round trip: queue calls use queueSeqs instead). SQLite: one process is the only
+   * writer, so a counter in memory is enough.
    */
   async takeSeqs(n: number): Promise<number[]> {
     if (n <= 0) return [];
