@@ -9,7 +9,8 @@
 // Knobs (env): BENCH_FLEET (machines), BENCH_FACTOR (time compression), BENCH_FLEET_SECONDS,
 // BENCH_PUSH_AGENTS, BENCH_QUEUE_RATE, BENCH_QUEUE_SECONDS, BENCH_CONCURRENCY, BENCH_ROUND_SECONDS,
 // BENCH_ROUNDS, BENCH_PG (0: skip PostgreSQL), BENCH_PG_MACHINES, BENCH_PG_FLEET (machines of the
-// PostgreSQL fleet; 0: none), BENCH_PG_FLEET_SECONDS, BENCH_PHASES (comma list of poll, fleet, queue,
+// PostgreSQL fleet; 0: none), BENCH_PG_FLEET_SECONDS, BENCH_FLEET_MAX_SECONDS (a fleet run still waiting
+// for answers then is stopped and reported as not finished), BENCH_PHASES (comma list of poll, fleet, queue,
 // batch, push, pg, pgfleet: run only those; pg is PostgreSQL's poll and queue, pgfleet its fleet).
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -329,12 +330,14 @@ async function postgres(barePort: number, phase: Phase) {
                   dbPid,
                 });
                 rows.push(...r.rows);
-                fleets[workers] = {
-                  answered: r.answeredPerSecond,
-                  offered: r.offeredPerSecond,
-                  p99: r.p99,
-                  errors: r.errors,
-                };
+                // A run stopped at its time limit has no rate to compare.
+                if (Number.isFinite(r.answeredPerSecond))
+                  fleets[workers] = {
+                    answered: r.answeredPerSecond,
+                    offered: r.offeredPerSecond,
+                    p99: r.p99,
+                    errors: r.errors,
+                  };
               },
               `${workers}p`,
             );
