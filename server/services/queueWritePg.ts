@@ -48,8 +48,8 @@ export type Announcement = { channel: string; payloads: string[] };
 /**
  * The queue's own connection to PostgreSQL: one (the group commit runs one statement at a time), the
  * statement prepared once on it. A connection cut by the database is dropped and the next commit opens
- * another; a statement cut mid-way fails its batch like any database error (nothing is retried here:
- * it may have committed).
+ * another. A statement cut mid-way fails its batch like any database error; it may have committed, and
+ * the group commit's retry of each job alone then stops at the actions' primary keys (never stored twice).
  */
 export class PgQueueWriter {
   readonly #pool: pg.Pool;
@@ -69,6 +69,11 @@ export class PgQueueWriter {
   /** Writes the jobs of one group commit in one statement. */
   async write(jobs: QueueJob[], notify: Announcement): Promise<void> {
     await this.#pool.query({ name: "dashfleet_queue_write", text: SQL, values: queueParams(jobs, notify) });
+  }
+
+  /** Open connections (0 or 1). */
+  get connections(): number {
+    return this.#pool.totalCount;
   }
 
   /** Ends the connection (after the queue's last commit). */

@@ -71,7 +71,7 @@ export class ActionQueue {
   constructor(
     private readonly db: Db,
     private readonly dispatch?: Pick<ActionDispatch, "announcement">,
-    private readonly writer: PgQueueWriter | null = null,
+    readonly writer: PgQueueWriter | null = null,
   ) {}
 
   /**

@@ -329,6 +329,30 @@ describe("a lost LISTEN connection", () => {
   });
 });
 
+describe("the queue's own connection (services/queueWritePg.ts)", () => {
+  it("cut by the database, is replaced: the next queue call is stored and delivered", async () => {
+    const token = await enroll(a, org.agentKey, "queue-reconnect");
+    const admin = a.client(org.adminKey);
+    const first = await admin.actions.queue.mutate({
+      machineId: "queue-reconnect",
+      type: "message",
+      data: { message: "1" },
+    });
+    const writer = a.deps.services.queue.writer!;
+    expect(writer.connections).toBe(1);
+    await sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'dashfleet-queue'");
+    await until(() => writer.connections === 0, 5000);
+    const second = await admin.actions.queue.mutate({
+      machineId: "queue-reconnect",
+      type: "message",
+      data: { message: "2" },
+    });
+    expect(writer.connections).toBe(1);
+    const held = (await b.client(token).agent.pendingActions.query()).actions.map((x) => x.id);
+    expect(held).toEqual([first.id, second.id]);
+  });
+});
+
 describe("closing a server", () => {
   it("ends its LISTEN connection, promptly", async () => {
     const c = await startTestServer({ env: env() });
