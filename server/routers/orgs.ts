@@ -19,7 +19,8 @@ export const AuditInput = z
     from: z.iso.datetime({ offset: true }).optional(),
     to: z.iso.datetime({ offset: true }).optional(),
     limit: z.number().int().min(1).max(200).default(50),
-    cursor: z.number().int().positive().nullish(),
+    // At most PostgreSQL's integer (AuditLog.id): a larger cursor was a 500 there (out of range), not a 400.
+    cursor: z.number().int().positive().max(2_147_483_647).nullish(),
   })
   .strict()
   .default({ limit: 50 });

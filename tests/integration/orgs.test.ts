@@ -170,4 +170,10 @@ describe("orgs.audit", () => {
     expect(tail.items.map((a) => a.id)).toEqual([all.at(-1)!.id]);
     expect(tail.nextCursor).toBeNull();
   });
+
+  it("refuses a cursor past the id column's range as bad input naming it (was a 500 on PostgreSQL)", async () => {
+    const err = await failure(owner.orgs.audit.query({ limit: 10, cursor: 2_147_483_648 }));
+    expect(err.data?.code).toBe("BAD_REQUEST");
+    expect(err.message).toContain("cursor");
+  });
 });
