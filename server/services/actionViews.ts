@@ -122,7 +122,9 @@ export type ActionFilter = {
  */
 function parseCursor(cursor: string): number {
   const m = /^s(\d{1,15})$/.exec(cursor);
-  if (!m) throw invalid("cursor", "not a cursor returned by this list");
+  // Past Action.seq's range (PostgreSQL's integer) no cursor was ever returned: refused here, where
+  // PostgreSQL would answer "out of range" (a 500).
+  if (!m || Number(m[1]) > 2_147_483_647) throw invalid("cursor", "not a cursor returned by this list");
   return Number(m[1]);
 }
 

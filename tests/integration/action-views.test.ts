@@ -105,6 +105,8 @@ describe("actions.list", () => {
     const bad = await errorCode(admin.actions.list.query({ cursor: "garbage" }));
     expect(bad).toBe("BAD_REQUEST");
     expect(await errorCode(admin.actions.list.query({ from: "yesterday" }))).toBe("BAD_REQUEST");
+    // Past the sequence column's range (PostgreSQL's integer): refused, not a 500 from the database.
+    expect(await errorCode(admin.actions.list.query({ cursor: "s999999999999" }))).toBe("BAD_REQUEST");
   });
 });
 
