@@ -21,7 +21,7 @@ beforeAll(async () => {
   }));
   admin = server.client(org.adminKey);
   fleet = await seedMachines(server, org.orgId, variedFleet(N));
-}, 60_000);
+}, 180_000);
 afterAll(() => server.stop());
 
 /** Every page of a query, following nextCursor; checks each page's total. */

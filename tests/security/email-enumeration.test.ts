@@ -14,7 +14,7 @@ beforeAll(async () => {
   server = await startTestServer({ sweep: false });
   probing = await server.createOrg("Probing Org");
   other = await server.createOrg("Other Org");
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await server?.stop();

@@ -36,7 +36,7 @@ function loginFrom(localAddress: string, email: string, password: string): Promi
 beforeAll(async () => {
   server = await startTestServer({ sweep: false, env: { DASHFLEET_LOGIN_PER_MINUTE: "5" } });
   victim = await server.createOrg("Victim Org");
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await server?.stop();

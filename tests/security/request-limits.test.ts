@@ -34,7 +34,7 @@ beforeAll(async () => {
       lastSeenAt: now,
     })),
   });
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await server?.stop();

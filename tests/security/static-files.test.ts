@@ -23,7 +23,7 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(distDir, "assets", "app-1.js"), "document.title = 'ok';");
   fs.writeFileSync(path.join(distDir, "favicon.svg"), "<svg xmlns='http://www.w3.org/2000/svg'/>");
   server = await startTestServer({ sweep: false, env: { DASHFLEET_DASHBOARD_DIR: distDir } });
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await server?.stop();

@@ -27,7 +27,7 @@ beforeAll(async () => {
   server = await startTestServer({ sweep: false });
   org = await server.createOrg("Text Org");
   owner = await signIn(server, org.ownerEmail, org.password);
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await server?.stop();

@@ -35,7 +35,7 @@ beforeAll(async () => {
     env: { DASHFLEET_LOGIN_PER_MINUTE: "2", DASHFLEET_TRUSTED_PROXIES: `${PROXY}, ::1` },
   });
   org = await server.createOrg("Proxy Org");
-}, 60_000);
+}, 180_000);
 afterAll(() => server?.stop());
 
 describe("client addresses behind a trusted proxy", () => {
