@@ -250,7 +250,7 @@ export async function fleetLoad(o: FleetOptions): Promise<FleetSummary> {
     const warmErrors = results.reduce((a, r) => a + r.warm.errors, 0);
     const coldStart = `first ${warmupSeconds} s: p50 ${f1(pct(warmLat, 50))} ms, p99 ${f1(pct(warmLat, 99))} ms, ${warmErrors} errors`;
     const warmError = results.find((r) => r.warm.firstError)?.warm.firstError;
-    log(`${prefix}fleet cold start: ${coldStart}${warmError ? ` (first error: ${warmError})` : ""}`);
+    if (!timedOut) log(`${prefix}fleet cold start: ${coldStart}${warmError ? ` (first error: ${warmError})` : ""}`);
     const lat = results.flatMap((r) => r.latencies).sort((a, b) => a - b);
     const polls = results.reduce((a, r) => a + r.polls, 0);
     const reports = results.reduce((a, r) => a + r.reports, 0);
