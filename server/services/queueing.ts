@@ -31,6 +31,8 @@ const CHUNK = 400;
 
 export class ActionQueue {
   readonly #refs = new Map<string, string>();
+  /** Directory misses waiting for the next turn of the event loop, per org (see #lookUp). */
+  readonly #lookups = new Map<string, { ids: Set<string>; rows: Promise<{ id: string; machineId: string }[]> }>();
   /** The directory key of each cached ref, so a retired machine can be forgotten by its ref. */
   readonly #keyOfRef = new Map<string, string>();
   /**
@@ -87,18 +89,38 @@ export class ActionQueue {
       else unknown.push(id);
     }
     if (unknown.length > 0) {
-      const rows = await this.db.machine.findMany({
-        where: { orgId, machineId: { in: unknown }, retiredAt: null },
-        select: { id: true, machineId: true },
-      });
-      for (const m of rows) {
+      const mine = new Set(unknown);
+      for (const m of await this.#lookUp(orgId, unknown)) {
         const key = `${orgId}\u0000${m.machineId}`;
         this.#refs.set(key, m.id);
         this.#keyOfRef.set(m.id, key);
-        found.set(m.machineId, m.id);
+        if (mine.has(m.machineId)) found.set(m.machineId, m.id);
       }
     }
     return found;
+  }
+
+  /**
+   * Directory misses of one org that arrive in the same turn of the event loop share one query: a
+   * burst of calls to machines not seen yet (after a start, and in each of several processes) costs one
+   * query per turn instead of one per call.
+   */
+  #lookUp(orgId: string, machineIds: string[]): Promise<{ id: string; machineId: string }[]> {
+    let lookup = this.#lookups.get(orgId);
+    if (!lookup) {
+      const ids = new Set<string>();
+      const rows = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        this.#lookups.delete(orgId);
+        return this.db.machine.findMany({
+          where: { orgId, machineId: { in: [...ids] }, retiredAt: null },
+          select: { id: true, machineId: true },
+        });
+      });
+      lookup = { ids, rows };
+      this.#lookups.set(orgId, lookup);
+    }
+    for (const id of machineIds) lookup.ids.add(id);
+    return lookup.rows;
   }
 
   /** Forgets a machine retired (or re-enrolled) in any process: the next queue call reads it again. */

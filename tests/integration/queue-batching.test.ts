@@ -1,7 +1,7 @@
 // Group commit of queued actions: concurrent queue calls share transactions, every call is answered
 // only once its rows are stored, and one failing call does not sink the others.
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { enroll, startTestServer, type TestOrg, type TestServer } from "../helpers/server.ts";
 
 let server: TestServer;
@@ -82,6 +82,23 @@ describe("group commit of queued actions", () => {
     expect(seqs).toHaveLength(40);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     expect(new Set(seqs).size).toBe(40);
+  });
+
+  it("resolves concurrent calls to machines not seen yet with one directory query, each call its own machines", async () => {
+    const ids = ["dir-1", "dir-2", "dir-3", "dir-4", "dir-5"];
+    for (const id of ids) await enroll(server, org.agentKey, id);
+    const queue = server.deps.services.queue;
+    const machine = server.deps.db.machine;
+    const spy = vi.spyOn(machine, "findMany");
+    try {
+      const answers = await Promise.all([...ids, "no-such-machine"].map((id) => queue.resolveMachines(org.orgId, [id])));
+      expect(spy).toHaveBeenCalledTimes(1);
+      expect(answers.map((m) => [...m.keys()])).toEqual([...ids.map((id) => [id]), []]);
+      const rows = await server.deps.db.machine.findMany({ where: { orgId: org.orgId, machineId: { in: ids } }, select: { id: true, machineId: true } });
+      for (const r of rows) expect(answers[ids.indexOf(r.machineId)]!.get(r.machineId)).toBe(r.id);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it("answers a failing call with its own error while the calls batched with it are stored", async () => {
