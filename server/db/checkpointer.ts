@@ -46,7 +46,9 @@ export type Checkpointer = { stop(): Promise<void> };
 
 /** Starts checkpointing `dbFile` on a worker thread; stop() ends it (waits at most 5 s). */
 export function startCheckpointer(dbFile: string, log: Logger): Checkpointer {
-  const driver = createRequire(import.meta.url).resolve("better-sqlite3");
+  // The SQLite library Prisma's adapter loads (it nests its own copy): two copies in one process do not
+  // see each other's POSIX locks and corrupt the database (services/retention.ts, PrismaSqlite).
+  const driver = createRequire(import.meta.resolve("@prisma/adapter-better-sqlite3")).resolve("better-sqlite3");
   const worker = new Worker(workerSource, {
     eval: true,
     workerData: { file: dbFile, driver, idleMs: CHECKPOINT_IDLE_MS, busyMs: CHECKPOINT_BUSY_MS },
