@@ -12,8 +12,6 @@ import { systemClock } from "../server/clock.ts";
 import { openDb } from "../server/db.ts";
 import { flushReports, recordReport } from "../server/services/machines.ts";
 import { prepareFleet } from "./setup.ts";
-import { startCheckpointer } from "../server/db/checkpointer.ts";
-import pino from "pino";
 
 const machines = Number(process.env.BENCH_FLEET ?? 100_000);
 const rate = Number(process.env.BENCH_REPORTS_PER_S ?? 1667);
@@ -29,7 +27,6 @@ console.error(`prepared ${machines} machines in ${Date.now() - started} ms`);
 const db = await openDb(fleet.dbFile);
 // Experiments: BENCH_SQL="stmt;stmt" runs statements first (e.g. DROP INDEX …, PRAGMA …).
 for (const stmt of (process.env.BENCH_SQL ?? "").split(";").filter((x) => x.trim())) await db.$queryRawUnsafe(stmt);
-const checkpointer = process.env.BENCH_CHECKPOINTER === "1" ? startCheckpointer(fleet.dbFile, pino()) : null;
 const ids = (await db.machine.findMany({ select: { id: true } })).map((m) => m.id);
 
 const randomReport = () => ({
@@ -65,7 +62,6 @@ if (fixedBatch > 0) {
       pagesPerReport: +(perBatch / fixedBatch / 4096).toFixed(1),
     }),
   );
-  await checkpointer?.stop();
   await db.$disconnect();
   fs.rmSync(dir, { recursive: true, force: true });
   process.exit(0);
@@ -121,6 +117,5 @@ console.log(
     diskBytesPerReport: Math.round(bytes / Math.max(1, waits.length)),
   }),
 );
-await checkpointer?.stop();
 await db.$disconnect();
 fs.rmSync(dir, { recursive: true, force: true });

@@ -6,8 +6,6 @@ import { systemClock, type Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import type { AppDeps } from "./context.ts";
 import { databaseTarget, ensureIncrementalVacuum, migrate, openDb } from "./db.ts";
-import { startCheckpointer } from "./db/checkpointer.ts";
-import { isPostgresUrl } from "./db/dialect.ts";
 import { createHttpServer } from "./http/server.ts";
 import { backfillFleetState } from "./services/health.ts";
 import { createServices } from "./services/index.ts";
@@ -57,10 +55,7 @@ export async function startServer(opts: {
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? pino({ level: config.logLevel });
   await migrate(databaseTarget(config));
-  const target = databaseTarget(config);
-  const db = await openDb(target);
-  // SQLite: the log is copied back into the database on a worker thread, never on the event loop.
-  const checkpointer = isPostgresUrl(target) ? null : startCheckpointer(target, log);
+  const db = await openDb(databaseTarget(config));
   const vacuum = await ensureIncrementalVacuum(db);
   if (vacuum.mode === "too-large" || vacuum.mode === "busy")
     log.warn(
@@ -105,7 +100,6 @@ export async function startServer(opts: {
       await services.queue.close();
       // The LISTEN connection (PostgreSQL) ends within about a second of dispatch.close().
       await services.dispatch.closed();
-      await checkpointer?.stop();
       await disconnectWithin(db, log, DISCONNECT_WITHIN_MS);
     },
   };

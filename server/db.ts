@@ -82,14 +82,13 @@ export async function migrate(dbFile: string): Promise<void> {
 }
 
 /**
- * WAL pages after which a commit copies the log back into the database itself (SQLite's default).
- * The server copies it on a worker thread as soon as frames appear (server/db/checkpointer.ts), so the
- * log stays far below this; this bound is the fallback when that thread is behind or stopped, and
- * what the CLI and other short-lived connections use. (Before the worker thread it was 256 pages, so
- * that after a full disk was freed the log could not fill the space before a checkpoint: the thread
- * now checkpoints within milliseconds of any commit, tested by tests/faults/disk-full.test.ts.)
+ * WAL pages after which a commit copies the log back into the database (SQLite's default is 1000,
+ * ~4 MiB). With the indexes of a large fleet each commit writes several pages, so the log grows fast;
+ * a smaller bound keeps it near 1 MiB, and after a full disk is freed the server needs only that much
+ * room to recover (with 1000 pages, on a small disk the log filled the freed space before it was ever
+ * checkpointed, and every write kept failing).
  */
-export const WAL_AUTOCHECKPOINT_PAGES = 1000;
+export const WAL_AUTOCHECKPOINT_PAGES = 256;
 /**
  * Size the WAL file is cut back to when a checkpoint restarts it: 0, so the file never keeps space it
  * no longer needs (after a retention batch, a VACUUM or a burst), and space freed on a full disk is

@@ -115,7 +115,9 @@ describe("disk full and read-only database (real 4 MiB tmpfs)", () => {
         refused += 1;
       }
     }
-    expect(refused).toBeGreaterThan(30);
+    // Most are refused; a few may fit pages SQLite still holds free (fewer the more pages a write needs:
+    // 30 of 40 refused since the report-write indexes were dropped), and each one kept is checked below.
+    expect(refused).toBeGreaterThan(20);
     expect([...messages]).toEqual([
       "The server's disk is full: nothing new can be saved until space is freed. Nothing already saved is lost; retry later.",
     ]);
@@ -132,9 +134,9 @@ describe("disk full and read-only database (real 4 MiB tmpfs)", () => {
         },
       }),
     });
-    // A small report may still fit: the log is copied back on a worker thread right after each commit, so
-    // the next commit restarts it and reuses the space it already holds. Then it is saved (checked
-    // below, after recovery); if it does not fit, the answer is the same clear 503.
+    // A small report may still fit: when the log was just checkpointed, the next commit restarts it and
+    // reuses the space it already holds. Then it is saved (checked below, after recovery); if it does
+    // not fit, the answer is the same clear 503.
     const reportSaved = report.status === 200;
     if (!reportSaved) {
       expect(report.status).toBe(503);
