@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { isPostgresUrl } from "../server/db/dialect.ts";
 import { openDb, type Db } from "../server/db.ts";
 import type { BenchFleet } from "./setup.ts";
+import { processTree } from "./proc.ts";
 import type { Job, LoadResult } from "./sim.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -39,22 +40,6 @@ export function forkSim<R>(
     child.on("exit", (code) => code !== 0 && reject(new Error(`worker exited with ${code}`)));
     child.send(job);
   });
-}
-
-/** A process and its descendants (a cluster's primary and its workers; a postmaster and its backends). */
-export function processTree(pid: number): number[] {
-  const out = [pid];
-  for (let i = 0; i < out.length; i++) {
-    try {
-      for (const task of fs.readdirSync(`/proc/${out[i]}/task`)) {
-        const kids = fs.readFileSync(`/proc/${out[i]}/task/${task}/children`, "utf8").trim();
-        if (kids) out.push(...kids.split(/\s+/).map(Number));
-      }
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return out;
 }
 
 /** A process's command name, or "?" once it has ended. */

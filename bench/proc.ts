@@ -1,6 +1,7 @@
-// Process helpers shared by the bench entry points (run.ts, push.ts): a free port on 127.0.0.1 and
-// waiting for a started server's /healthz.
+// Process helpers shared by the bench entry points (run.ts, push.ts, fleetPhase.ts, wrkThroughput.ts): a
+// free port on 127.0.0.1, waiting for a started server's /healthz, and a process's tree from /proc.
 import type { ChildProcess } from "node:child_process";
+import fs from "node:fs";
 import http from "node:http";
 import net from "node:net";
 
@@ -28,4 +29,20 @@ export async function waitHealthy(port: number, child: ChildProcess): Promise<vo
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error("server did not become healthy");
+}
+
+/** A process and its descendants (a cluster's primary and its workers; a postmaster and its backends). */
+export function processTree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    try {
+      for (const task of fs.readdirSync(`/proc/${out[i]}/task`)) {
+        const kids = fs.readFileSync(`/proc/${out[i]}/task/${task}/children`, "utf8").trim();
+        if (kids) out.push(...kids.split(/\s+/).map(Number));
+      }
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return out;
 }

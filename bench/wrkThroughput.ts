@@ -10,6 +10,7 @@ import path from "node:path";
 import http from "node:http";
 import type { Db } from "../server/db.ts";
 import { machineIdOf, machineToken, type BenchFleet } from "./setup.ts";
+import { processTree } from "./proc.ts";
 import { loadAverage, pollTargets, runWrk } from "./wrk.ts";
 
 export type BenchRow = { figure: string; value: string; reference: string; target: string; met: boolean | null };
@@ -17,22 +18,6 @@ export type BenchRow = { figure: string; value: string; reference: string; targe
 const log = (msg: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : "n/a");
 const k = (x: number) => Math.round(x).toLocaleString("en-US");
-
-/** A process and its descendants (a cluster's primary and its workers). */
-function processTree(pid: number): number[] {
-  const out = [pid];
-  for (let i = 0; i < out.length; i++) {
-    try {
-      for (const task of fs.readdirSync(`/proc/${out[i]}/task`)) {
-        const kids = fs.readFileSync(`/proc/${out[i]}/task/${task}/children`, "utf8").trim();
-        if (kids) out.push(...kids.split(/\s+/).map(Number));
-      }
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return out;
-}
 
 /** CPU seconds (user + system) of a process tree, from /proc. */
 function cpuSeconds(pid: number): number {
