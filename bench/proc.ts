@@ -46,3 +46,21 @@ export function processTree(pid: number): number[] {
   }
   return out;
 }
+
+/**
+ * A bench server's environment: loopback on `port`, quiet logs, no demo org, and the per-minute limits
+ * lifted (simulated agents claim on every wake, run on compressed time and queue far above a human's
+ * rate). `extra` adds to it (the database, a preload's settings).
+ */
+export function benchServerEnv(port: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    LOG_LEVEL: "warn",
+    DASHFLEET_DEMO: "false",
+    DASHFLEET_AGENT_PER_MINUTE: "1000000",
+    DASHFLEET_QUEUE_PER_MINUTE: "100000000",
+    ...extra,
+  };
+}

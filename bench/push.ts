@@ -5,14 +5,15 @@
 // runnable alone: `npx tsx bench/push.ts` starts its own server on a fresh database.
 // Knobs (env): BENCH_PUSH_AGENTS (streams), BENCH_PUSH_ACTIONS, BENCH_PUSH_WORKERS (agent processes),
 // BENCH_PUSH_RATE (actions queued per second), BENCH_PUSH_VIA=trpc (streams through tRPC's own SSE path).
-import { fork, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { prepareFleet, machineIdOf, type BenchFleet } from "./setup.ts";
-import type { Job, LoadResult } from "./sim.ts";
-import { freePort, waitHealthy } from "./proc.ts";
+import type { LoadResult } from "./sim.ts";
+import { forkSim } from "./fleetPhase.ts";
+import { benchServerEnv, freePort, waitHealthy } from "./proc.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -60,23 +61,6 @@ async function withCpu<T>(
   return { value, cpu, seconds: (Date.now() - t0) / 1000 };
 }
 
-/** Runs one job in a forked bench/sim.ts worker and returns its result. */
-function work<R>(job: Job, onMessage?: (m: unknown, child: ChildProcess) => void): Promise<R> {
-  return new Promise((resolve, reject) => {
-    const child = fork(path.join(root, "bench", "sim.ts"), [], {
-      execArgv: ["--import", "tsx"],
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
-    });
-    child.on("message", (m: { result?: R; error?: string }) => {
-      if (m.result !== undefined) resolve(m.result);
-      else if (m.error !== undefined) reject(new Error(m.error));
-      else onMessage?.(m, child);
-    });
-    child.on("exit", (code) => code !== 0 && reject(new Error(`worker exited with ${code}`)));
-    child.send(job);
-  });
-}
-
 function pct(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -117,7 +101,7 @@ export async function pushLatency(fleet: BenchFleet, port: number, pid: number, 
       };
       for (const [from, to] of ranges)
         pending.push(
-          work<PushResult>(
+          forkSim<PushResult>(
             {
               mode: "push",
               port,
@@ -163,7 +147,7 @@ export async function pushLatency(fleet: BenchFleet, port: number, pid: number, 
   while (picks.size < Math.min(opts.actions + warm, n)) picks.add(Math.floor(Math.random() * n));
   const ids = [...picks].map(machineIdOf);
   const queueAt = (machineIds: string[], tag: string) =>
-    work<LoadResult & { queuedAt: Record<string, { at: number; machineId: string }> }>({
+    forkSim<LoadResult & { queuedAt: Record<string, { at: number; machineId: string }> }>({
       mode: "queue",
       port,
       adminKey: fleet.adminKey,
@@ -317,19 +301,7 @@ export async function pushOnFreshServer(
     {
       cwd: root,
       stdio: ["ignore", "ignore", "inherit"],
-      env: {
-        ...process.env,
-        DASHFLEET_HEAP_PROBE: probeFile,
-        DASHFLEET_DB: fleet.dbFile,
-        PORT: String(port),
-        HOST: "127.0.0.1",
-        LOG_LEVEL: "warn",
-        DASHFLEET_DEMO: "false",
-        // Simulated agents claim on every wake and the queue runs above a human's rate: lift the limits.
-        DASHFLEET_AGENT_PER_MINUTE: "1000000",
-        DASHFLEET_QUEUE_PER_MINUTE: "100000000",
-        ...env,
-      },
+      env: benchServerEnv(port, { DASHFLEET_HEAP_PROBE: probeFile, DASHFLEET_DB: fleet.dbFile, ...env }),
     },
   );
   /** Signals the server's probe and waits for the file it writes; fails if it never comes. */

@@ -26,7 +26,7 @@ import type { LoadResult } from "./sim.ts";
 import { fleetLoad, forkSim as work, treeStats } from "./fleetPhase.ts";
 import { ensureWrk, loadAverage } from "./wrk.ts";
 import { pollThroughput, queueThroughput } from "./wrkThroughput.ts";
-import { freePort, waitHealthy } from "./proc.ts";
+import { benchServerEnv, freePort, waitHealthy } from "./proc.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const quick = process.argv.includes("--quick");
@@ -104,17 +104,7 @@ async function startBenchServer(env: Record<string, string>): Promise<{ child: C
   const child = spawn(process.execPath, ["--import", "tsx", "server/index.ts"], {
     cwd: root,
     stdio: ["ignore", "ignore", "inherit"],
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      LOG_LEVEL: "warn",
-      DASHFLEET_DEMO: "false",
-      // Simulators run on compressed time and queue far above a human's rate: lift the per-minute limits.
-      DASHFLEET_AGENT_PER_MINUTE: "1000000",
-      DASHFLEET_QUEUE_PER_MINUTE: "100000000",
-      ...env,
-    },
+    env: benchServerEnv(port, env),
   });
   await waitHealthy(port, child);
   return { child, port };

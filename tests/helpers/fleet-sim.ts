@@ -2,7 +2,6 @@
 // same database), an organization created straight in the database, a simulated fleet of agents and
 // admins that records which calls returned, and a direct SQLite reader for checks after the fact.
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { TRPCClientError } from "@trpc/client";
@@ -10,20 +9,12 @@ import { systemClock } from "../../server/clock.ts";
 import type { ActionSpecInput } from "../../server/contract/index.ts";
 import { migrate, openDb } from "../../server/db.ts";
 import { createOrganization, createUser, type CreatedOrg } from "../../server/services/accounts.ts";
+import { freePort } from "../../bench/proc.ts";
 import { ROOT, spawnTsx, type NodeChild } from "./child.ts";
 import { PASSWORD, trpcClient, type TRPCClient } from "./server.ts";
 
-/** A free TCP port on loopback (bound then released). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+/** A free TCP port on loopback (bound then released): the bench's. */
+export { freePort };
 
 export type PreparedOrg = CreatedOrg & { ownerEmail: string; password: string; name: string };
 
