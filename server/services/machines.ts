@@ -72,8 +72,9 @@ async function writeBatch(db: Db, batch: PendingReport[]): Promise<void> {
   let committed = d === "sqlite" ? committedHealth.get(db) : undefined;
   if (d === "sqlite" && !committed) committedHealth.set(db, (committed = new Map<string, string>()));
   const rows = [...latest.values()];
-  const healthChanged = rows.filter((r) => committed?.get(r.machineRef) !== healthKey(r.health));
-  const healthSame = committed ? rows.filter((r) => committed.get(r.machineRef) === healthKey(r.health)) : [];
+  const healthChanged: PendingReport[] = [];
+  const healthSame: PendingReport[] = [];
+  for (const r of rows) (committed?.get(r.machineRef) === healthKey(r.health) ? healthSame : healthChanged).push(r);
   const updates = [];
   for (const [group, withBand] of [
     [healthChanged, true],
@@ -89,12 +90,7 @@ async function writeBatch(db: Db, batch: PendingReport[]): Promise<void> {
       const params = chunk.flatMap((r) => [
         r.machineRef,
         r.at,
-        r.at,
-        r.report.cpuPercent,
-        r.report.memoryPercent,
-        r.report.diskPercent,
-        r.report.uptimeSeconds,
-        extrasOf(r.report),
+        ...figuresOf(r),
         JSON.stringify(r.health.reasons),
         ...(withBand ? [r.health.health, r.health.score] : []),
       ]);
@@ -118,15 +114,7 @@ async function writeBatch(db: Db, batch: PendingReport[]): Promise<void> {
     inserts.push(
       db.$executeRawUnsafe(
         `INSERT INTO "MetricReport" ("machineRef", "at", "cpu", "memory", "disk", "uptime", "extras") VALUES ${chunk.map(() => "(?, ?, ?, ?, ?, ?, ?)").join(", ")}`,
-        ...chunk.flatMap((r) => [
-          r.machineRef,
-          r.at,
-          r.report.cpuPercent,
-          r.report.memoryPercent,
-          r.report.diskPercent,
-          r.report.uptimeSeconds,
-          extrasOf(r.report),
-        ]),
+        ...chunk.flatMap((r) => [r.machineRef, ...figuresOf(r)]),
       ),
     );
   }
@@ -143,6 +131,18 @@ async function writeBatch(db: Db, batch: PendingReport[]): Promise<void> {
     ),
   ]);
   for (const r of healthChanged) committed?.set(r.machineRef, healthKey(r.health));
+}
+
+/** A report's time and figures, in the column order of both statements. */
+function figuresOf(r: PendingReport): unknown[] {
+  return [
+    r.at,
+    r.report.cpuPercent,
+    r.report.memoryPercent,
+    r.report.diskPercent,
+    r.report.uptimeSeconds,
+    extrasOf(r.report),
+  ];
 }
 
 function extrasOf(report: MetricReport): string | null {
