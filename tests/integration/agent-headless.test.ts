@@ -271,8 +271,10 @@ describe("headless agent (npm run agent)", { timeout: 180_000 }, () => {
       // The organisation's branding, asked once enrolled: cached owner-only and logged once.
       await waitFor(() => fs.existsSync(path.join(dataDir, "branding.json")), "branding.json");
       expect(mode("branding.json")).toBe("600");
-      const log = fs.readFileSync(path.join(dataDir, "agent.log"), "utf8");
-      expect(log.match(/branding from the server: "Org \d+", no support text, no logo/g)).toHaveLength(1);
+      // The log line may reach the file after branding.json (race seen in CI): wait for it, then count.
+      const readLog = () => fs.readFileSync(path.join(dataDir, "agent.log"), "utf8");
+      await waitFor(() => readLog().includes("branding from the server"), "the branding log line");
+      expect(readLog().match(/branding from the server: "Org \d+", no support text, no logo/g)).toHaveLength(1);
     } finally {
       await agent.stop();
     }
