@@ -26,20 +26,33 @@ export async function withPrismaErrors<T>(what: string, run: () => Promise<T>): 
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
 /**
- * Refuses text that is not valid Unicode (a lone UTF-16 surrogate, which JSON's "\ud800" escape can
- * produce): zod accepts it, but Prisma's query engine cannot encode it and would fail with a 500.
- * Deeper than 64 levels no schema reaches, so nothing there is stored.
+ * Refuses text no database can store, naming where it is ("input.claimToken: …"):
+ * - a lone UTF-16 surrogate (JSON's "\ud800" escape makes one): zod accepts it, but Prisma's query
+ *   engine cannot encode it and would fail with a 500;
+ * - U+0000 (NUL): SQLite stores it, but PostgreSQL's text and jsonb refuse it ("invalid byte
+ *   sequence"), even as a mere WHERE parameter. Found by the fuzz suite on PostgreSQL. Refused on
+ *   both databases, so the API answers the same whichever one is behind it.
+ * Keys are checked as well as values. Deeper than 64 levels no schema reaches, so nothing there is stored.
  */
-export function assertWellFormedText(value: unknown, depth = 0): void {
+export function assertWellFormedText(value: unknown, path = "", depth = 0): void {
   if (typeof value === "string") {
     if (LONE_SURROGATE.test(value))
-      throw new TRPCError({ code: "BAD_REQUEST", message: "input: text must be valid Unicode (no lone surrogates)" });
+      throw new TRPCError({ code: "BAD_REQUEST", message: `${path || "input"}: text must be valid Unicode (no lone surrogates)` });
+    if (value.includes("\u0000"))
+      throw new TRPCError({ code: "BAD_REQUEST", message: `${path || "input"}: text must not contain NUL characters (U+0000)` });
   } else if (value && typeof value === "object" && depth < 64) {
     for (const [k, v] of Object.entries(value)) {
-      assertWellFormedText(k, depth + 1);
-      assertWellFormedText(v, depth + 1);
+      const at = path ? `${path}.${printableKey(k)}` : printableKey(k);
+      assertWellFormedText(k, `a field name in ${path || "input"}`, depth + 1);
+      assertWellFormedText(v, at, depth + 1);
     }
   }
+}
+
+/** A field name as it can be shown in an error message (no control characters, at most 40 characters). */
+function printableKey(key: string): string {
+  const shown = key.replace(/[\p{Cc}\p{Surrogate}]/gu, "?");
+  return shown.length > 40 ? `${shown.slice(0, 40)}…` : shown;
 }
 
 /**

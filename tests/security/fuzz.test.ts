@@ -319,6 +319,47 @@ describe("fuzzing every procedure and the REST endpoints", () => {
     expect(await res.text()).toContain("valid Unicode");
   });
 
+  // Found by this fuzzing on PostgreSQL (CI): a NUL character ("\u0000") in agent.ack's claimToken made
+  // PostgreSQL refuse the query ("invalid byte sequence") and the server answer 500. SQLite stored it.
+  // Now refused with a 400 naming the field, on both databases, in values and in field names.
+  it("refuses text with a NUL character with a 400 naming the field (tRPC, REST, fast poll path)", async () => {
+    const before = await snapshot();
+    const cases: [string, string, string][] = [
+      ["agent.ack", `{"actionId":"${doneActionId}","claimToken":"a\\u0000b"}`, "claimToken"],
+      ["fleet.list", '{"search":"\\u0000"}', "search"],
+      ["actions.queue", '{"machineId":"fuzz-m1","type":"message","data":{"message":"hi\\u0000"}}', "data.message"],
+      ["actions.queue", '{"machineId":"fuzz-m1","type":"message","data":{"a\\u0000":"x","message":"hi"}}', "a field name in data"],
+      [
+        "agent.report",
+        '{"metrics":{"cpuPercent":1,"memoryPercent":1,"diskPercent":1,"uptimeSeconds":1},"identity":{"hostname":"h\\u0000"}}',
+        "identity.hostname",
+      ],
+    ];
+    for (const [path, text, field] of cases) {
+      counts.trpc += 1;
+      const res =
+        procedures[path]!._def.type === "mutation"
+          ? await fetch(`${server.url}/trpc/${path}`, {
+              method: "POST",
+              headers: { "content-type": "application/json", ...credFor(path) },
+              body: text,
+            })
+          : await fetch(`${server.url}/trpc/${path}?input=${encodeURIComponent(text)}`, { headers: credFor(path) });
+      expect(res.status, path).toBe(400);
+      const body = (await res.json()) as { error: { message: string } };
+      expect(body.error.message, path).toBe(`${field}: text must not contain NUL characters (U+0000)`);
+    }
+    counts.rest += 1;
+    const res = await fetch(`${server.url}/api/actions/report`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${machineToken}`, "content-type": "application/json" },
+      body: `{"action_id":"${doneActionId}","status":"done","result":"ok\\u0000"}`,
+    });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain("result: text must not contain NUL characters");
+    expect(await snapshot()).toEqual(before);
+  });
+
   it("answers invalid JSON, wrong content types, batches, oversized and deeply nested bodies with 4xx", async () => {
     const before = await snapshot();
     const mutations = Object.keys(procedures).filter((p) => procedures[p]!._def.type === "mutation");
