@@ -7,3 +7,4 @@ export * from "./text.ts";
 export * from "./enduser.ts";
 export * from "./identity.ts";
 export * from "./settings.ts";
+export * from "./storage.ts";

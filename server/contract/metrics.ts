@@ -1,5 +1,6 @@
 // Metric and enrollment contract shared by server and agent.
 import { z } from "zod";
+import { INT4_MAX } from "./storage.ts";
 import { safeText } from "./text.ts";
 
 const percent = z.number().finite().min(0).max(100);
@@ -17,7 +18,9 @@ export const MetricReport = z
     cpuPercent: percent,
     memoryPercent: percent,
     diskPercent: percent,
-    uptimeSeconds: z.number().int().min(0).max(100 * 365 * 24 * 3600),
+    // At most PostgreSQL's integer (MetricReport.uptime, Machine.lastUptime), about 68 years: the former
+    // bound (100 years) let 2^31 s and more through, stored on SQLite and a 500 on PostgreSQL.
+    uptimeSeconds: z.number().int().min(0).max(INT4_MAX, "at most 2147483647 seconds (68 years)"),
     extras: MetricExtras.optional(),
   })
   .strict();
