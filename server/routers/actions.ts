@@ -1,6 +1,14 @@
 // actions.*: admins queue, cancel and inspect actions.
 import { z } from "zod";
-import { ActionStatus, actionStatuses, ActionType, ExpiresInSeconds, MachineId, QueueSpec } from "../contract/index.ts";
+import {
+  ActionStatus,
+  actionStatuses,
+  ActionType,
+  ExpiresInSeconds,
+  MachineId,
+  QueueSpec,
+  StoredTime,
+} from "../contract/index.ts";
 import { cancelAction, getAction, listActions, queueActions } from "../services/actions.ts";
 import { queueBudgetKey } from "../services/rateLimit.ts";
 import { resolveActionData } from "../services/settings.ts";
@@ -29,8 +37,8 @@ export const ActionListInput = z.object({
   createdBy: z.string().min(1).max(200).optional(),
   bulkId: z.string().min(1).max(64).optional(),
   /** Queued at or after `from`, before `to` (ISO times). */
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
+  from: StoredTime.optional(),
+  to: StoredTime.optional(),
   limit: z.number().int().min(1).max(100).default(50),
   cursor: z.string().max(32).nullish(),
 });

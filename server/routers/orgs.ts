@@ -1,7 +1,7 @@
 // orgs.*: the caller's organization, its users and its audit log. Changes are owner-only and audited.
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
-import { Email, Password, Role, safeText } from "../contract/index.ts";
+import { Email, Password, Role, safeText, StoredTime } from "../contract/index.ts";
 import { listAudit } from "../services/audit.ts";
 import { addUser, currentOrg, listUsers, removeUser, renameOrg, setUserRole } from "../services/orgs.ts";
 import { adminProcedure, ownerProcedure, router } from "../trpc.ts";
@@ -16,8 +16,8 @@ export const AuditInput = z
   .object({
     actor: z.string().trim().min(1).max(300).optional(),
     action: z.string().trim().min(1).max(100).optional(),
-    from: z.iso.datetime({ offset: true }).optional(),
-    to: z.iso.datetime({ offset: true }).optional(),
+    from: StoredTime.optional(),
+    to: StoredTime.optional(),
     limit: z.number().int().min(1).max(200).default(50),
     // At most PostgreSQL's integer (AuditLog.id): a larger cursor was a 500 there (out of range), not a 400.
     cursor: z.number().int().positive().max(2_147_483_647).nullish(),
