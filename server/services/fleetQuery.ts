@@ -6,7 +6,14 @@
 // read the org's rows and keep the top 50 (bench/fleet-query.ts at 100,000 machines: figures 105–120 ms,
 // last seen 280 ms, against 13–20 ms for the indexed hostname and health pages).
 import type { Clock } from "../clock.ts";
-import { defaultSortDir, type FleetFilter, type FleetSort, type SortDir } from "../contract/index.ts";
+import {
+  defaultSortDir,
+  INT4_MAX,
+  storableTime,
+  type FleetFilter,
+  type FleetSort,
+  type SortDir,
+} from "../contract/index.ts";
 import { invalid } from "../domain/errors.ts";
 
 /** SQL with its bound parameters, in order. */
@@ -109,6 +116,13 @@ function decodeCursor(cursor: string, sort: FleetSort, dir: SortDir): Cursor {
     throw invalid("cursor", "not a cursor from fleet.list");
   if (sortKeys[sort].kind !== "number" && typeof parsed.k !== "string")
     throw invalid("cursor", "not a cursor from fleet.list");
+  // Values this server never writes and PostgreSQL cannot compare (each was a 500 there): a NUL or a lone
+  // surrogate in the key or id (base64 hid them from the input's text check), a health key that is not
+  // an integer of its int4 column (1.5, 2^31).
+  const badText = (t: unknown) => typeof t === "string" && /[\u0000\p{Surrogate}]/u.test(t);
+  if (badText(parsed.i) || badText(parsed.k)) throw invalid("cursor", "not a cursor from fleet.list");
+  if (sort === "health" && !(Number.isInteger(parsed.k) && Math.abs(parsed.k as number) <= INT4_MAX))
+    throw invalid("cursor", "not a cursor from fleet.list");
   return parsed;
 }
 
@@ -131,8 +145,8 @@ export function pageSql(
   const c = decodeCursor(cursor, sort, dir);
   const key = kind === "date" ? new Date(c.k) : c.k;
   // A date key is one this server wrote (toISOString, a four-digit year): "+275760-…" parses in JS but
-  // the driver cannot bind it (it was a 500).
-  if (kind === "date" && (Number.isNaN((key as Date).getTime()) || !/^\d{4}-/.test(String(c.k))))
+  // the driver cannot bind it (it was a 500); nor year 0000, which PostgreSQL does not have.
+  if (kind === "date" && (!storableTime(key as Date) || !/^\d{4}-/.test(String(c.k))))
     throw invalid("cursor", "not a cursor from fleet.list");
   // "(key, id) after the cursor", spelled so SQLite reads it as a range of the index on the key (a
   // row-value comparison over an expression is not: measured 15 ms against 0.2 ms at 100,000 rows).
