@@ -182,10 +182,11 @@ export async function brandingForMachine(
  * The data a queued action stores: for a reboot, the org's defaults with the admin's own fields over
  * them (a field the admin gives replaces its alternative too: maxPostpones vs maxSnoozes, deadlineSeconds
  * vs deadlineAt), validated once by parseSpec (other types as they are). Bad data names its field
- * ("data.quietHours"); a user-given `type` (REST) that is no action type names action_type.
+ * ("data.quietHours"); a user-given `type` (REST) that is no action type names action_type. A reboot's
+ * deadlineAt or a message's expiresAt more than MAX_AHEAD_DAYS ahead is refused (see assertWithinReach).
  */
 export async function resolveActionData(
-  deps: { db: Db },
+  deps: { db: Db; clock: Clock },
   orgId: string,
   spec: { type: unknown; data: unknown },
 ): Promise<ActionSpec> {
@@ -209,5 +210,26 @@ export async function resolveActionData(
     const merged = { ...defaults, ...Object.fromEntries(Object.entries(own).filter(([, v]) => v !== undefined)) };
     data = Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== null));
   }
-  return parseSpec(type, data);
+  const resolved = parseSpec(type, data);
+  assertWithinReach(resolved, deps.clock.now());
+  return resolved;
+}
+
+/** How far ahead a reboot's deadlineAt or a message's expiresAt may be, in days. */
+export const MAX_AHEAD_DAYS = 365;
+
+/**
+ * The execute limit of an acknowledged reboot (or a message waiting to be read) runs to its deadline or
+ * expiry (actionLifecycle.executeLimitSeconds): with "9999-12-31T23:59:59Z" the ack computed a time past
+ * year 9999, which neither database stores (agent.ack was a 500 on both, so the action could never run).
+ */
+function assertWithinReach(spec: ActionSpec, now: Date): void {
+  const [field, time] =
+    spec.type === "reboot"
+      ? ["deadlineAt", spec.data.deadlineAt]
+      : spec.type === "message"
+        ? ["expiresAt", spec.data.expiresAt]
+        : [null, undefined];
+  if (field && time !== undefined && Date.parse(time) > now.getTime() + MAX_AHEAD_DAYS * 86_400_000)
+    throw invalid(`data.${field}`, `must be at most ${MAX_AHEAD_DAYS} days from now`);
 }
