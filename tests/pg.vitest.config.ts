@@ -42,6 +42,7 @@ export const PG_SUBSET = [
   "tests/security/identity.test.ts",
   "tests/security/isolation.test.ts",
   "tests/security/login-limits.test.ts",
+  "tests/security/pg-differences.test.ts",
   "tests/security/request-limits.test.ts",
   "tests/security/review-findings.test.ts",
   "tests/security/static-files.test.ts",
