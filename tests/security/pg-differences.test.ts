@@ -306,6 +306,48 @@ describe("JSON number extremes in figures", () => {
   });
 });
 
+describe("text cut for the timeline", () => {
+  it("an agent's result cut at 200 units inside an emoji is recorded with whole characters (tRPC, REST, reboot)", async () => {
+    // An emoji at units 199-200: the cut kept half of it, which neither database stores (a 500 on both).
+    const cases = [
+      { how: "trpc", type: "message", result: `${"x".repeat(199)}😀tail`, detail: "x".repeat(199) },
+      { how: "rest", type: "message", result: `${"y".repeat(199)}😀tail`, detail: "y".repeat(199) },
+      // "the agent reported done (" is 25 units: the reboot's held result is cut at the same place.
+      {
+        how: "trpc",
+        type: "reboot",
+        result: `${"z".repeat(174)}😀`,
+        detail: `the agent reported done (${"z".repeat(174)}`,
+      },
+    ] as const;
+    for (const [i, c] of cases.entries()) {
+      const machineId = `pgd-cut${i}`;
+      const token = await enroll(server, org.agentKey, machineId);
+      const m = server.client(token);
+      const data = c.type === "message" ? { message: "hi" } : {};
+      const { id } = await admin.actions.queue.mutate({ machineId, type: c.type, data } as never);
+      const [a] = (await m.agent.pendingActions.query({})).actions;
+      await m.agent.ack.mutate({ actionId: id, claimToken: a!.claimToken });
+      const answer =
+        c.how === "rest"
+          ? await rest(
+              "/api/actions/report",
+              { action_id: id, claim_token: a!.claimToken, status: "done", result: c.result },
+              token,
+            )
+          : await call(
+              "agent.reportResult",
+              { actionId: id, claimToken: a!.claimToken, status: "done", result: c.result },
+              token,
+            );
+      expect(answer.status, `${c.how} ${c.type}: ${answer.message}`).toBe(200);
+      const view = await admin.actions.get.query({ id });
+      expect(view.result).toBe(c.result);
+      expect(view.events.map((e) => e.detail)).toContain(c.detail);
+    }
+  });
+});
+
 describe("REST: the same bounds", () => {
   it("/api/actions/queue refuses an expiry past int4 seconds naming expires_in_seconds, storing nothing", async () => {
     const before = await snapshot();
