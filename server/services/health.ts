@@ -111,9 +111,14 @@ export class HealthWindow {
     return assessHealth(recent);
   }
 
-  /** Forgets a machine (retired). */
+  /** Forgets a machine (retired or re-enrolled: its next report starts a fresh window). */
   forget(machineRef: string): void {
     this.#recent.delete(machineRef);
+  }
+
+  /** Whether a machine's recent reports are held (memory-boundedness is tested by this, not by timing). */
+  has(machineRef: string): boolean {
+    return this.#recent.has(machineRef);
   }
 }
 

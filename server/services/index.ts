@@ -11,6 +11,7 @@ import { PrincipalResolver } from "./principals.ts";
 import { ActionQueue } from "./queueing.ts";
 import { PgQueueWriter } from "./queueWritePg.ts";
 import { LoginLimits } from "./loginLimits.ts";
+import { forgetMachineHealth } from "./machines.ts";
 import { RateLimiter } from "./rateLimit.ts";
 import { EnrollLimits, openSharedLimitStore } from "./rateLimitShared.ts";
 import { StreamRegistry } from "./streams.ts";
@@ -46,6 +47,9 @@ export async function createServices(db: Db, clock: Clock, config: Config, log?:
   // queue's directory forgets it (nothing more is queued for a retired machine).
   principals.onInvalidation((e) => e.kind === "machine" && streams.closeMachine(e.target));
   principals.onInvalidation((e) => e.kind === "machine" && queue.forgetMachine(e.target));
+  // Its health window too: retired machines would otherwise stay in memory, and one enrolled again
+  // would inherit the old window.
+  principals.onInvalidation((e) => e.kind === "machine" && forgetMachineHealth(db, e.target));
   // Listen first, then load: a change made in between is either in the loaded rows or heard after.
   await principals.listen(listener ? new PgInvalidations(db, listener, now) : new PolledInvalidations(db));
   // After a lost LISTEN connection any invalidation may have been missed: every cached credential is

@@ -18,6 +18,21 @@ export async function recordReport(
   return reportWriterOf(db).add({ machineRef, at: clock.now(), report, identity, health });
 }
 
+/**
+ * Forgets what this process holds of a machine's reports (its health window, and on SQLite the health
+ * last written): called for every retired or re-enrolled machine (services/index.ts), so a retired
+ * fleet does not stay in memory and a machine enrolled again starts a fresh window.
+ */
+export function forgetMachineHealth(db: Db, machineRef: string): void {
+  healthWindows.get(db)?.forget(machineRef);
+  committedHealth.get(db)?.delete(machineRef);
+}
+
+/** Whether this process holds a health window for a machine (for tests of the forgetting above). */
+export function holdsMachineHealth(db: Db, machineRef: string): boolean {
+  return healthWindows.get(db)?.has(machineRef) ?? false;
+}
+
 /** Commits every report still waiting in the write-behind buffer (call before closing the database). */
 export async function flushReports(db: Db): Promise<void> {
   await writers.get(db)?.flush();
