@@ -166,7 +166,9 @@ export async function issueEnrollToken(
 export async function listReenrollRequests(db: Db, orgId: string): Promise<ReenrollRequestView[]> {
   const rows = await db.machine.findMany({
     where: { orgId, OR: [{ reenrollRequestedAt: { not: null } }, { reenrollApprovedUntil: { not: null } }] },
-    orderBy: [{ reenrollRequestedAt: "desc" }, { machineId: "asc" }],
+    // Approvals given ahead of any request (no request time) last: NULL sorts first in PostgreSQL's
+    // DESC and last in SQLite's, so the list's order depended on the database.
+    orderBy: [{ reenrollRequestedAt: { sort: "desc", nulls: "last" } }, { machineId: "asc" }],
     take: 200,
     select: {
       machineId: true,

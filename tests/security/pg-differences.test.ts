@@ -348,6 +348,28 @@ describe("text cut for the timeline", () => {
   });
 });
 
+describe("order of rows with no value (NULL sorts first on one database, last on the other)", () => {
+  it("machines.reenrollRequests: requests newest first, then approvals given ahead of any request", async () => {
+    // Approved ahead (no request time) before the requests exist, so insertion order cannot decide.
+    for (const id of ["pgd-ahead-b", "pgd-ahead-a"]) {
+      await enroll(server, org.agentKey, id);
+      await admin.machines.approveReenroll.mutate({ machineId: id });
+    }
+    for (const id of ["pgd-asked-1", "pgd-asked-2"]) {
+      await enroll(server, org.agentKey, id);
+      const again = await call(
+        "agent.enroll",
+        { machineId: id, hostname: id, os: "Linux", agentVersion: "1" },
+        org.agentKey,
+      );
+      expect(again.status).toBe(403); // the existing id waits for an admin: a request is recorded
+      await new Promise((r) => setTimeout(r, 5)); // distinct request times
+    }
+    const { items } = await admin.machines.reenrollRequests.query();
+    expect(items.map((i) => i.machineId)).toEqual(["pgd-asked-2", "pgd-asked-1", "pgd-ahead-a", "pgd-ahead-b"]);
+  });
+});
+
 describe("REST: the same bounds", () => {
   it("/api/actions/queue refuses an expiry past int4 seconds naming expires_in_seconds, storing nothing", async () => {
     const before = await snapshot();
