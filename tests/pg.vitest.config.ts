@@ -30,6 +30,7 @@ export const PG_SUBSET = [
   "tests/integration/claim-reads.test.ts",
   "tests/integration/bulk-decisions.test.ts",
   "tests/integration/enrollment-retire.test.ts",
+  "tests/integration/health-forget.test.ts",
   "tests/integration/fleet-backfill.test.ts",
   "tests/integration/agent-core.test.ts",
   "tests/integration/agent-headless.test.ts",
