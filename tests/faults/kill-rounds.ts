@@ -1,6 +1,8 @@
 // The SIGKILL experiment shared by the short (npm test) and long (npm run test:faults) suites:
 // a simulated fleet queues, polls, acks, runs and reports while the server is killed at random
-// moments and restarted on the same database; afterwards every returned call is checked.
+// moments and restarted on the same database; afterwards every returned call is checked. A round
+// waits for an amount of work before its random kill (not for a time), so a busy machine runs the
+// same experiment, only slower.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -16,7 +18,10 @@ import {
   SimAgent,
   spawnServer,
   type Ledger,
+  type ServerProcess,
 } from "../helpers/fleet-sim.ts";
+import { trpcClient } from "../helpers/server.ts";
+import { drainUntilIdle, waitForWork } from "./work.ts";
 
 /** Short lease so that delivered-but-unacked actions come back quickly after a kill. */
 const ENV = { DASHFLEET_LEASE_SECONDS: "2" };
@@ -35,28 +40,45 @@ export type KillReport = {
 /** Runs `rounds` kill/restart rounds, drains the fleet, and checks the database against the ledger. */
 export async function killRounds(
   rounds: number,
-  opts: { machines?: number; minMs?: number; maxMs?: number; name: string },
+  opts: {
+    machines?: number;
+    /**
+     * Work each round must see returned before its kill (queue calls, result reports): the kill then
+     * comes at a random moment of [minMs, maxMs) later. Left out (kills right after start-up), a round
+     * is only the random moment, whatever the machine managed to do in it.
+     */
+    workPerRound?: { queued: number; reported: number };
+    minMs?: number;
+    maxMs?: number;
+    name: string;
+  },
 ): Promise<KillReport> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dashfleet-kill-"));
   const dbFile = path.join(dir, "fleet.db");
   const [org] = await prepareDb(dbFile);
   const ledger = newLedger();
   const integrityFailures: string[] = [];
+  const problems: string[] = [];
   let agents: SimAgent[] = [];
   let kills = 0;
+  let running: ServerProcess | null = null;
   try {
     for (let round = 0; round < rounds; round++) {
-      const server = await spawnServer(dbFile, { env: ENV });
+      const server = (running = await spawnServer(dbFile, { env: ENV }));
       if (round === 0) {
         const fleet = await enrollFleet(server.url, org!.agentKey, opts.machines ?? 6);
         agents = fleet.map((m) => new SimAgent(m.machineId, m.token, ledger));
       }
       const stop = { stopped: false };
       const load = runLoad(server.url, org!.adminKey, agents, ledger, stop);
+      // A busy machine does less in a given time: wait for the round's work, not for a time.
+      const shortfall = opts.workPerRound ? await waitForWork(ledger, opts.workPerRound) : null;
+      if (shortfall) problems.push(`round ${round}: ${shortfall}`);
       const min = opts.minMs ?? 200;
       const max = opts.maxMs ?? 2500;
       await sleep(min + Math.floor(Math.random() * (max - min)));
       await server.kill();
+      running = null;
       kills += 1;
       stop.stopped = true;
       await load;
@@ -65,29 +87,21 @@ export async function killRounds(
     }
 
     // Recovery: restart, let the agents deliver their journals and drain the queue, then stop cleanly.
-    const server = await spawnServer(dbFile, { env: ENV });
-    const stop = { stopped: false };
-    const drain = (async () => {
-      const { trpcClient } = await import("../helpers/server.ts");
-      const clients = agents.map((a) => trpcClient(server.url, { authorization: `Bearer ${a.token}` }));
-      const deadline = Date.now() + 30_000;
-      while (Date.now() < deadline) {
-        await Promise.all(agents.map((a, i) => a.cycle(clients[i]!)));
-        const open = readRows<{ n: number }>(
+    const server = (running = await spawnServer(dbFile, { env: ENV }));
+    const clients = agents.map((a) => trpcClient(server.url, { authorization: `Bearer ${a.token}` }));
+    const drained = await drainUntilIdle(
+      async () => void (await Promise.all(agents.map((a, i) => a.cycle(clients[i]!)))),
+      () =>
+        readRows<{ n: number }>(
           dbFile,
           "SELECT count(*) AS n FROM Action WHERE status IN ('pending','delivered','executing')",
-        )[0]!.n;
-        const journals = agents.reduce((s, a) => s + a.journal.size + a.unsureAcks.size, 0);
-        if (open === 0 && journals === 0) break;
-        await sleep(200);
-      }
-      stop.stopped = true;
-    })();
-    await drain;
+        )[0]!.n + agents.reduce((s, a) => s + a.journal.size + a.unsureAcks.size, 0),
+    );
+    if (!drained)
+      problems.push("the fleet did not drain: actions still open or results unconfirmed, no progress for 30 s");
     // Through the API of the restarted process as well: every acknowledged action is listed.
     const listed = new Set<string>();
     {
-      const { trpcClient } = await import("../helpers/server.ts");
       const admin = trpcClient(server.url, { authorization: `Bearer ${org!.adminKey}` });
       let cursor: string | null = null;
       do {
@@ -100,10 +114,11 @@ export async function killRounds(
       } while (cursor);
     }
     await server.stop();
+    running = null;
     const finalIntegrity = integrityCheck(dbFile);
     if (finalIntegrity !== "ok") integrityFailures.push(`final: ${finalIntegrity}`);
 
-    const problems = checkLedger(dbFile, ledger);
+    problems.push(...checkLedger(dbFile, ledger));
     for (const id of ledger.queued.keys())
       if (!listed.has(id)) problems.push(`lost action ${id}: not listed by the restarted server`);
     const figures = {
@@ -123,6 +138,8 @@ export async function killRounds(
     recordFigures(opts.name, figures);
     return { rounds, kills, integrityFailures, ledger, dbFile, problems, figures };
   } finally {
+    // A round that failed half-way leaves no server behind.
+    await running?.kill();
     if (!process.env.DASHFLEET_KEEP_FAULT_DB) fs.rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -5,7 +5,13 @@ import { killRounds } from "./kill-rounds.ts";
 
 describe("server killed with SIGKILL at random moments (long)", () => {
   it("loses nothing over 25 rounds of kills at random moments", async () => {
-    const r = await killRounds(25, { name: "server-kill-long", machines: 8, minMs: 100, maxMs: 4000 });
+    const r = await killRounds(25, {
+      name: "server-kill-long",
+      machines: 8,
+      workPerRound: { queued: 10, reported: 5 },
+      minMs: 100,
+      maxMs: 4000,
+    });
     expect(r.kills).toBe(25);
     expect(r.integrityFailures).toEqual([]);
     expect(r.problems).toEqual([]);
