@@ -4,6 +4,10 @@
 // as a load balancer would send them), the killed one restarts on its port, its agents return. Then an
 // action queued on one process must wake an agent streaming from the other (push latency), and after a
 // drain every acknowledged action is checked in the database: stored, delivered and run exactly once.
+// Nothing here counts what got done in a fixed time: a round waits for an amount of work before its
+// random kill, the killed process stays down until its own agents have acked work through the other,
+// and push is timed from the queue call's return with the fleet's load stopped (the target is the
+// server's, not the load generator's).
 import pg from "pg";
 import { createPushChannel } from "../../tray-agent/src/core/push.ts";
 import {
@@ -21,6 +25,7 @@ import {
 } from "../helpers/fleet-sim.ts";
 import { startPgCluster } from "../helpers/pg.ts";
 import { trpcClient, type TRPCClient } from "../helpers/server.ts";
+import { drainUntilIdle, waitForWork, waitUntil } from "./work.ts";
 
 /** Short lease so that delivered-but-unacked actions come back quickly after a kill. */
 const ENV = { DASHFLEET_LEASE_SECONDS: "2" };
@@ -32,6 +37,8 @@ export type TwoProcessReport = {
   problems: string[];
   /** Actions acked by agents while one process was down, per round (agents carried on). */
   acksWhileDown: number[];
+  /** Of those, acked by the killed process's own agents through the other one, per round (failover). */
+  failoverAcks: number[];
   /** Queue returned on one process → wake on the push stream of the other (0 if it came first), in ms. */
   wakeMs: number[];
   /** Queue returned on one process → the agent's claim through the other returned the action, in ms. */
@@ -42,7 +49,9 @@ export type TwoProcessReport = {
 export type RoundOptions = {
   name: string;
   machines?: number;
-  /** Load before each kill, chosen at random in [minMs, maxMs). */
+  /** Work each round must see returned (queue calls, result reports) before its kill. */
+  workPerRound?: { queued: number; reported: number };
+  /** Then the kill comes at a random moment of [minMs, maxMs) later. */
   minMs?: number;
   maxMs?: number;
   /** Cross-process push samples taken after the rounds. */
@@ -111,8 +120,14 @@ export async function pgTwoProcessRounds(rounds: number, opts: RoundOptions): Pr
     const load = Promise.all([adminLoop(0), adminLoop(1), ...agents.map(agentLoop)]);
 
     const acksWhileDown: number[] = [];
+    const failoverAcks: number[] = [];
+    const roundProblems: string[] = [];
+    const homeOf = new Map(agents.map((a) => [a.sim.machineId, a.home]));
     let kills = 0;
     for (let round = 0; round < rounds; round++) {
+      // A busy machine does less in a given time: wait for the round's work, not for a time.
+      const shortfall = opts.workPerRound ? await waitForWork(ledger, opts.workPerRound) : null;
+      if (shortfall) roundProblems.push(`round ${round}: ${shortfall}`);
       const min = opts.minMs ?? 300;
       const max = opts.maxMs ?? 1500;
       await sleep(min + Math.floor(Math.random() * (max - min)));
@@ -121,7 +136,14 @@ export async function pgTwoProcessRounds(rounds: number, opts: RoundOptions): Pr
       await servers[victim]!.kill();
       kills += 1;
       const acked = ledger.acked.size;
-      // Down for the time a restart takes (a few seconds of `node --import tsx`): the other carries on.
+      // The victim's own agents acked through the other process (the ledger's acks are in return order).
+      const failedOver = () =>
+        [...ledger.acked.keys()].slice(acked).filter((id) => homeOf.get(ledger.queued.get(id) ?? "") === victim).length;
+      // Down until its agents have carried on through the other process (they fail over on the first
+      // call that gets no answer), then restarted on its port: a wait for that event, not a time.
+      if (!(await waitUntil(() => failedOver() > 0, 60_000)))
+        roundProblems.push(`round ${round}: no agent of the killed process acked through the other in 60 s`);
+      failoverAcks.push(failedOver());
       await start(victim);
       acksWhileDown.push(ledger.acked.size - acked);
       up[victim] = true;
@@ -129,12 +151,14 @@ export async function pgTwoProcessRounds(rounds: number, opts: RoundOptions): Pr
     }
 
     phase("rounds");
+    // The rounds' load ends here: push latency is the server's figure, timed without a load generator
+    // that takes every core of a busy machine (bench/push.ts measures it at 10,000 streams).
+    stop.stopped = true;
+    await load;
     // Push across processes: queued through one process, the agent streams from the other.
     const { wakeMs, deliveredMs } = await crossProcessPush(urls, admins, org!.agentKey, opts.pushSamples ?? 20);
     phase("push");
 
-    stop.stopped = true;
-    await load;
     const drained = await drain(dbUrl, agents);
     // Through the API of both processes: every acknowledged action is listed.
     const missing = new Set<string>();
@@ -146,8 +170,9 @@ export async function pgTwoProcessRounds(rounds: number, opts: RoundOptions): Pr
     await Promise.all(live(servers).map((s) => s.stop(30_000)));
     phase("stop");
 
-    const problems = await checkLedgerPg(dbUrl, ledger);
-    if (!drained) problems.push("the fleet did not drain: actions still open or results unconfirmed after 30 s");
+    const problems = [...roundProblems, ...(await checkLedgerPg(dbUrl, ledger))];
+    if (!drained)
+      problems.push("the fleet did not drain: actions still open or results unconfirmed, no progress for 30 s");
     for (const id of missing) problems.push(`lost action ${id}: not listed by one of the processes`);
     const wakes = [...wakeMs].sort((a, b) => a - b);
     const delivered = [...deliveredMs].sort((a, b) => a - b);
@@ -158,6 +183,7 @@ export async function pgTwoProcessRounds(rounds: number, opts: RoundOptions): Pr
       actionsAcked: ledger.acked.size,
       resultsReported: ledger.reported.size,
       acksWhileOneProcessDownMin: Math.min(...acksWhileDown),
+      failoverAcksMin: Math.min(...failoverAcks),
       callsLostToKills: ledger.transportErrors,
       lost: problems.filter((p) => p.startsWith("lost")).length,
       executedTwice: [...ledger.executions.values()].filter((x) => x > 1).length,
@@ -171,7 +197,7 @@ export async function pgTwoProcessRounds(rounds: number, opts: RoundOptions): Pr
       ...phases,
     };
     recordFigures(opts.name, figures);
-    return { kills, ledger, problems, acksWhileDown, wakeMs, deliveredMs, figures };
+    return { kills, ledger, problems, acksWhileDown, failoverAcks, wakeMs, deliveredMs, figures };
   } finally {
     await Promise.all(live(servers).map((s) => s.kill()));
     await cluster.stop();
@@ -216,10 +242,20 @@ async function crossProcessPush(
   const wakeMs: number[] = [];
   const deliveredMs: number[] = [];
   try {
-    const until = Date.now() + 15_000;
-    while (!connected && Date.now() < until) await sleep(20);
-    if (!connected) throw new Error("the push stream on the second process did not connect");
-    await sleep(200);
+    if (!(await waitUntil(() => connected, 30_000)))
+      throw new Error("the push stream on the second process did not connect");
+    // Warm-up, not timed: one action all the way (queue on A, wake on B's stream, claim through B).
+    // It replaces a fixed pause: the stream is connected a moment before B listens for the machine's
+    // wake-ups, and B's LISTEN connection may still be starting after a restart (then the 10 s check
+    // delivers it); once this one arrived, both are in place.
+    const { id: warmUp } = await admins[0]!.actions.queue.mutate({
+      machineId: machine!.machineId,
+      type: "message",
+      data: { message: "push warm-up" },
+    });
+    if (!(await waitUntil(() => seen.has(warmUp), 30_000)))
+      throw new Error("the warm-up action queued on the first process never reached the agent on the second");
+    await claiming;
     for (let i = 0; i < samples; i++) {
       const asked = performance.now();
       const { id } = await admins[0]!.actions.queue.mutate({
@@ -234,7 +270,8 @@ async function crossProcessPush(
       const woke = wakes.find((w) => w >= asked);
       wakeMs.push(woke === undefined ? 10_000 : Math.max(0, woke - queued));
       deliveredMs.push(seen.has(id) ? Math.max(0, seen.get(id)! - queued) : 10_000);
-      await sleep(50);
+      // The next sample starts with the agent idle (its ack of this one returned), as the first did.
+      await claiming;
     }
   } finally {
     channel.close();
@@ -247,18 +284,16 @@ async function drain(dbUrl: string, agents: { sim: SimAgent; at: number; clients
   const db = new pg.Client({ connectionString: dbUrl });
   await db.connect();
   try {
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline) {
-      await Promise.all(agents.map((a) => a.sim.cycle(a.clients[a.at]!)));
-      const { rows } = await db.query<{ n: string }>(
-        `SELECT count(*) AS n FROM "Action" a JOIN "Machine" m ON m."id" = a."machineRef"
-         WHERE a."status" IN ('pending','delivered','executing') AND m."machineId" LIKE 'sim-%'`,
-      );
-      const journals = agents.reduce((s, a) => s + a.sim.journal.size + a.sim.unsureAcks.size, 0);
-      if (Number(rows[0]!.n) === 0 && journals === 0) return true;
-      await sleep(200);
-    }
-    return false;
+    return await drainUntilIdle(
+      async () => void (await Promise.all(agents.map((a) => a.sim.cycle(a.clients[a.at]!)))),
+      async () => {
+        const { rows } = await db.query<{ n: string }>(
+          `SELECT count(*) AS n FROM "Action" a JOIN "Machine" m ON m."id" = a."machineRef"
+           WHERE a."status" IN ('pending','delivered','executing') AND m."machineId" LIKE 'sim-%'`,
+        );
+        return Number(rows[0]!.n) + agents.reduce((s, a) => s + a.sim.journal.size + a.sim.unsureAcks.size, 0);
+      },
+    );
   } finally {
     await db.end();
   }

@@ -10,6 +10,7 @@ describe("two server processes on PostgreSQL, killed with SIGKILL at random mome
     const r = await pgTwoProcessRounds(20, {
       name: "pg-two-process-long",
       machines: 10,
+      workPerRound: { queued: 20, reported: 10 },
       minMs: 100,
       maxMs: 3000,
       pushSamples: 100,
@@ -17,6 +18,7 @@ describe("two server processes on PostgreSQL, killed with SIGKILL at random mome
     expect(r.kills).toBe(20);
     expect(r.problems).toEqual([]);
     expect(r.ledger.queued.size).toBeGreaterThan(300);
+    for (const acks of r.failoverAcks) expect(acks).toBeGreaterThan(0);
     for (const acks of r.acksWhileDown) expect(acks).toBeGreaterThan(0);
     expect(p99(r.wakeMs)).toBeLessThan(2000);
     expect(p99(r.deliveredMs)).toBeLessThan(5000);
