@@ -17,11 +17,11 @@ import {
   recordFigures,
   runLoad,
   SimAgent,
-  sleep,
   spawnServer,
 } from "../helpers/fleet-sim.ts";
 import { PG_BIN, startPgCluster, type PgCluster } from "../helpers/pg.ts";
 import { trpcClient } from "../helpers/server.ts";
+import { waitForWork } from "./work.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dashfleet-backup-pg-"));
@@ -60,7 +60,9 @@ describe("online backup of PostgreSQL under load", () => {
     const rounds: { before: number; reportedBefore: number; present: number; url: string }[] = [];
     try {
       for (let i = 0; i < 3; i++) {
-        await sleep(800);
+        // Some work returned since the last backup (an amount, not a time: a busy machine is slower).
+        const shortfall = await waitForWork(ledger, { queued: 5, reported: 2 });
+        expect(shortfall).toBeNull();
         // What had returned when the backup started.
         const before = new Set(ledger.queued.keys());
         const reportedBefore = new Map(ledger.reported);
