@@ -7,6 +7,10 @@ const bool = z
   .enum(["1", "0", "true", "false", "yes", "no"])
   .transform((v) => v === "1" || v === "true" || v === "yes");
 
+/** A retention period in days: at most 100 years (see DASHFLEET_RETAIN_RAW_HOURS). */
+const retainDays = (min: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(36_500, "at most 36500 days (100 years)").default(fallback);
+
 /** More processes than this on one host only add contention (each holds PG_POOL_MAX connections). */
 export const MAX_WORKERS = 64;
 
@@ -58,16 +62,29 @@ const ConfigSchema = z.object({
   /** Push streams held open by one server process; beyond it new ones get 503 and agents poll. */
   DASHFLEET_STREAMS_PER_PROCESS: z.coerce.number().int().min(1).default(50_000),
   /** Retention (server/services/retention.ts): raw metric reports in hours; 5-minute and hourly rollups in days. */
-  DASHFLEET_RETAIN_RAW_HOURS: z.coerce.number().int().min(1).default(48),
-  DASHFLEET_RETAIN_5M_DAYS: z.coerce.number().int().min(1).default(30),
-  DASHFLEET_RETAIN_1H_DAYS: z.coerce.number().int().min(1).default(400),
+  // At most 100 years: a cut-off further back ("999999 days" meant as forever) fell before year 1, which
+  // neither database compares against, and every retention round failed.
+  DASHFLEET_RETAIN_RAW_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(876_000, "at most 876000 hours (100 years)")
+    .default(48),
+  DASHFLEET_RETAIN_5M_DAYS: retainDays(1, 30),
+  DASHFLEET_RETAIN_1H_DAYS: retainDays(1, 400),
   /** Finished actions (with their events) in days after they finished; unfinished ones are never pruned. */
-  DASHFLEET_RETAIN_ACTIONS_DAYS: z.coerce.number().int().min(1).default(90),
-  DASHFLEET_RETAIN_AUDIT_DAYS: z.coerce.number().int().min(1).default(365),
+  DASHFLEET_RETAIN_ACTIONS_DAYS: retainDays(1, 90),
+  DASHFLEET_RETAIN_AUDIT_DAYS: retainDays(1, 365),
   /** Days an expired session row is kept after its expiry (0: pruned at the next round). */
-  DASHFLEET_RETAIN_SESSIONS_DAYS: z.coerce.number().int().min(0).default(0),
+  DASHFLEET_RETAIN_SESSIONS_DAYS: retainDays(0, 0),
   /** How often the retention job runs (0: never; tests drive it by hand). */
-  DASHFLEET_RETAIN_EVERY_SECONDS: z.coerce.number().int().min(0).default(300),
+  DASHFLEET_RETAIN_EVERY_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    // Node's timers take at most 2^31-1 ms; a longer interval fires every millisecond instead.
+    .max(24 * 86_400, "at most 2073600 seconds (24 days)")
+    .default(300),
   /**
    * Reverse proxies whose X-Forwarded-For is believed (comma-separated IP addresses, e.g. 127.0.0.1,::1).
    * Unset, the client address is the connection's peer: behind a proxy every client would share the

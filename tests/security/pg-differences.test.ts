@@ -6,6 +6,7 @@
 // 500, nothing stored may change on a refusal, and the same expectations hold in both passes (this file
 // is in tests/pg.vitest.config.ts's PG_SUBSET). Found by reading the schema and every input, not by chance.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../server/config.ts";
 import { appRouter } from "../../server/routers/_app.ts";
 import { enroll, startTestServer, type TestOrg, type TestServer, type TRPCClient } from "../helpers/server.ts";
 import { signIn } from "../helpers/session.ts";
@@ -367,6 +368,36 @@ describe("order of rows with no value (NULL sorts first on one database, last on
     }
     const { items } = await admin.machines.reenrollRequests.query();
     expect(items.map((i) => i.machineId)).toEqual(["pgd-asked-2", "pgd-asked-1", "pgd-ahead-a", "pgd-ahead-b"]);
+  });
+});
+
+describe("retention periods (configuration)", () => {
+  const longest = {
+    DASHFLEET_RETAIN_RAW_HOURS: "876000",
+    DASHFLEET_RETAIN_5M_DAYS: "36500",
+    DASHFLEET_RETAIN_1H_DAYS: "36500",
+    DASHFLEET_RETAIN_ACTIONS_DAYS: "36500",
+    DASHFLEET_RETAIN_AUDIT_DAYS: "36500",
+    DASHFLEET_RETAIN_SESSIONS_DAYS: "36500",
+  };
+
+  it("a period past 100 years is refused at start naming the variable; the longest ones run a round on this database", async () => {
+    // "999999 days" (meant as forever) put the cut-off before year 1: every round failed on both databases.
+    for (const [name, value] of Object.entries(longest))
+      expect(() => loadConfig({ [name]: String(Number(value) + 1) }), name).toThrow(new RegExp(`${name}: at most`));
+    expect(() => loadConfig({ DASHFLEET_RETAIN_EVERY_SECONDS: String(25 * 86_400) })).toThrow(
+      /DASHFLEET_RETAIN_EVERY_SECONDS: at most/,
+    );
+    const kept = await startTestServer({ env: { ...longest, DASHFLEET_RETAIN_EVERY_SECONDS: "0" } });
+    try {
+      const o = await kept.createOrg("Kept");
+      const token = await enroll(kept, o.agentKey, "pgd-kept");
+      await kept.client(token).agent.report.mutate(report({}));
+      const round = await kept.retention.runOnce();
+      expect(round.pruned).toMatchObject({ raw: 0, fiveMinute: 0, hourly: 0, actions: 0, sessions: 0, audit: 0 });
+    } finally {
+      await kept.stop();
+    }
   });
 });
 
