@@ -25,6 +25,8 @@ import { drainUntilIdle, waitForWork } from "./work.ts";
 
 /** Short lease so that delivered-but-unacked actions come back quickly after a kill. */
 const ENV = { DASHFLEET_LEASE_SECONDS: "2" };
+/** A start after a SIGKILL (`node --import tsx`, then recovery of the log) on a busy machine: a bound, not a speed. */
+const START_MS = 120_000;
 
 export type KillReport = {
   rounds: number;
@@ -64,7 +66,7 @@ export async function killRounds(
   let running: ServerProcess | null = null;
   try {
     for (let round = 0; round < rounds; round++) {
-      const server = (running = await spawnServer(dbFile, { env: ENV }));
+      const server = (running = await spawnServer(dbFile, { env: ENV, timeoutMs: START_MS }));
       if (round === 0) {
         const fleet = await enrollFleet(server.url, org!.agentKey, opts.machines ?? 6);
         agents = fleet.map((m) => new SimAgent(m.machineId, m.token, ledger));
@@ -87,7 +89,7 @@ export async function killRounds(
     }
 
     // Recovery: restart, let the agents deliver their journals and drain the queue, then stop cleanly.
-    const server = (running = await spawnServer(dbFile, { env: ENV }));
+    const server = (running = await spawnServer(dbFile, { env: ENV, timeoutMs: START_MS }));
     const clients = agents.map((a) => trpcClient(server.url, { authorization: `Bearer ${a.token}` }));
     const drained = await drainUntilIdle(
       async () => void (await Promise.all(agents.map((a, i) => a.cycle(clients[i]!)))),

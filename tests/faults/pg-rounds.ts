@@ -29,6 +29,8 @@ import { drainUntilIdle, waitForWork, waitUntil } from "./work.ts";
 
 /** Short lease so that delivered-but-unacked actions come back quickly after a kill. */
 const ENV = { DASHFLEET_LEASE_SECONDS: "2" };
+/** A start after a SIGKILL (`node --import tsx`) on a busy machine: a bound, not a speed. */
+const START_MS = 120_000;
 
 export type TwoProcessReport = {
   kills: number;
@@ -76,7 +78,7 @@ export async function pgTwoProcessRounds(rounds: number, opts: RoundOptions): Pr
     const env = { ...ENV, DASHFLEET_DATABASE_URL: dbUrl };
     const ports = [await freePort(), await freePort()];
     const start = async (i: number) =>
-      (servers[i] = await spawnServer("unused-on-postgresql.db", { port: ports[i], env }));
+      (servers[i] = await spawnServer("unused-on-postgresql.db", { port: ports[i], env, timeoutMs: START_MS }));
     await Promise.all([start(0), start(1)]);
     const urls = ports.map((p) => `http://127.0.0.1:${p}`);
     const up = [true, true];
