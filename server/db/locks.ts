@@ -13,6 +13,14 @@
 // machines do not wait. Why not the alternatives: FOR UPDATE SKIP LOCKED on the actions skips the
 // reboot row and hands out the next action, the very bug; SERIALIZABLE would need a retry loop
 // around every claim for conflicts that are, here, always between two polls of the same agent.
+//
+// The same lock keeps claims in sequence order while commits land out of order (Action.seq is drawn
+// before the commit, so seq 101 can commit after 102): inserting an action holds FOR KEY SHARE on its
+// machine's row (the foreign key's check) until it commits, which FOR UPDATE waits for and excludes.
+// A claim therefore reads only once every action of its machine already inserted has committed, and
+// none commits while it reads, all pages included: one fixed set, in order. A number drawn but not yet
+// inserted commits after the claim, as if queued after it: never ahead of an action queued before it.
+// FOR NO KEY UPDATE would lose all this (tests/integration/pg-live-paging.test.ts).
 import type { Dialect } from "./dialect.ts";
 import { dialectOf } from "./dialect.ts";
 

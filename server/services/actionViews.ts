@@ -117,8 +117,13 @@ export type ActionFilter = {
 
 /**
  * The cursor is the sequence number of the last action of the page, opaque to clients ("s" + seq):
- * keyset paging over (orgId, …, seq), so a page costs the same at any depth and nothing is skipped
- * or repeated while new actions arrive (they are newer than every cursor).
+ * keyset paging over (orgId, …, seq), so a page costs the same at any depth, and a walk from the first
+ * page lists every action committed before it began exactly once. An action committed during a walk
+ * may be missing from that walk: numbers are drawn before the commit, and with several writers
+ * (PostgreSQL: other processes, or a long bulk) one can commit behind the walk's cursor, like an action
+ * queued after the walk began above it. Nothing here tails forwards, and every read is fresh (the
+ * console re-reads the page on screen at each poll), so it shows at the next read of its page
+ * (tests/integration/pg-live-paging.test.ts).
  */
 function parseCursor(cursor: string): number {
   const m = /^s(\d{1,15})$/.exec(cursor);

@@ -61,6 +61,9 @@ function parseDetail(text: string | null): unknown {
 /**
  * The org's audit log, newest first, keyset-paged over (at, id): the cursor is the last id of the
  * previous page. Each filter reads its index ((orgId, actor, at), (orgId, action, at) or (orgId, at)).
+ * A walk lists every row committed before it began exactly once; `at` is the change's time and `id`
+ * is drawn before the commit, so a row committed during the walk (another process's, a long bulk's)
+ * can land behind its cursor and shows at the next fresh read instead (see actionViews.ts's cursor).
  */
 export async function listAudit(
   db: Db,
