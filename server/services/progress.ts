@@ -13,6 +13,7 @@ import {
   type ProgressEvent,
   type ProgressInput,
 } from "../contract/index.ts";
+import { lockRowsFor } from "../db/locks.ts";
 import { conflict, invalid, notFound } from "../domain/errors.ts";
 import { wakeIfWaiting, type AgentRef } from "./actionLifecycle.ts";
 import { eventRow, moving } from "./actionMoves.ts";
@@ -75,6 +76,16 @@ export async function recordProgress(
   const { db, clock } = deps;
   const now = clock.now();
   const answer = await db.$transaction(async (tx) => {
+    // PostgreSQL: two events of one action in flight at once (a call the agent gave up on still
+    // running, and the next one) would both read the latest seq before either writes, and the older
+    // could overwrite the newer. The row lock makes the second read after the first commits. SQLite
+    // runs one transaction at a time already.
+    await lockRowsFor(
+      tx,
+      `SELECT "id" FROM "Action" WHERE "id" = $1 AND "machineRef" = $2`,
+      input.actionId,
+      agent.machineRef,
+    );
     const a = await tx.action.findFirst({
       where: { id: input.actionId, orgId: agent.orgId, machineRef: agent.machineRef },
       select: {

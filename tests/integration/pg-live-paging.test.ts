@@ -259,3 +259,60 @@ describe("actions.list while commits land out of order (PostgreSQL)", () => {
     }
   });
 });
+
+// An agent numbers its progress events; the server keeps the latest and ignores any numbered at or
+// below it. Two calls for one action in flight at once (a request that timed out on the agent's side
+// but still runs, and the next event sent meanwhile, to this or another process) read the latest
+// before either writes: the older must not overwrite the newer.
+describe("an action's progress while its events are written out of order (PostgreSQL)", () => {
+  it("keeps the newest event when an older one commits after it", async () => {
+    const machineId = "progress-order";
+    const agent = server.client(await enroll(server, org.agentKey, machineId));
+    const admin = server.client(org.adminKey);
+    const { id } = await admin.actions.queue.mutate({ machineId, type: "reboot", data: {} });
+    const [d] = (await agent.agent.pendingActions.query()).actions;
+    await agent.agent.ack.mutate({ actionId: id, claimToken: d!.claimToken });
+    const at = (s = 0) => new Date(Date.now() + s * 1000).toISOString();
+    const snoozed = (seq: number) =>
+      agent.agent.progress.mutate({
+        actionId: id,
+        claimToken: d!.claimToken,
+        seq,
+        event: { kind: "snoozed", at: at(), until: at(3600), n: seq, max: 5 },
+      });
+    const blocker = await connect();
+    const watcher = await connect();
+    const waiters = async (n: number, done: () => boolean) => {
+      for (;;) {
+        if (done()) throw new Error("a progress call finished while the action's row was locked");
+        const r = await watcher.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
+        if (r.rows[0]!.n >= n) return;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    try {
+      // Holding the action's row makes both calls wait at their write (or, fixed, before their read).
+      await blocker.query("BEGIN");
+      await blocker.query(`SELECT "id" FROM "Action" WHERE "id" = $1 FOR UPDATE`, [id]);
+      let settled = 0;
+      const newer = snoozed(2).finally(() => settled++);
+      await waiters(1, () => settled > 0);
+      const older = snoozed(1).finally(() => settled++);
+      await waiters(2, () => settled > 0);
+      await blocker.query("COMMIT");
+      expect(await newer).toEqual({ status: "executing", recorded: true });
+      expect(await older).toEqual({ status: "executing", recorded: false });
+      const view = await admin.actions.get.query({ id });
+      expect(view.progress).toMatchObject({ kind: "snoozed", seq: 2, n: 2 });
+      expect(view.events.filter((e) => e.kind === "snoozed").map((e) => e.detail)).toEqual([
+        expect.stringMatching(/^snoozed 2 of 5/),
+      ]);
+    } finally {
+      await blocker.query("ROLLBACK").catch(() => undefined);
+      await blocker.end();
+      await watcher.end();
+    }
+  });
+});
