@@ -260,6 +260,55 @@ describe("actions.list while commits land out of order (PostgreSQL)", () => {
   });
 });
 
+describe("orgs.audit while commits land out of order (PostgreSQL)", () => {
+  it("a newest-first walk lists every row committed before it once; one committed late shows on a fresh read", async () => {
+    // An org of its own: its log holds only this test's rows.
+    const own = await server.createOrg("audit-late");
+    await enroll(server, own.agentKey, "audit-late-1");
+    const admin = server.client(own.adminKey);
+    const queue = async () => {
+      await admin.actions.queue.mutate({ machineId: "audit-late-1", type: "message", data: { message: "m" } });
+    };
+    const slow = await connect();
+    try {
+      for (let i = 0; i < 6; i++) await queue();
+      // Its id and time fall between the 6th call's and the 7th's; it commits after the walk passed.
+      await slow.query("BEGIN");
+      const r = await slow.query<{ id: number }>(
+        `INSERT INTO "AuditLog" ("orgId", "actor", "action", "target", "detail", "at") VALUES ($1, 'test', 'actions.queue', 'late', NULL, $2) RETURNING "id"`,
+        [own.orgId, new Date().toISOString()],
+      );
+      const late = Number(r.rows[0]!.id);
+      for (let i = 0; i < 3; i++) await queue();
+      const committed = (await admin.orgs.audit.query({ action: "actions.queue", limit: 50 })).items.map((e) => e.id);
+      expect(committed).toHaveLength(9);
+
+      const walked: number[] = [];
+      let cursor: number | null = null;
+      let pages = 0;
+      do {
+        const page: { items: { id: number }[]; nextCursor: number | null } = await admin.orgs.audit.query({
+          action: "actions.queue",
+          limit: 2,
+          cursor,
+        });
+        walked.push(...page.items.map((e) => e.id));
+        cursor = page.nextCursor;
+        pages += 1;
+        if (pages === 2) await slow.query("COMMIT");
+      } while (cursor);
+
+      expect(walked).toEqual(committed);
+      expect(walked).not.toContain(late);
+      const fresh = (await admin.orgs.audit.query({ action: "actions.queue", limit: 50 })).items.map((e) => e.id);
+      expect(fresh).toEqual([...committed.slice(0, 3), late, ...committed.slice(3)]);
+    } finally {
+      await slow.query("ROLLBACK").catch(() => undefined);
+      await slow.end();
+    }
+  });
+});
+
 // An agent numbers its progress events; the server keeps the latest and ignores any numbered at or
 // below it. Two calls for one action in flight at once (a request that timed out on the agent's side
 // but still runs, and the next event sent meanwhile, to this or another process) read the latest
