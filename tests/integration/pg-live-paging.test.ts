@@ -1,9 +1,10 @@
-// Reads by sequence number on PostgreSQL while commits land out of order: Action.seq comes from a
-// sequence drawn before the commit, so with several writers seq 101 can become visible after seq 102.
-// Each case holds one transaction open on a connection of its own (the "slow" writer) while others
-// commit, so the out-of-order commit is deterministic. The claim must never hand out work queued after
-// an action it has not handed out (behind a reboot, the rule); a newest-first walk of actions.list
-// lists every action committed before it began exactly once, and a fresh read shows one committed late.
+// Reads and writes ordered by numbers on PostgreSQL while commits land out of order: Action.seq and
+// AuditLog.id are drawn before the commit, so with several writers 101 can become visible after 102.
+// Each case holds one transaction open on a connection of its own while others commit, so the
+// out-of-order commit is deterministic. The claim never hands out work ahead of an action numbered
+// before it (behind a reboot, the rule); a newest-first walk of actions.list or orgs.audit lists every
+// row committed before it began exactly once, and a fresh read shows one committed late; an action's
+// progress keeps the agent's newest event when an older one is written after it.
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../../server/db.ts";
