@@ -401,6 +401,129 @@ describe("retention periods (configuration)", () => {
   });
 });
 
+describe("every number and time of every input, at the boundaries", () => {
+  /** Integers at and past int4 and double extremes: each must be a 4xx or a correct 2xx, never a 500. */
+  const NUMBERS = [0, 1.5, 2 ** 31 - 1, 2 ** 31, -(2 ** 31), -(2 ** 31) - 1, 2 ** 53 - 1, 1e308, -1e308, 5e-324];
+  const TIMES = [
+    "0000-01-01T00:00:00Z",
+    "0000-01-01T00:00:00+14:00",
+    "0001-01-01T00:00:00Z",
+    "1969-12-31T23:59:59.999Z",
+    "2038-01-19T03:14:08Z",
+    "9999-12-31T23:59:59.999Z",
+    "9999-12-31T23:59:59-14:00",
+  ];
+  const ISO = /^\d{4}-\d\d-\d\dT/;
+
+  /** Every path to a number or an ISO time inside `v`. */
+  function leaves(v: unknown, at: (string | number)[] = []): { path: (string | number)[]; kind: "number" | "time" }[] {
+    if (typeof v === "number") return [{ path: at, kind: "number" }];
+    if (typeof v === "string" && ISO.test(v)) return [{ path: at, kind: "time" }];
+    if (!v || typeof v !== "object") return [];
+    return Object.entries(v).flatMap(([k, child]) => leaves(child, [...at, Array.isArray(v) ? Number(k) : k]));
+  }
+  function replaced(v: unknown, path: (string | number)[], value: unknown): unknown {
+    if (path.length === 0) return value;
+    const copy = (Array.isArray(v) ? [...(v as unknown[])] : { ...(v as object) }) as Record<string | number, unknown>;
+    copy[path[0]!] = replaced(copy[path[0]!], path.slice(1), value);
+    return copy;
+  }
+
+  it("no procedure or REST path answers 500 to a boundary number or time in any field", async () => {
+    const token = await enroll(server, org.agentKey, "pgd-sweep");
+    const sweep = server.client(token);
+    const { id } = await admin.actions.queue.mutate({ machineId: "pgd-sweep", type: "reboot", data: {} });
+    const [a] = (await sweep.agent.pendingActions.query({})).actions;
+    await sweep.agent.ack.mutate({ actionId: id, claimToken: a!.claimToken });
+    const now = new Date().toISOString();
+    const policy = {
+      countdownSeconds: 60,
+      maxSnoozes: 2,
+      snoozeOptions: [600, 3600],
+      deadlineSeconds: 7200,
+      finalCountdownSeconds: 60,
+    };
+    const seeds: [string, Record<string, unknown>, string | undefined][] = [
+      ["agent.report", { ...report({ extras: { n: 1 } }) }, token],
+      [
+        "agent.progress",
+        {
+          actionId: id,
+          claimToken: a!.claimToken,
+          seq: 1,
+          event: { kind: "shown", at: now, deadlineAt: now, snoozesLeft: 1 },
+        },
+        token,
+      ],
+      [
+        "agent.progress",
+        {
+          actionId: id,
+          claimToken: a!.claimToken,
+          seq: 2,
+          event: { kind: "snoozed", at: now, until: now, n: 1, max: 2 },
+        },
+        token,
+      ],
+      [
+        "agent.reportResult",
+        { actionId: id, claimToken: "stale", status: "done", result: "r", outcome: { postponements: 1 } },
+        token,
+      ],
+      ["actions.queue", { machineId: "pgd-idle", type: "reboot", data: policy, expiresInSeconds: 600 }, undefined],
+      ["actions.queue", { machineId: "pgd-idle", type: "reboot", data: { deadlineAt: now } }, undefined],
+      [
+        "actions.queue",
+        {
+          machineId: "pgd-idle",
+          type: "message",
+          data: { message: "m", requireAcknowledgement: true, expiresAt: now },
+        },
+        undefined,
+      ],
+      ["actions.queueBulk", { machineIds: ["pgd-idle"], type: "restart", expiresInSeconds: 600 }, undefined],
+      ["bulk.create", { target: { machineIds: ["pgd-idle"] }, type: "restart", expiresInSeconds: 600 }, undefined],
+      ["actions.list", { from: now, to: now, limit: 10 }, undefined],
+      ["orgs.audit", { from: now, to: now, limit: 10, cursor: 1 }, undefined],
+      ["bulk.get", { bulkId, limit: 10 }, undefined],
+      ["bulk.list", { limit: 10 }, undefined],
+      ["fleet.list", { limit: 10 }, undefined],
+      ["machines.enrollToken", { machineId: "pgd-idle", expiresInSeconds: 600 }, undefined],
+      ["views.save", { name: "sweep", query: { limit: 10 } }, undefined],
+      ["settings.update", { rebootPolicy: policy }, undefined],
+    ];
+    await enroll(server, org.agentKey, "pgd-idle"); // never polls: its queued actions just wait
+    const fiveHundreds: string[] = [];
+    let sent = 0;
+    for (const [path, seed, bearer] of seeds)
+      for (const leaf of leaves(seed))
+        for (const value of leaf.kind === "number" ? NUMBERS : TIMES) {
+          const input = replaced(seed, leaf.path, value);
+          const answer = await call(path, input, bearer);
+          sent += 1;
+          if (answer.status >= 500) fiveHundreds.push(`${path} ${leaf.path.join(".")}=${value}: ${answer.message}`);
+        }
+    const restSeeds: [string, Record<string, unknown>, string][] = [
+      [
+        "/api/actions/queue",
+        { machine_id: "pgd-idle", action_type: "reboot", data: policy, expires_in_seconds: 600 },
+        org.adminKey,
+      ],
+      ["/api/actions/report", { action_id: id, claim_token: "stale", status: "done", result: "r" }, token],
+    ];
+    for (const [path, seed, bearer] of restSeeds)
+      for (const leaf of leaves(seed))
+        for (const value of NUMBERS) {
+          const answer = await rest(path, replaced(seed, leaf.path, value), bearer);
+          sent += 1;
+          if (answer.status >= 500) fiveHundreds.push(`${path} ${leaf.path.join(".")}=${value}: ${answer.message}`);
+        }
+    expect(fiveHundreds).toEqual([]);
+    expect(sent).toBeGreaterThan(300);
+    await call("settings.update", { rebootPolicy: null });
+  }, 180_000);
+});
+
 describe("REST: the same bounds", () => {
   it("/api/actions/queue refuses an expiry past int4 seconds naming expires_in_seconds, storing nothing", async () => {
     const before = await snapshot();
