@@ -43,3 +43,12 @@ export function uptime(seconds: number | null | undefined, t: ConsoleTranslator 
   if (h) return `${h} h ${m} min`;
   return `${m} min`;
 }
+
+/**
+ * The `size` (in characters) of a search field wide enough to show its placeholder whole in any
+ * language: the placeholder's length, plus two for the clear button Chromium keeps room for even while
+ * the field is empty. Layouts let the field grow from there, never shrink below it.
+ */
+export function searchFieldSize(placeholder: string): number {
+  return placeholder.length + 2;
+}

@@ -234,7 +234,7 @@ export const componentsEn = {
   // FleetToolbar.svelte
   "toolbar.filter": "Filter machines",
   "toolbar.search": "Search machines",
-  "toolbar.searchPlaceholder": "Search name, hostname or machine id",
+  "toolbar.searchPlaceholder": "Name, hostname or machine id",
   "toolbar.label": "Label",
   "toolbar.all": "All",
   "toolbar.add": "Add…",
