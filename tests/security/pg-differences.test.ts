@@ -1,10 +1,12 @@
 // Inputs that SQLite takes and PostgreSQL does not (or neither, past what the driver can bind): Int
 // columns are int4 on PostgreSQL (64-bit on SQLite), timestamps have no year 0 there and neither database
 // holds a year past 9999, a fleet cursor is base64 (the input's text check never sees inside it), and
-// LIKE is LIKE on one and ILIKE on the other. Each boundary is sent to each procedure and REST path it
-// reaches; the answer must be a 400 naming the field (or a correct 2xx for a legitimate value), never a
-// 500, nothing stored may change on a refusal, and the same expectations hold in both passes (this file
-// is in tests/pg.vitest.config.ts's PG_SUBSET). Found by reading the schema and every input, not by chance.
+// LIKE is LIKE on one and ILIKE on the other, NULL sorts first in PostgreSQL's DESC and last in SQLite's.
+// Each boundary is sent to each procedure and REST path it reaches; the answer must be a 400 naming the
+// field (or a correct 2xx for a legitimate value), never a 500, nothing stored may change on a refusal,
+// and the same expectations hold in both passes (this file is in tests/pg.vitest.config.ts's PG_SUBSET).
+// Found by reading the schema and every input, not by chance; a last sweep sends boundary numbers, times
+// and texts to every field of every input, so a bound forgotten later shows here rather than at random.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../server/config.ts";
 import { appRouter } from "../../server/routers/_app.ts";
