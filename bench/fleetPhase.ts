@@ -95,19 +95,35 @@ export async function countReports(db: Db): Promise<number> {
   return Number(rows[0]?.n ?? 0);
 }
 
-/** PostgreSQL's own counters: commits, Machine rows updated (and how many as HOT updates), WAL position. */
-async function pgCounters(db: Db): Promise<{ commits: number; updates: number; hot: number; wal: string }> {
-  const [t] = await db.$queryRawUnsafe<{ upd: bigint; hot: bigint }[]>(
-    `SELECT n_tup_upd AS upd, n_tup_hot_upd AS hot FROM pg_stat_user_tables WHERE relname = 'Machine'`,
+type PgCounters = {
+  commits: number;
+  updates: number;
+  hot: number;
+  wal: string;
+  walRecords: number;
+  machineIndexBytes: number;
+};
+
+/**
+ * PostgreSQL's own counters: commits, Machine rows updated (and how many as HOT updates), WAL position
+ * and records (the whole cluster: the bench's own), and the size of Machine's indexes. Per stored
+ * report they do not depend on how busy the machine is, unlike latencies.
+ */
+async function pgCounters(db: Db): Promise<PgCounters> {
+  const [t] = await db.$queryRawUnsafe<{ upd: bigint; hot: bigint; idx: bigint }[]>(
+    `SELECT n_tup_upd AS upd, n_tup_hot_upd AS hot, pg_indexes_size(relid) AS idx FROM pg_stat_user_tables WHERE relname = 'Machine'`,
   );
-  const [d] = await db.$queryRawUnsafe<{ commits: bigint; wal: string }[]>(
-    `SELECT xact_commit AS commits, pg_current_wal_lsn()::text AS wal FROM pg_stat_database WHERE datname = current_database()`,
+  const [d] = await db.$queryRawUnsafe<{ commits: bigint; wal: string; records: bigint }[]>(
+    `SELECT xact_commit AS commits, pg_current_wal_lsn()::text AS wal, (SELECT wal_records FROM pg_stat_wal) AS records ` +
+      `FROM pg_stat_database WHERE datname = current_database()`,
   );
   return {
     commits: Number(d?.commits ?? 0),
     updates: Number(t?.upd ?? 0),
     hot: Number(t?.hot ?? 0),
     wal: d?.wal ?? "0/0",
+    walRecords: Number(d?.records ?? 0),
+    machineIndexBytes: Number(t?.idx ?? 0),
   };
 }
 
@@ -290,13 +306,19 @@ export async function fleetLoad(o: FleetOptions): Promise<FleetSummary> {
     });
     if (pgBefore && pgAfter) {
       const updates = pgAfter.updates - pgBefore.updates;
+      const wal = walBytes(pgBefore.wal, pgAfter.wal);
+      const perReport = (x: number) => x / Math.max(1, stored);
       rows.push({
         figure: `${prefix}Fleet: what PostgreSQL did during the run`,
         value:
           `${f1((pgAfter.commits - pgBefore.commits) / seconds)} commits/s, ` +
-          `${f1(walBytes(pgBefore.wal, pgAfter.wal) / 2 ** 20 / seconds)} MiB/s of WAL, ` +
-          `${updates} Machine rows updated (${f1((100 * (pgAfter.hot - pgBefore.hot)) / Math.max(1, updates))} % HOT)`,
-        reference: `over ${f1(seconds)} s (warm-up included); a HOT update writes no index entries`,
+          `${f1(wal / 2 ** 20 / seconds)} MiB/s of WAL, ` +
+          `${updates} Machine rows updated (${f1((100 * (pgAfter.hot - pgBefore.hot)) / Math.max(1, updates))} % HOT); ` +
+          `per report row stored: ${Math.round(perReport(wal))} B and ${f1(perReport(pgAfter.walRecords - pgBefore.walRecords))} records of WAL; ` +
+          `Machine's indexes ${f1(pgBefore.machineIndexBytes / 2 ** 20)} → ${f1(pgAfter.machineIndexBytes / 2 ** 20)} MiB`,
+        reference:
+          `over ${f1(seconds)} s (warm-up included); a HOT update writes no index entries; ` +
+          "the per-report counts do not depend on the machine's load (migration 20261126051500_machine_hot_updates)",
         target: "",
         met: null,
       });
