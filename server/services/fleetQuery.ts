@@ -5,6 +5,10 @@
 // every report about four pages written, migration 20261126020000_report_write_indexes): their pages
 // read the org's rows and keep the top 50 (bench/fleet-query.ts at 100,000 machines: figures 105–120 ms,
 // last seen 280 ms, against 13–20 ms for the indexed hostname and health pages).
+// On PostgreSQL, where a report that changes no indexed column is a HOT update (no index entry written),
+// only hostname pages are index ranges; health, last seen, the figures and the online filter read the
+// org's rows, like every page's COUNT there (prisma/postgres/migrations/20261126051500_machine_hot_updates:
+// a health index would turn each report that moves the score into a non-HOT update).
 import type { Clock } from "../clock.ts";
 import {
   defaultSortDir,
