@@ -3,7 +3,8 @@
 // machines that reported, a message delivered and done, a bulk job, audit rows, keys and users. On
 // each page, the visible text (and the accessible names and placeholders) holds sampled French texts
 // and none of the page's English words; counts are ICU plurals ("1 machine sélectionnée", "2 actions
-// annulées"), numbers and dates are French; a cursor-paged list pages forward and back. Back in
+// annulées"), numbers and dates are French; an action's timeline words the queueing and the agent's
+// latest progress from the server's data; a cursor-paged list pages forward and back. Back in
 // English, the English texts return at once.
 // Screenshots under tests/artifacts/ (console-french-page-<page>.png).
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -18,6 +19,7 @@ let browser: Browser;
 let owner: WatchedPage;
 let admin: TRPCClient;
 let messageId = "";
+let rebootId = "";
 let bulkId = "";
 
 /** What a person (or a screen reader) meets on the page: its text, accessible names, placeholders, titles. */
@@ -95,6 +97,37 @@ beforeAll(async () => {
     claimToken: b!.claimToken,
     status: "done",
     result: "shown at 2026-11-20T08:30:00.000Z",
+  });
+  // A reboot the user postponed once, then reported done by the agent: waiting for the machine to come
+  // back. Its timeline has the queueing, the agent's progress and the server's held result.
+  rebootId = (
+    await admin.actions.queue.mutate({
+      machineId: "poste-02",
+      type: "reboot",
+      data: { countdownSeconds: 300, snoozeOptions: [600, 3600], maxSnoozes: 3 },
+    })
+  ).id;
+  const c = (await agents[1]!.agent.pendingActions.query()).actions.find((x) => x.id === rebootId)!;
+  await agents[1]!.agent.ack.mutate({ actionId: c.id, claimToken: c.claimToken });
+  const at = new Date().toISOString();
+  const later = new Date(Date.now() + 3_600_000).toISOString();
+  await agents[1]!.agent.progress.mutate({
+    actionId: c.id,
+    claimToken: c.claimToken,
+    seq: 0,
+    event: { kind: "shown", at, snoozesLeft: 3 },
+  });
+  await agents[1]!.agent.progress.mutate({
+    actionId: c.id,
+    claimToken: c.claimToken,
+    seq: 1,
+    event: { kind: "snoozed", at, until: later, n: 1, max: 3 },
+  });
+  await agents[1]!.agent.reportResult.mutate({
+    actionId: c.id,
+    claimToken: c.claimToken,
+    status: "done",
+    result: "restarting",
   });
   // A bulk job to both machines that nobody has picked up yet (cancelled from its page below).
   bulkId = (
@@ -192,6 +225,23 @@ describe("every page of the console in French", () => {
       "action",
       ["Chronologie", "Contenu", "envoyée par", "Résultat", "Message affiché", "Coupure réseau à 18 h."],
       [...SHELL, "Timeline", "Sent", "sent by", "Result", "Status", "Queued", "Delivered", "Running", "Done", "to"],
+    );
+  });
+
+  test("action timeline: the queueing and the latest progress worded from the server's data, in French", async () => {
+    // Who queued it (the action's createdBy), the agent's latest progress (the action's progress) and
+    // the server's own "held" step: French, not the server's sentences ("queued by key:admin",
+    // "snoozed 1 of 3, next prompt …"). The older "shown" event keeps the server's sentence (no data).
+    await visit(
+      `#/actions/${rebootId}`,
+      "action-reboot",
+      [
+        "mise en file par clé admin",
+        "Reportée par l'utilisateur jusqu'à",
+        "(1 sur 3)",
+        "L'agent a signalé la fin\u202f; en attente du retour de la machine",
+      ],
+      [...SHELL, "queued by", "key:admin", "snoozed 1 of 3", "next prompt", "held-result"],
     );
   });
 

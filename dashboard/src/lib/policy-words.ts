@@ -11,7 +11,7 @@ import {
   type Urgency,
 } from "../../../server/contract/index.ts";
 import { english, type ConsoleTranslator } from "./i18n/index.ts";
-import { progressWords } from "./words.ts";
+import { actorWord, progressWords } from "./words.ts";
 
 const MIN = 60;
 const HOUR = 3600;
@@ -130,6 +130,36 @@ export function liveProgressWords(status: ActionStatus, progress: unknown, t: Co
     default:
       return progressWords(e);
   }
+}
+
+/** A timeline event as actions.get sends it. */
+type TimelineEvent = { status: string; kind: string | null; detail: string | null };
+/** Timeline kinds the server writes itself (not the agent's progress). */
+const serverKinds = new Set(["late-result", "held-result"]);
+
+/**
+ * The detail line of a timeline event, in the console's language where the server sends its facts as
+ * data: the first event (the queueing) from the action's `createdBy`, and the agent's latest progress
+ * event from the action's `progress`. Every other detail is the server's English sentence, its times
+ * in local time (localTimes): the server keeps no data for older progress events, nor for cancels,
+ * late results and the results it writes itself. "" when the event has no detail.
+ */
+export function timelineDetail(
+  events: readonly TimelineEvent[],
+  i: number,
+  action: { createdBy: string; progress: unknown },
+  t: ConsoleTranslator = english,
+  now = new Date(),
+): string {
+  const e = events[i];
+  if (!e?.detail) return "";
+  if (i === 0 && e.status === "pending" && !e.kind) return t("event.queuedBy", { who: actorWord(action.createdBy, t) });
+  if (e.kind && !serverKinds.has(e.kind) && i === events.findLastIndex((x) => x.kind && !serverKinds.has(x.kind))) {
+    const latest = action.progress && typeof action.progress === "object" ? stripStored(action.progress) : null;
+    const words = (latest as { kind?: unknown } | null)?.kind === e.kind ? progressWords(latest, t) : "";
+    if (words) return words;
+  }
+  return localTimes(e.detail, now, t);
 }
 
 /** Action.progress carries the event plus the server's bookkeeping (seq, receivedAt, deadlineAt). */

@@ -75,6 +75,8 @@ export const componentsEn = {
   "event.came-back": "The machine came back",
   "event.acknowledged": "The user acknowledged it",
   "event.late-result": "A result arrived after the action was closed",
+  "event.held-result": "The agent reported done; waiting for the machine to come back",
+  "event.queuedBy": "queued by {who}",
   "progress.left": "{n, plural, one {# postponement left} other {# postponements left}}",
   "progress.waitQuiet": "Waiting for quiet hours to end",
   "progress.waitQuietUntil": "Waiting for quiet hours to end ({time})",

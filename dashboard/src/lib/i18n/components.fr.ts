@@ -67,6 +67,8 @@ export const componentsFr: Record<keyof typeof componentsEn, string> = {
   "event.came-back": "La machine est revenue",
   "event.acknowledged": "L'utilisateur en a accusé réception",
   "event.late-result": "Un résultat est arrivé après la clôture de l'action",
+  "event.held-result": "L'agent a signalé la fin ; en attente du retour de la machine",
+  "event.queuedBy": "mise en file par {who}",
   "progress.left": "{n, plural, one {# report restant} other {# reports restants}}",
   "progress.waitQuiet": "En attente de la fin des heures calmes",
   "progress.waitQuietUntil": "En attente de la fin des heures calmes ({time})",
