@@ -132,6 +132,34 @@ export function liveProgressWords(status: ActionStatus, progress: unknown, t: Co
   }
 }
 
+/**
+ * An action's result line. The server's own verdicts are worded from the action's data, in the
+ * console's language: an error without an ack was never confirmed by the agent (delivered n times,
+ * the only way to error before an ack); `unknown` had no result within its execute limit (from the ack
+ * to the deadline). Any other result (the agent's text, the server's reboot verdicts) is shown as it
+ * is, its times local. "" when there is none.
+ */
+export function resultWords(
+  a: {
+    status: ActionStatus;
+    result: string | null;
+    ackedAt: string | null;
+    deliveryCount: number;
+    executeDeadline: string | null;
+  },
+  t: ConsoleTranslator = english,
+  now = new Date(),
+): string {
+  if (!a.result) return "";
+  if (a.status === "error" && !a.ackedAt && a.deliveryCount > 0)
+    return t("actionTable.neverAcked", { n: a.deliveryCount });
+  if (a.status === "unknown" && a.ackedAt && a.executeDeadline) {
+    const limit = (Date.parse(a.executeDeadline) - Date.parse(a.ackedAt)) / 1000;
+    return t("actionTable.noResultWithin", { limit: durationWords(limit, t) });
+  }
+  return localTimes(a.result, now, t);
+}
+
 /** A timeline event as actions.get sends it. */
 type TimelineEvent = { status: string; kind: string | null; detail: string | null };
 /** Timeline kinds the server writes itself (not the agent's progress). */

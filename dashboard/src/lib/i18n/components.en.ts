@@ -297,6 +297,9 @@ export const componentsEn = {
     "{type} for {machine} will not be delivered. If the agent has already picked it up, cancelling may fail.",
   "actionTable.confirm": "Cancel action",
   "actionTable.keep": "Keep it",
+  // the server's own verdicts, worded from the action's data (policy-words.ts resultWords)
+  "actionTable.neverAcked": "the agent never confirmed it (delivered {n, plural, one {# time} other {# times}})",
+  "actionTable.noResultWithin": "no result within {limit}",
   // ActionsDialog.svelte
   "dialog.title": "Actions · {target}",
   "dialog.byLabel": "machines by label",

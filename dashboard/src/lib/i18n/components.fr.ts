@@ -270,6 +270,8 @@ export const componentsFr: Record<keyof typeof componentsEn, string> = {
     "{type} pour {machine} ne sera pas remis. Si l'agent l'a déjà récupéré, l'annulation peut échouer.",
   "actionTable.confirm": "Annuler l'action",
   "actionTable.keep": "La garder",
+  "actionTable.neverAcked": "l'agent ne l'a jamais confirmée (remise {n, plural, one {# fois} other {# fois}})",
+  "actionTable.noResultWithin": "aucun résultat en {limit}",
   "dialog.title": "Actions · {target}",
   "dialog.byLabel": "machines par étiquette",
   "dialog.counting": "comptage des machines…",
