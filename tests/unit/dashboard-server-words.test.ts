@@ -1,6 +1,7 @@
 // The console words what the server sends as data, in its own language, instead of the server's
 // English sentences (policy-words.ts timelineDetail and resultWords): the queueing from createdBy, the
-// agent's latest progress from the action's progress, a result never confirmed by the agent
+// agent's latest progress from the action's progress, a lease that ran out, an expiry, a result never
+// confirmed by the agent
 // (error without an ack) and an action without a result in time (unknown). What the server sends only
 // as a sentence is shown as it is, its times local.
 import { describe, expect, test } from "vitest";
@@ -26,6 +27,11 @@ const events = [
 ];
 const action = {
   createdBy: "key:admin",
+  status: "executing" as const,
+  result: null,
+  ackedAt: "2026-11-26T09:00:00.000Z",
+  deliveryCount: 1,
+  executeDeadline: "2026-11-26T13:00:00.000Z",
   progress: {
     kind: "snoozed",
     at: "2026-11-26T10:00:00.000Z",
@@ -54,6 +60,44 @@ describe("timeline details", () => {
   test("a latest progress of another kind than the event's (not stored yet) keeps the sentence", () => {
     const shownOnly = { ...action, progress: { kind: "shown", at: "2026-11-26T10:00:00.000Z", seq: 0 } };
     expect(timelineDetail(events, 3, shownOnly, fr, now)).toBe(`snoozed 1 of 3, next prompt ${localClock(until)}`);
+  });
+});
+
+describe("status moves worded from the contract's transitions", () => {
+  const moves = [
+    { status: "pending", kind: null, detail: "queued by user:ana@example.com (bulk b1)" },
+    { status: "delivered", kind: null, detail: null },
+    { status: "pending", kind: null, detail: "lease expired; offered again" },
+    { status: "delivered", kind: null, detail: null },
+  ];
+  test("queued by a user (the bulk job's sentence too), then offered again after its lease", () => {
+    const a = { ...action, createdBy: "user:ana@example.com", progress: null };
+    expect(timelineDetail(moves, 0, a, fr, now)).toBe("mise en file par ana@example.com");
+    expect(timelineDetail(moves, 2, a, fr, now)).toBe(
+      "l'agent ne l'a pas confirmée à temps\u202f; proposée de nouveau",
+    );
+  });
+
+  test("expired, never confirmed and without a result in time: the final event in words", () => {
+    const expired = [...moves.slice(0, 1), { status: "expired", kind: null, detail: "expired before delivery" }];
+    expect(timelineDetail(expired, 1, { ...action, status: "expired" }, fr, now)).toBe(
+      "Pas récupérée avant son échéance.",
+    );
+    const never = [...moves, { status: "error", kind: null, detail: "never acknowledged" }];
+    const neverAction = {
+      ...action,
+      status: "error" as const,
+      result: "never acknowledged (delivered 3 times)",
+      ackedAt: null,
+      deliveryCount: 3,
+    };
+    expect(timelineDetail(never, 4, neverAction, fr, now)).toBe("l'agent ne l'a jamais confirmée (remise 3 fois)");
+    const late = [...events.slice(0, 4), { status: "unknown", kind: null, detail: "no result in time" }];
+    const lateAction = { ...action, status: "unknown" as const, result: "no result within 14400 s" };
+    expect(timelineDetail(late, 4, lateAction, en, now)).toBe("no result within 4 h");
+    // A cancel has no data (who cancelled is not sent): the server's sentence.
+    const cancelled = [...moves.slice(0, 1), { status: "cancelled", kind: null, detail: "cancelled by key:admin" }];
+    expect(timelineDetail(cancelled, 1, { ...action, status: "cancelled" }, fr, now)).toBe("cancelled by key:admin");
   });
 });
 

@@ -165,24 +165,36 @@ type TimelineEvent = { status: string; kind: string | null; detail: string | nul
 /** Timeline kinds the server writes itself (not the agent's progress). */
 const serverKinds = new Set(["late-result", "held-result"]);
 
+/** The action's facts a timeline detail is worded from (as actions.get sends them). */
+type TimelineAction = Parameters<typeof resultWords>[0] & { createdBy: string; progress: unknown };
+
 /**
- * The detail line of a timeline event, in the console's language where the server sends its facts as
- * data: the first event (the queueing) from the action's `createdBy`, and the agent's latest progress
- * event from the action's `progress`. Every other detail is the server's English sentence, its times
- * in local time (localTimes): the server keeps no data for older progress events, nor for cancels,
- * late results and the results it writes itself. "" when the event has no detail.
+ * The detail line of a timeline event, in the console's language wherever the server sends its facts
+ * as data (the moves are those of the contract's `transitions`):
+ * - the first event, the queueing: who queued it (the action's `createdBy`);
+ * - a later `pending`: the only way back to pending is a lease that ran out, offered again;
+ * - `expired`: only from pending, never picked up (the status's own explanation);
+ * - the final `done` / `error` / `unknown`: the action's result (resultWords);
+ * - the agent's latest progress event: the action's `progress`.
+ * Everything else is the server's English sentence, its times local (localTimes): the server keeps no
+ * data for older progress events, for who cancelled, or for late and held results. "" for no detail.
  */
 export function timelineDetail(
   events: readonly TimelineEvent[],
   i: number,
-  action: { createdBy: string; progress: unknown },
+  action: TimelineAction,
   t: ConsoleTranslator = english,
   now = new Date(),
 ): string {
   const e = events[i];
   if (!e?.detail) return "";
-  if (i === 0 && e.status === "pending" && !e.kind) return t("event.queuedBy", { who: actorWord(action.createdBy, t) });
-  if (e.kind && !serverKinds.has(e.kind) && i === events.findLastIndex((x) => x.kind && !serverKinds.has(x.kind))) {
+  if (!e.kind) {
+    if (e.status === "pending")
+      return i === 0 ? t("event.queuedBy", { who: actorWord(action.createdBy, t) }) : t("event.offeredAgain");
+    if (e.status === "expired") return t("statusWhy.expired");
+    if (e.status === action.status && (e.status === "done" || e.status === "error" || e.status === "unknown"))
+      return resultWords(action, t, now) || localTimes(e.detail, now, t);
+  } else if (!serverKinds.has(e.kind) && i === events.findLastIndex((x) => x.kind && !serverKinds.has(x.kind))) {
     const latest = action.progress && typeof action.progress === "object" ? stripStored(action.progress) : null;
     const words = (latest as { kind?: unknown } | null)?.kind === e.kind ? progressWords(latest, t) : "";
     if (words) return words;

@@ -77,6 +77,7 @@ export const componentsEn = {
   "event.late-result": "A result arrived after the action was closed",
   "event.held-result": "The agent reported done; waiting for the machine to come back",
   "event.queuedBy": "queued by {who}",
+  "event.offeredAgain": "the agent did not confirm it in time; offered again",
   "progress.left": "{n, plural, one {# postponement left} other {# postponements left}}",
   "progress.waitQuiet": "Waiting for quiet hours to end",
   "progress.waitQuietUntil": "Waiting for quiet hours to end ({time})",

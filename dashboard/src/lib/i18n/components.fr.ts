@@ -69,6 +69,7 @@ export const componentsFr: Record<keyof typeof componentsEn, string> = {
   "event.late-result": "Un résultat est arrivé après la clôture de l'action",
   "event.held-result": "L'agent a signalé la fin ; en attente du retour de la machine",
   "event.queuedBy": "mise en file par {who}",
+  "event.offeredAgain": "l'agent ne l'a pas confirmée à temps ; proposée de nouveau",
   "progress.left": "{n, plural, one {# report restant} other {# reports restants}}",
   "progress.waitQuiet": "En attente de la fin des heures calmes",
   "progress.waitQuietUntil": "En attente de la fin des heures calmes ({time})",
