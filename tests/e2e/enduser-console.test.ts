@@ -231,7 +231,7 @@ describe("the end-user experience, as the admin sets and sees it", () => {
     await page.getByTestId("live-progress").getByText(line, { exact: true }).waitFor({ timeout: 20_000 });
     await page
       .getByRole("list", { name: "Timeline" })
-      .getByText(/snoozed 1 of 3, next prompt/)
+      .getByText(/Postponed by the user until \d\d:\d\d \(1 of 3\)/)
       .waitFor();
     // The next decision replaces the line, live: the prompt is back with 2 snoozes left.
     await r.send({ kind: "shown", at: next, deadlineAt: deadline, snoozesLeft: 2 });
