@@ -102,7 +102,7 @@ beforeAll(async () => {
   server = await startTestServer();
   org = await server.createOrg("Agent Kill Org");
   proxy = await startProxy(server.url);
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await Promise.all(running.map((a) => a.kill()));

@@ -29,7 +29,7 @@ let cluster: PgCluster;
 
 beforeAll(async () => {
   cluster = await startPgCluster();
-}, 60_000);
+}, 180_000);
 afterAll(async () => {
   await cluster?.stop();
   fs.rmSync(dir, { recursive: true, force: true });

@@ -71,7 +71,7 @@ beforeAll(async () => {
   execFileSync("mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", dir]);
   dbFile = path.join(dir, "fleet.db");
   [org] = (await prepareDb(dbFile)) as [PreparedOrg];
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   for (const s of running) await s.kill();

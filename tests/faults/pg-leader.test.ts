@@ -100,7 +100,7 @@ beforeAll(async () => {
   await enroll(server, org.agentKey, "leader-1");
   machineRef = (await server.deps.db.machine.findFirstOrThrow({ select: { id: true } })).id;
   otherDb = await openDb(url);
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   await otherDb?.$disconnect();

@@ -79,7 +79,7 @@ describe("DASHFLEET_WORKERS=2 on PostgreSQL", () => {
         LOG_LEVEL: "info",
       }),
     });
-  }, 120_000);
+  }, 180_000);
   afterAll(async () => {
     await server?.kill();
     await cluster?.stop();
