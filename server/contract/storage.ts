@@ -6,6 +6,17 @@ import { z } from "zod";
 /** Largest value of a Prisma `Int` column on PostgreSQL (int4). */
 export const INT4_MAX = 2_147_483_647;
 
+/**
+ * Why no database stores `text` alike, or null: a lone UTF-16 surrogate (JSON's "\ud800" makes one;
+ * Prisma's engine cannot encode it) or U+0000 (SQLite stores it, PostgreSQL refuses it even as a
+ * parameter).
+ */
+export function unstorableTextReason(text: string): string | null {
+  if (/\p{Surrogate}/u.test(text)) return "text must be valid Unicode (no lone surrogates)";
+  if (text.includes("\u0000")) return "text must not contain NUL characters (U+0000)";
+  return null;
+}
+
 /** First and last instants both databases hold: 0001-01-01 to 9999-12-31 in UTC (4-digit years). */
 const FIRST_MS = new Date("0001-01-01T00:00:00.000Z").getTime();
 const LAST_MS = new Date("9999-12-31T23:59:59.999Z").getTime();

@@ -38,5 +38,15 @@ export function safeText(max: number, opts: { allowEmpty?: boolean; required?: s
     });
 }
 
+/**
+ * `text` cut to at most `max` UTF-16 units without splitting a character: a plain slice can cut an emoji
+ * in half, and the lone surrogate left is text no database stores (an agent's result with an emoji at
+ * unit 199 made reportResult a 500 on both and the result was lost).
+ */
+export function cutText(text: string, max: number): string {
+  const cut = text.slice(0, max);
+  return cut.length === max && /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut;
+}
+
 /** The common case: a name of at most 255 characters. */
 export const SafeText = safeText(255);

@@ -1,7 +1,7 @@
 // orgs.*: the caller's organization, its users and its audit log. Changes are owner-only and audited.
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
-import { Email, Password, Role, safeText, StoredTime } from "../contract/index.ts";
+import { Email, INT4_MAX, Password, Role, safeText, StoredTime } from "../contract/index.ts";
 import { listAudit } from "../services/audit.ts";
 import { addUser, currentOrg, listUsers, removeUser, renameOrg, setUserRole } from "../services/orgs.ts";
 import { adminProcedure, ownerProcedure, router } from "../trpc.ts";
@@ -20,7 +20,7 @@ export const AuditInput = z
     to: StoredTime.optional(),
     limit: z.number().int().min(1).max(200).default(50),
     // At most PostgreSQL's integer (AuditLog.id): a larger cursor was a 500 there (out of range), not a 400.
-    cursor: z.number().int().positive().max(2_147_483_647).nullish(),
+    cursor: z.number().int().positive().max(INT4_MAX).nullish(),
   })
   .strict()
   .default({ limit: 50 });

@@ -12,6 +12,7 @@ import {
   MessageData,
   policyExecuteLimitSeconds,
   RebootPolicy,
+  cutText,
   REBOOT_MARGIN_SECONDS,
   type ActionOutcome,
   type ActionSpec,
@@ -359,7 +360,7 @@ export async function reportResult(
       throw conflict("The action was not acknowledged: ack it first (agent.ack), then report its result");
     if (status === "unknown") {
       if (a.events.length > 0) return { status, duplicate: true };
-      const detail = `late result (${args.status}): ${args.result}`.slice(0, 200);
+      const detail = cutText(`late result (${args.status}): ${args.result}`, 200);
       await tx.actionEvent.create({
         data: eventRow(args.actionId, "unknown", now, detail, "late-result"),
         select: { id: true },
@@ -374,7 +375,7 @@ export async function reportResult(
         where: { id: args.actionId, status: "executing", claimToken: args.claimToken },
         data: { result: args.result, outcome },
       });
-      const detail = `the agent reported done (${args.result}); waiting for the machine to come back`.slice(0, 200);
+      const detail = cutText(`the agent reported done (${args.result}); waiting for the machine to come back`, 200);
       await tx.actionEvent.create({
         data: eventRow(args.actionId, "executing", now, detail, "held-result"),
         select: { id: true },
@@ -387,7 +388,7 @@ export async function reportResult(
     });
     if (count !== 1) throw conflict("The action changed meanwhile; report again");
     await tx.actionEvent.create({
-      data: eventRow(args.actionId, args.status, now, args.result.slice(0, 200)),
+      data: eventRow(args.actionId, args.status, now, cutText(args.result, 200)),
       select: { id: true },
     });
     return {

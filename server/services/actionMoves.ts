@@ -16,11 +16,7 @@ export const MAX_DELIVERIES = 3;
 /** Rows per sweep transaction. */
 export const SWEEP_BATCH = 500;
 
-/**
- * The timeline row of a status change (kind null) or of an agent's progress (kind set). Callers cut a
- * detail to 200 or 300 UTF-16 units; a cut inside a surrogate pair (an emoji at unit 199 of an agent's
- * result) left half of it, text no database stores: the insert, and so reportResult, was a 500 on both.
- */
+/** The timeline row of a status change (kind null) or of an agent's progress (kind set); callers cut its detail with cutText. */
 export function eventRow(
   actionId: string,
   status: ActionStatus,
@@ -28,7 +24,7 @@ export function eventRow(
   detail?: string | null,
   kind?: string | null,
 ) {
-  return { actionId, status, at, detail: detail?.replace(/[\uD800-\uDBFF]$/, "") ?? null, kind: kind ?? null };
+  return { actionId, status, at, detail: detail ?? null, kind: kind ?? null };
 }
 
 /**

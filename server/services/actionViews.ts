@@ -1,7 +1,13 @@
 // Read views of actions for admins: the paged list (every filter of the Actions page and a bulk job's
 // page) and one action with its timeline. Reads only; the state machine is in actionLifecycle.ts.
 import type { Deps } from "../context.ts";
-import type { ActionOutcome, ActionStatus, ActionType, ProgressEvent } from "../contract/index.ts";
+import {
+  INT4_MAX,
+  type ActionOutcome,
+  type ActionStatus,
+  type ActionType,
+  type ProgressEvent,
+} from "../contract/index.ts";
 import { invalid, notFound } from "../domain/errors.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 
@@ -129,7 +135,7 @@ function parseCursor(cursor: string): number {
   const m = /^s(\d{1,15})$/.exec(cursor);
   // Past Action.seq's range (PostgreSQL's integer) no cursor was ever returned: refused here, where
   // PostgreSQL would answer "out of range" (a 500).
-  if (!m || Number(m[1]) > 2_147_483_647) throw invalid("cursor", "not a cursor returned by this list");
+  if (!m || Number(m[1]) > INT4_MAX) throw invalid("cursor", "not a cursor returned by this list");
   return Number(m[1]);
 }
 

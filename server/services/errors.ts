@@ -1,6 +1,7 @@
 // One error path: Prisma's known errors become domain errors with a clear message (mapped to tRPC and
 // REST codes at the edge, server/domain/errors.ts); text checks and storage failures.
 import { TRPCError } from "@trpc/server";
+import { cutText, unstorableTextReason } from "../contract/index.ts";
 import { DomainError } from "../domain/errors.ts";
 
 /** Maps a unique violation to conflict, a missing record to not-found, a broken reference to invalid; rethrows anything else. */
@@ -23,8 +24,6 @@ export async function withPrismaErrors<T>(what: string, run: () => Promise<T>): 
   }
 }
 
-const LONE_SURROGATE = /\p{Surrogate}/u;
-
 /**
  * Refuses text no database can store, naming where it is ("input.claimToken: …"):
  * - a lone UTF-16 surrogate (JSON's "\ud800" escape makes one): zod accepts it, but Prisma's query
@@ -36,10 +35,8 @@ const LONE_SURROGATE = /\p{Surrogate}/u;
  */
 export function assertWellFormedText(value: unknown, path = "", depth = 0): void {
   if (typeof value === "string") {
-    if (LONE_SURROGATE.test(value))
-      throw new TRPCError({ code: "BAD_REQUEST", message: `${path || "input"}: text must be valid Unicode (no lone surrogates)` });
-    if (value.includes("\u0000"))
-      throw new TRPCError({ code: "BAD_REQUEST", message: `${path || "input"}: text must not contain NUL characters (U+0000)` });
+    const reason = unstorableTextReason(value);
+    if (reason) throw new TRPCError({ code: "BAD_REQUEST", message: `${path || "input"}: ${reason}` });
   } else if (value && typeof value === "object" && depth < 64) {
     for (const [k, v] of Object.entries(value)) {
       const at = path ? `${path}.${printableKey(k)}` : printableKey(k);
@@ -52,7 +49,7 @@ export function assertWellFormedText(value: unknown, path = "", depth = 0): void
 /** A field name as it can be shown in an error message (no control characters, at most 40 characters). */
 function printableKey(key: string): string {
   const shown = key.replace(/[\p{Cc}\p{Surrogate}]/gu, "?");
-  return shown.length > 40 ? `${shown.slice(0, 40)}…` : shown;
+  return shown.length > 40 ? `${cutText(shown, 40)}…` : shown;
 }
 
 /**

@@ -17,6 +17,7 @@ import {
   type FleetFilter,
   type FleetSort,
   type SortDir,
+  unstorableTextReason,
 } from "../contract/index.ts";
 import { invalid } from "../domain/errors.ts";
 
@@ -123,7 +124,7 @@ function decodeCursor(cursor: string, sort: FleetSort, dir: SortDir): Cursor {
   // Values this server never writes and PostgreSQL cannot compare (each was a 500 there): a NUL or a lone
   // surrogate in the key or id (base64 hid them from the input's text check), a health key that is not
   // an integer of its int4 column (1.5, 2^31).
-  const badText = (t: unknown) => typeof t === "string" && /[\u0000\p{Surrogate}]/u.test(t);
+  const badText = (t: unknown) => typeof t === "string" && unstorableTextReason(t) !== null;
   if (badText(parsed.i) || badText(parsed.k)) throw invalid("cursor", "not a cursor from fleet.list");
   if (sort === "health" && !(Number.isInteger(parsed.k) && Math.abs(parsed.k as number) <= INT4_MAX))
     throw invalid("cursor", "not a cursor from fleet.list");

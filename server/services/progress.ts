@@ -7,6 +7,7 @@
 // not fit the action's type (contract progressKindsByType) is refused, naming `event.kind`.
 import type { Deps } from "../context.ts";
 import {
+  cutText,
   progressKindFits,
   progressKindsByType,
   type ActionStatus,
@@ -114,7 +115,7 @@ export async function recordProgress(
     const stored: StoredProgress = { ...e, seq: input.seq, receivedAt: now.toISOString(), deadlineAt };
     await tx.action.updateMany({ where: { id: input.actionId, status }, data: { progress: JSON.stringify(stored) } });
     await tx.actionEvent.create({
-      data: eventRow(input.actionId, status, now, describeProgress(e, a.type).slice(0, 300), e.kind),
+      data: eventRow(input.actionId, status, now, cutText(describeProgress(e, a.type), 300), e.kind),
       select: { id: true },
     });
     if (!(e.kind === "came-back" && a.type === "reboot" && status === "executing"))
@@ -132,7 +133,7 @@ export async function recordProgress(
       data: { status: to, result, outcome: rebooted ? a.outcome : null, finishedAt: now, leaseUntil: null },
     });
     await tx.actionEvent.create({
-      data: eventRow(input.actionId, to, now, result.slice(0, 200)),
+      data: eventRow(input.actionId, to, now, cutText(result, 200)),
       select: { id: true },
     });
     return { status: to as ActionStatus, recorded: true, wake: await wakeIfWaiting(tx, a.type, agent.machineRef) };

@@ -6,6 +6,7 @@ import type { Clock } from "../clock.ts";
 import { createHash } from "node:crypto";
 import {
   Branding,
+  cutText,
   logoTypeOf,
   LOGO_MAX_BYTES,
   RebootDefaults,
@@ -164,7 +165,7 @@ export async function brandingForMachine(
   if (!org) throw notFound("No such organization");
   const logo = dataUrl(org.logoType, org.logo);
   const branding = Branding.parse({
-    orgName: (org.brandName ?? org.name).slice(0, 80),
+    orgName: cutText(org.brandName ?? org.name, 80),
     ...(org.supportText ? { supportText: org.supportText } : {}),
     ...(logo ? { logoDataUrl: logo } : {}),
   });
